@@ -1,0 +1,611 @@
+"""JobManager: the one object scripts and widgets use to submit and follow jobs.
+
+It holds the runners (one per profile, created on first use) and a cache of
+records; it never blocks the kernel. Runners report transitions from their own
+threads; the manager queues them and applies them on the kernel's asyncio loop
+(or on its own dispatcher thread when there is no loop, as in a script), writes
+them to the store in one transaction per batch, and tells subscribers exactly
+which fields of which jobs changed. What must be polled is polled by a monitor
+task on the same loop, off the loop's thread, with a bounded wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import queue
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from ._paths import CrystalWidgetsError, home_dir, private_dir
+from ._profiles import Profile, ProfileStore
+from ._states import JobState
+from ._store import JobRecord, JobStore
+from .runners._base import JobEvent, Runner, Task
+
+__all__ = ["JobManager", "JobRecord", "Changes"]
+
+log = logging.getLogger(__name__)
+
+#: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
+#: with all its fields. Values are JSON-able (states as strings).
+Changes = dict[str, dict[str, Any]]
+
+def _owner_id() -> str:
+    me = psutil.Process()
+    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}"
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """True when ``owner`` is a live manager process (or on another host: cannot tell)."""
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid, _, created = rest.partition(":")
+    if host != socket.gethostname():
+        return True
+    from .runners.local import process_alive
+
+    try:
+        return process_alive(int(pid), float(created))
+    except ValueError:
+        return False
+
+
+def _jsonable(value: Any) -> Any:
+    from monty.json import jsanitize
+
+    return jsanitize(value, strict=False, enum_values=True)
+
+
+class JobManager:
+    """Submit recipes on structures to profiles, follow them, never block.
+
+    Parameters
+    ----------
+    home
+        Data directory (store and results). Default ``$CRYSTALWIDGETS_HOME``,
+        else the user data dir.
+    profiles
+        Where profiles are read from. Default: the user's config dir.
+    monitor_interval
+        Seconds between liveness checks of what cannot call back.
+
+    Examples
+    --------
+    >>> mgr = JobManager()
+    >>> job = mgr.submit(bulk("Cu"), "emt.relax_job", relax_cell=False)
+    >>> mgr.wait([job.id], timeout=120)[0].summary["energy_ev"]
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike | None = None,
+        *,
+        profiles: ProfileStore | None = None,
+        monitor_interval: float = 5.0,
+    ) -> None:
+        self.home = private_dir(home_dir(home))
+        self.results_dir = private_dir(self.home / "results")
+        self.store = JobStore(self.home / "jobs.sqlite")
+        self.profiles = profiles or ProfileStore()
+        self.monitor_interval = monitor_interval
+        self.owner = _owner_id()
+
+        self._lock = threading.RLock()
+        self._records: dict[str, JobRecord] = {r.id: r for r in self.store.records()}
+        self._runners: dict[str, Runner] = {}
+        self._subscribers: list[Callable[[Changes], None]] = []
+        self._events: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
+        self._drain_scheduled = False
+        self._wakeup = threading.Event()
+        self._changed = threading.Condition(self._lock)
+        self._closed = False
+        self._seen_data_version = self.store.data_version()
+        self._foreign_checked = time.time()
+        self._poll_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cw-poll")
+        self._polling: concurrent.futures.Future | None = None
+
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._loop_thread = threading.get_ident() if self._loop else None
+        self._dispatcher: threading.Thread | None = None
+        self._monitor_task: asyncio.Task | None = None
+        if self._loop is not None:
+            self._monitor_task = self._loop.create_task(self._monitor())
+        else:
+            self._start_dispatcher()
+        self._recover()
+
+    # -- public API ----------------------------------------------------------
+
+    def submit(
+        self,
+        structure: Any,
+        recipe: str | Callable[..., Any],
+        profile: str = "local",
+        *,
+        label: str | None = None,
+        **kwargs: Any,
+    ) -> JobRecord:
+        """Record a job and hand it to the profile's runner. Returns at once.
+
+        Parameters
+        ----------
+        structure
+            Anything :func:`crystalwidgets.load_structure` accepts (Atoms, pymatgen
+            object, path, ...).
+        recipe
+            Short name (``"emt.relax_job"``), full dotted path, or a callable
+            (e.g. your own quacc ``@job``).
+        profile
+            Name of a saved profile; ``"local"`` runs processes on this machine.
+        label
+            Free text kept with the job (shown in the table).
+        **kwargs
+            The recipe's parameters, validated against its signature first.
+
+        Raises
+        ------
+        CrystalWidgetsError
+            For an unknown recipe or profile, invalid parameters, an unreadable
+            structure: nothing is recorded then.
+        """
+        from ._catalogue import recipes
+        from ._structures import describe_structure, load_structure, structure_hash, structure_to_dict
+        from ._task import write_input
+
+        info = recipes.resolve(recipe)
+        cleaned = info.spec.validate(kwargs)
+        atoms = load_structure(structure)
+        prof = self.profiles.get(profile)
+        runner = self._runner_for(prof)
+
+        job_id = uuid.uuid4().hex[:16]
+        work_dir = self.results_dir / job_id
+        digest = structure_hash(atoms)
+        now = time.time()
+        record = JobRecord.create(
+            id=job_id,
+            recipe=info.name,
+            params=_jsonable(cleaned),
+            profile=prof.name,
+            runner=runner.kind,
+            state=JobState.PENDING,
+            created=now,
+            structure_hash=digest,
+            formula=describe_structure(atoms)["formula"],
+            work_dir=str(work_dir),
+            owner=self.owner,
+            label=label,
+            last_checked=now,
+        )
+        try:
+            write_input(work_dir, recipe if callable(recipe) else info.path, atoms, cleaned)
+            self.store.put_structure(digest, structure_to_dict(atoms))
+            self.store.insert(record)
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        with self._lock:
+            self._records[job_id] = record
+        self._publish({job_id: record.to_dict()})
+        try:
+            runner.submit(Task(job_id, work_dir))
+        except Exception as exc:  # recorded, not lost: the job shows as failed with why
+            self._post(JobEvent(job_id, JobState.FAILED, {"error": f"submit failed: {exc}"}))
+            self._drain()
+            raise
+        return self._records[job_id]
+
+    def resubmit(self, job_id: str, profile: str | None = None) -> JobRecord:
+        """Submit again a job's recipe, structure and parameters (e.g. an orphaned one)."""
+        import pickle
+
+        from ._task import INPUT
+
+        old = self.get(job_id)
+        with open(Path(old.work_dir) / INPUT, "rb") as fh:
+            job = pickle.load(fh)
+        recipe = job["recipe"]
+        return self.submit(
+            job["atoms"], recipe, profile or old.profile, label=old.label, **job["kwargs"]
+        )
+
+    def get(self, job_id: str) -> JobRecord:
+        """The current record of a job (full id or a unique prefix such as the short id)."""
+        with self._lock:
+            rec = self._records.get(job_id)
+            if rec is None:
+                matches = [i for i in self._records if i.startswith(job_id)] if job_id else []
+                if len(matches) == 1:
+                    rec = self._records[matches[0]]
+                elif len(matches) > 1:
+                    raise KeyError(f"job id {job_id!r} is ambiguous: give more characters")
+        if rec is None:
+            raise KeyError(f"no job {job_id!r} in the store {self.store.path}")
+        return rec
+
+    def jobs(
+        self,
+        state: JobState | str | Iterable[JobState | str] | None = None,
+        *,
+        recipe: str | None = None,
+        profile: str | None = None,
+    ) -> list[JobRecord]:
+        """Records, oldest first, filtered by state(s), recipe and profile."""
+        if isinstance(state, (str, JobState)):
+            state = [state]
+        states = None if state is None else {JobState(s) for s in state}
+        with self._lock:
+            recs = list(self._records.values())
+        return [
+            r
+            for r in recs
+            if (states is None or r.state in states)
+            and (recipe is None or r.recipe == recipe)
+            and (profile is None or r.profile == profile)
+        ]
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the job's runner to stop it for good; the state follows as an event."""
+        rec = self.get(job_id)
+        if rec.state.is_terminal:
+            return
+        if rec.owner != self.owner and _owner_alive(rec.owner):
+            raise CrystalWidgetsError(
+                f"job {rec.short_id} is followed by another kernel ({rec.owner}); cancel it there"
+            )
+        self._runner_for(self.profiles.get(rec.profile)).cancel(rec.id)
+
+    def wait(self, job_ids: Iterable[str] | None = None, timeout: float = 600) -> list[JobRecord]:
+        """Block until the jobs are terminal; for scripts and tests only.
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds, naming the jobs not yet done and their states.
+        """
+        ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
+        deadline = time.monotonic() + timeout
+        on_loop = self._loop_thread == threading.get_ident()
+        while True:
+            if on_loop or self._loop is None:
+                self._drain()
+            recs = [self.get(i) for i in ids]
+            if all(r.state.is_terminal for r in recs):
+                return recs
+            left = deadline - time.monotonic()
+            if left <= 0:
+                todo = ", ".join(f"{r.short_id} {r.state}" for r in recs if not r.state.is_terminal)
+                raise TimeoutError(f"jobs not finished after {timeout} s: {todo}")
+            if on_loop:
+                self._wakeup.wait(min(left, 0.05))
+                self._wakeup.clear()
+            else:
+                with self._changed:
+                    self._changed.wait(min(left, 0.5))
+
+    async def wait_async(
+        self, job_ids: Iterable[str] | None = None, timeout: float = 600
+    ) -> list[JobRecord]:
+        """Like :meth:`wait`, but awaitable: the kernel stays free (``await mgr.wait_async()``).
+
+        Raises
+        ------
+        TimeoutError
+            After ``timeout`` seconds, naming the jobs not yet done and their states.
+        """
+        ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
+        deadline = time.monotonic() + timeout
+        while True:
+            recs = [self.get(i) for i in ids]
+            if all(r.state.is_terminal for r in recs):
+                return recs
+            if time.monotonic() > deadline:
+                todo = ", ".join(f"{r.short_id} {r.state}" for r in recs if not r.state.is_terminal)
+                raise TimeoutError(f"jobs not finished after {timeout} s: {todo}")
+            await asyncio.sleep(0.05)
+
+    def subscribe(self, callback: Callable[[Changes], None]) -> Callable[[], None]:
+        """Call ``callback(changes)`` with only what changed; returns an unsubscribe function.
+
+        Callbacks run on the kernel's loop (or the manager's thread in a script).
+        """
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def result(self, job_id: str) -> Any:
+        """The full (JSON-decoded) result of a completed job, read from its work dir."""
+        import json
+
+        from ._task import RESULT
+
+        rec = self.get(job_id)
+        path = Path(rec.work_dir or "") / RESULT
+        if rec.state is not JobState.COMPLETED or not path.exists():
+            raise CrystalWidgetsError(f"job {rec.short_id} is {rec.state}: it has no result")
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)["result"]
+
+    def structure(self, job_id: str, *, final: bool = False) -> Any:
+        """The job's input structure, or its final one (``final=True``) as ASE Atoms."""
+        from ._structures import structure_from_dict
+
+        rec = self.get(job_id)
+        if not final:
+            data = self.store.get_structure(rec.structure_hash or "")
+            if data is None:
+                raise CrystalWidgetsError(f"job {rec.short_id}: its input structure is not stored")
+            return structure_from_dict(data)
+        from monty.json import MontyDecoder
+
+        result = self.result(job_id)
+        atoms = result.get("atoms") if isinstance(result, dict) else None
+        if atoms is None:
+            raise CrystalWidgetsError(f"job {rec.short_id}: its result holds no final structure")
+        return MontyDecoder().process_decoded(atoms)
+
+    def to_dataframe(self) -> Any:
+        """All jobs as a pandas DataFrame, one row per job, summary fields as columns."""
+        import pandas as pd
+
+        rows = []
+        for r in self.jobs():
+            s = r.summary or {}
+            rows.append(
+                {
+                    "id": r.id,
+                    "short_id": r.short_id,
+                    "recipe": r.recipe,
+                    "formula": s.get("formula") or r.formula,
+                    "profile": r.profile,
+                    "state": r.state.value,
+                    "energy_ev": s.get("energy_ev"),
+                    "max_force_ev_ang": s.get("max_force_ev_ang"),
+                    "n_atoms": s.get("n_atoms"),
+                    "converged": s.get("converged"),
+                    "n_steps": s.get("n_steps"),
+                    "wall_time_s": s.get("wall_time_s"),
+                    "created": pd.to_datetime(r.created, unit="s"),
+                    "finished": pd.to_datetime(r.finished, unit="s") if r.finished else pd.NaT,
+                    "label": r.label,
+                    "params": r.params,
+                    "work_dir": r.work_dir,
+                    "error": r.error,
+                }
+            )
+        return pd.DataFrame(rows, columns=None if rows else ["id", "state"])
+
+    def close(self) -> None:
+        """Stop following jobs (they keep running) and release engine resources."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._monitor_task is not None:
+            self._monitor_task.cancel()
+        self._wakeup.set()
+        for runner in list(self._runners.values()):
+            try:
+                runner.shutdown()
+            except Exception:
+                log.exception("runner %s did not shut down cleanly", runner.kind)
+        self._drain()
+        self._poll_pool.shutdown(wait=False, cancel_futures=True)
+        self.store.close()
+
+    def __enter__(self) -> JobManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for r in self.jobs():
+            counts[r.state.value] = counts.get(r.state.value, 0) + 1
+        return f"JobManager({self.home}, {counts or 'no jobs'})"
+
+    # -- runners -------------------------------------------------------------
+
+    def _runner_for(self, profile: Profile) -> Runner:
+        with self._lock:
+            runner = self._runners.get(profile.name)
+            if runner is None:
+                cls = profile.runner_class()
+                run_dir = private_dir(self.home / "runners" / profile.name)
+                runner = cls(profile, self._post, run_dir)
+                self._runners[profile.name] = runner
+            return runner
+
+    def _recover(self) -> None:
+        """Take over unfinished jobs whose manager is gone: recover, reattach or orphan."""
+        by_profile: dict[str, list[JobRecord]] = {}
+        for rec in self.jobs(state=[JobState.PENDING, JobState.RUNNING]):
+            if rec.owner != self.owner and not _owner_alive(rec.owner):
+                by_profile.setdefault(rec.profile, []).append(rec)
+        for name, recs in by_profile.items():
+            self.store.update({r.id: {"owner": self.owner} for r in recs})
+            with self._lock:
+                for r in recs:
+                    self._records[r.id] = r.replace(owner=self.owner)
+            try:
+                runner = self._runner_for(self.profiles.get(name))
+                runner.reattach(recs)
+            except Exception as exc:
+                for r in recs:
+                    self._post(
+                        JobEvent(r.id, JobState.ORPHANED, {"error": f"cannot reattach: {exc}"})
+                    )
+        self._drain()
+
+    # -- events --------------------------------------------------------------
+
+    def _post(self, event: JobEvent) -> None:
+        """Thread-safe: queue a runner event and get it applied soon."""
+        self._events.put(event)
+        self._wakeup.set()
+        if self._loop is None:
+            return  # the dispatcher thread wakes up
+        with self._lock:
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        self._call_soon(self._drain)
+
+    def _drain(self) -> None:
+        """Apply every queued event: store first, then cache, then subscribers."""
+        with self._lock:
+            self._drain_scheduled = False
+            events = []
+            while True:
+                try:
+                    events.append(self._events.get_nowait())
+                except queue.Empty:
+                    break
+            if not events:
+                return
+            updates: dict[str, dict[str, Any]] = {}
+            new_records: dict[str, JobRecord] = {}
+            for ev in events:
+                rec = new_records.get(ev.job_id) or self._records.get(ev.job_id)
+                if rec is None:
+                    continue
+                fields = dict(ev.fields)
+                fields["last_checked"] = max(ev.at, rec.last_checked or 0)
+                if ev.state is not None and ev.state != rec.state:
+                    if rec.state.is_terminal:
+                        continue  # e.g. a late "running" after a cancel
+                    fields["state"] = ev.state
+                    if ev.state.is_terminal and not fields.get("finished"):
+                        fields["finished"] = ev.at
+                changed = {k: v for k, v in fields.items() if getattr(rec, k) != v}
+                if not changed:
+                    continue
+                new_records[ev.job_id] = rec.replace(**changed)
+                updates.setdefault(ev.job_id, {}).update(changed)
+            if not updates:
+                return
+            try:
+                self.store.update(updates)
+            except Exception:
+                log.exception("could not write job updates to the store")
+            self._records.update(new_records)
+            self._changed.notify_all()
+        self._publish(
+            {
+                job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
+                for job_id, fields in updates.items()
+            }
+        )
+
+    def _publish(self, changes: Changes) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            try:
+                callback(changes)
+            except Exception:
+                log.exception("job subscriber %r failed", callback)
+
+    # -- monitoring ----------------------------------------------------------
+
+    def _poll_once(self) -> None:
+        """Runner liveness checks plus changes other kernels made to the store."""
+        for runner in list(self._runners.values()):
+            try:
+                runner.poll()
+            except Exception:
+                log.exception("polling runner %s failed", runner.kind)
+        version = self.store.data_version()
+        if version != self._seen_data_version:
+            self._seen_data_version = version
+            self._load_foreign_changes()
+
+    def _load_foreign_changes(self) -> None:
+        """Pick up jobs other kernels added or changed (runs in the poll thread)."""
+        since, self._foreign_checked = self._foreign_checked - 2.0, time.time()
+        foreign = [
+            rec
+            for rec in self.store.records(updated_after=since)
+            if rec.owner != self.owner and self._records.get(rec.id) != rec
+        ]
+        if foreign:
+            self._call_soon(self._apply_foreign, foreign)
+
+    def _apply_foreign(self, foreign: list[JobRecord]) -> None:
+        changes: Changes = {}
+        with self._lock:
+            for rec in foreign:
+                old = self._records.get(rec.id)
+                self._records[rec.id] = rec
+                new = rec.to_dict()
+                changes[rec.id] = new if old is None else {
+                    k: v for k, v in new.items() if getattr(old, k) != getattr(rec, k)
+                }
+            self._changed.notify_all()
+        self._publish(changes)
+
+    def _call_soon(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on the kernel's loop, or right here when there is none."""
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(fn, *args)
+                return
+            except RuntimeError:
+                self._loop = None
+                self._start_dispatcher()
+        fn(*args)
+
+    def _start_poll(self) -> concurrent.futures.Future | None:
+        """Run one poll in the poll thread unless the previous one still runs."""
+        if self._polling is not None and not self._polling.done():
+            return None  # a runner is slow: never pile polls up
+        self._polling = self._poll_pool.submit(self._poll_once)
+        return self._polling
+
+    async def _monitor(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.monitor_interval)
+            fut = self._start_poll()
+            if fut is not None:
+                try:
+                    await asyncio.wait_for(asyncio.wrap_future(fut), self.monitor_interval * 4)
+                except (asyncio.TimeoutError, Exception):
+                    log.warning("job monitor: a poll took too long or failed", exc_info=True)
+
+    def _start_dispatcher(self) -> None:
+        if self._dispatcher is not None and self._dispatcher.is_alive():
+            return
+        self._dispatcher = threading.Thread(target=self._dispatch, name="cw-dispatch", daemon=True)
+        self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        next_poll = time.monotonic() + self.monitor_interval
+        while not self._closed:
+            self._wakeup.wait(max(0.0, next_poll - time.monotonic()))
+            self._wakeup.clear()
+            self._drain()
+            if time.monotonic() >= next_poll:
+                self._start_poll()
+                next_poll = time.monotonic() + self.monitor_interval

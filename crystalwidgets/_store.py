@@ -1,0 +1,413 @@
+"""The durable job store: one SQLite file (WAL) shared by every kernel of a user.
+
+Jobs outlive kernels here. The file is private (0600, in a 0700 dir), its schema
+version is recorded and migrated, and writes use short ``BEGIN IMMEDIATE``
+transactions with a busy timeout so several kernels can share one store
+without "database is locked" reaching the user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ._paths import CrystalWidgetsError, private_dir
+from ._states import JobState
+
+__all__ = ["JobRecord", "JobStore", "StoreError", "SCHEMA_VERSION"]
+
+#: Version of the schema this code writes. Bump it and add to ``_MIGRATIONS``.
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_S = 30.0
+_LOCK_RETRIES = 5
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    recipe TEXT NOT NULL,
+    params TEXT NOT NULL,
+    structure_hash TEXT,
+    formula TEXT,
+    profile TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    last_checked REAL,
+    work_dir TEXT,
+    error TEXT,
+    summary TEXT,
+    engine_ref TEXT,
+    owner TEXT,
+    label TEXT,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_updated ON jobs(updated);
+CREATE TABLE IF NOT EXISTS structures (
+    hash TEXT PRIMARY KEY,
+    data TEXT NOT NULL
+);
+"""
+
+#: SQL turning schema version N into N + 1.
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+
+_JSON_FIELDS = ("params", "summary", "engine_ref")
+
+
+class StoreError(CrystalWidgetsError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+class _Row(NamedTuple):
+    # column order of the jobs table; JSON columns hold text
+    id: str
+    recipe: str
+    params_json: str
+    profile: str
+    runner: str
+    state: JobState
+    created: float
+    structure_hash: str | None = None
+    formula: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    last_checked: float | None = None
+    work_dir: str | None = None
+    error: str | None = None
+    summary_json: str | None = None
+    engine_ref_json: str | None = None
+    owner: str | None = None
+    label: str | None = None
+
+
+_COLUMNS = [name.removesuffix("_json") for name in _Row._fields]
+_COLUMN_SET = frozenset(_COLUMNS)
+_SELECT = f"SELECT {','.join(_COLUMNS)} FROM jobs"
+_STATES = {s.value: s for s in JobState}
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _encode(name: str, value: Any) -> Any:
+    if name in _JSON_FIELDS:
+        return _dumps(value)
+    if name == "state":
+        return JobState(value).value
+    return value
+
+
+class JobRecord(_Row):
+    """One job as stored. Immutable: :meth:`replace` makes an updated copy.
+
+    ``params``, ``summary`` and ``engine_ref`` are kept as JSON text and decoded
+    when read, so loading 100,000 records stays fast.
+
+    Attributes
+    ----------
+    id : str
+        Unique id (hex); the first 8 characters are shown as the short id.
+    recipe : str
+        Recipe name (short name, dotted path, or ``module.qualname`` of a callable).
+    params : dict
+        The recipe's keyword arguments as submitted (JSON-able form).
+    profile, runner : str
+        The profile the job was sent to and the kind of runner serving it.
+    state : JobState
+    created, started, finished, last_checked : float or None
+        Epoch seconds. ``last_checked`` is when a runner last confirmed the job's state.
+    structure_hash, formula : str or None
+        Hash and reduced formula of the input structure.
+    work_dir : str or None
+        Directory holding the job's input, outputs, logs and quacc's files.
+    error : str or None
+        Why the job failed or was orphaned (untrusted text: show as text).
+    summary : dict or None
+        Energies, forces, formula, ... of a finished job (see ``crystalwidgets._summary``).
+    engine_ref : dict or None
+        What the engine knows the job by: pid and start time, future key, Slurm job id.
+    owner : str or None
+        The manager (host:pid:start) holding the job's live handle.
+    label : str or None
+        Free text set by the user (e.g. a sweep's point).
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def create(cls, **fields: Any) -> JobRecord:
+        """A record from field values (``params``, ``summary``, ``engine_ref`` as dicts)."""
+        fields.setdefault("params", {})
+        for name in _JSON_FIELDS:
+            if name in fields:
+                fields[f"{name}_json"] = _dumps(fields.pop(name))
+        fields["state"] = JobState(fields["state"])
+        return cls(**fields)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return _loads(self.params_json)
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        return _loads(self.summary_json)
+
+    @property
+    def engine_ref(self) -> dict[str, Any] | None:
+        return _loads(self.engine_ref_json)
+
+    @property
+    def short_id(self) -> str:
+        """First 8 characters of the id, as shown in tables."""
+        return self.id[:8]
+
+    def replace(self, **changes: Any) -> JobRecord:
+        """A copy with ``changes`` applied (same field names as :meth:`create`)."""
+        for name in _JSON_FIELDS:
+            if name in changes:
+                changes[f"{name}_json"] = _dumps(changes.pop(name))
+        if "state" in changes:
+            changes["state"] = JobState(changes["state"])
+        return self._replace(**changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field (state as its string value)."""
+        out = {name: getattr(self, name) for name in _COLUMNS}
+        out["state"] = self.state.value
+        return out
+
+    def __repr__(self) -> str:
+        return f"JobRecord({self.short_id} {self.recipe} {self.formula or '-'} {self.state.value})"
+
+
+def _from_row(row: tuple, _make: Any = JobRecord._make) -> JobRecord:
+    row = list(row)
+    row[5] = _STATES[row[5]]
+    return _make(row)
+
+
+class JobStore:
+    """SQLite job store.
+
+    Parameters
+    ----------
+    path
+        The database file. Its directory is created private (0700) if missing.
+
+    Raises
+    ------
+    StoreError
+        When the directory is not writable, the file is not a crystalwidgets store
+        (or not a database at all), or it was written by a newer crystalwidgets.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path).absolute()
+        try:
+            private_dir(self.path.parent)
+        except CrystalWidgetsError as exc:
+            raise StoreError(f"job store {self.path}: {exc}") from None
+        self._lock = threading.RLock()
+        self._conn = self._open()
+
+    # -- opening -------------------------------------------------------------
+
+    def _fail(self, what: str, exc: BaseException | None = None) -> StoreError:
+        detail = f" ({exc})" if exc else ""
+        return StoreError(f"job store {self.path}: {what}{detail}")
+
+    def _open(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            try:  # create it private before sqlite does (sqlite copies its mode to -wal/-shm)
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise self._fail(
+                    "cannot create the file; set CRYSTALWIDGETS_HOME to a writable directory",
+                    exc,
+                ) from None
+        if self.path.stat().st_mode & 0o077:
+            os.chmod(self.path, 0o600)
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_S,
+                isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
+                check_same_thread=False,
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
+                raise self._fail(
+                    "the file or its directory is read-only; "
+                    "set CRYSTALWIDGETS_HOME to a writable directory",
+                    exc,
+                ) from None
+            raise self._fail(
+                "is not a crystalwidgets job store (or is damaged); move it aside "
+                "and a new, empty store is created on the next start",
+                exc,
+            ) from None
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists() and side.stat().st_mode & 0o077:
+                os.chmod(side, 0o600)
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"job store {self.path} has schema version {version}, written by a newer "
+                f"crystalwidgets; this one knows up to {SCHEMA_VERSION}: upgrade crystalwidgets "
+                "(the store was not changed)"
+            )
+        if version == 0:  # an existing non-empty file without our schema is not ours
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if tables and "jobs" not in tables:
+                raise sqlite3.DatabaseError(f"unexpected tables {sorted(tables)}")
+        while version < SCHEMA_VERSION:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # re-read under the write lock: another kernel may have migrated meanwhile
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version < SCHEMA_VERSION:
+                    for stmt in _MIGRATIONS[version].split(";"):
+                        if stmt.strip():
+                            conn.execute(stmt)
+                    version += 1
+                    conn.execute(f"PRAGMA user_version={version}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    # -- transactions --------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction, retried when another kernel holds the lock."""
+        with self._lock:
+            for attempt in range(_LOCK_RETRIES):
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+                        raise self._fail(
+                            "another process kept the store locked for too long; retry", exc
+                        ) from None
+                    time.sleep(0.05 * (attempt + 1))
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(args)).fetchall()
+
+    # -- jobs ----------------------------------------------------------------
+
+    def insert(self, records: JobRecord | Iterable[JobRecord]) -> None:
+        """Insert one record or many (in one transaction)."""
+        if isinstance(records, JobRecord):
+            records = [records]
+        now = time.time()
+        placeholders = ",".join("?" * (len(_COLUMNS) + 1))
+        sql = f"INSERT INTO jobs ({','.join(_COLUMNS)},updated) VALUES ({placeholders})"
+        with self._write() as conn:
+            conn.executemany(sql, ((*r[:5], r.state.value, *r[6:], now) for r in records))
+
+    def update(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Apply ``{job_id: {field: value}}`` in one transaction."""
+        if not changes:
+            return
+        now = time.time()
+        with self._write() as conn:
+            for job_id, fields in changes.items():
+                bad = set(fields) - _COLUMN_SET - {"id"}
+                if bad or "id" in fields:
+                    raise ValueError(f"not updatable record fields: {sorted(bad | {'id'} & set(fields))}")
+                cols = [f"{name}=?" for name in fields]
+                vals = [_encode(name, value) for name, value in fields.items()]
+                conn.execute(
+                    f"UPDATE jobs SET {','.join(cols)},updated=? WHERE id=?",
+                    (*vals, now, job_id),
+                )
+
+    def get(self, job_id: str) -> JobRecord | None:
+        """The record with id ``job_id``, or None."""
+        rows = self._read(f"{_SELECT} WHERE id=?", (job_id,))
+        return _from_row(rows[0]) if rows else None
+
+    def find(self, prefix: str) -> list[str]:
+        """Ids starting with ``prefix`` (to accept short ids)."""
+        rows = self._read("SELECT id FROM jobs WHERE id >= ? AND id < ?", (prefix, prefix + "\uffff"))
+        return [r[0] for r in rows]
+
+    def records(
+        self, *, states: Iterable[JobState | str] | None = None, updated_after: float | None = None
+    ) -> list[JobRecord]:
+        """Records in insertion order, optionally only those in ``states`` or updated after a time."""
+        sql = _SELECT
+        where, args = [], []
+        if states is not None:
+            states = [JobState(s).value for s in states]
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += states
+        if updated_after is not None:
+            where.append("updated > ?")
+            args.append(updated_after)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_from_row(r) for r in self._read(sql + " ORDER BY rowid", args)]
+
+    def count(self) -> int:
+        """Number of jobs stored."""
+        return self._read("SELECT count(*) FROM jobs")[0][0]
+
+    def data_version(self) -> int:
+        """Changes when another connection (another kernel) commits to the store."""
+        return self._read("PRAGMA data_version")[0][0]
+
+    # -- structures ----------------------------------------------------------
+
+    def put_structure(self, digest: str, data: dict[str, Any]) -> None:
+        """Keep a structure (JSON-able dict) under its hash; a no-op when already there."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO structures (hash, data) VALUES (?, ?)",
+                (digest, json.dumps(data, separators=(",", ":"))),
+            )
+
+    def get_structure(self, digest: str) -> dict[str, Any] | None:
+        """The structure stored under ``digest``, or None."""
+        rows = self._read("SELECT data FROM structures WHERE hash=?", (digest,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def close(self) -> None:
+        """Close the connection (the store stays on disk)."""
+        with self._lock:
+            self._conn.close()

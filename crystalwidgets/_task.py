@@ -1,0 +1,191 @@
+"""The job body, the same for every runner, and the files it leaves in its work dir.
+
+A job's work dir is self-contained::
+
+    cw-input.pkl      recipe (dotted path or pickled callable), structure, kwargs
+    cw-started.json   written when the body starts: pid, host, time
+    cw-outcome.json   written last, atomically: state, times, summary or error text
+    cw-result.json    the recipe's full result (jsanitized), when it completed
+    quacc-*/          quacc's own files (RESULTS_DIR is the work dir)
+
+Runners start the body (``python -m crystalwidgets._task WORK_DIR`` in a process,
+or :func:`run` inside an engine's task) and read :func:`read_outcome` when it ends.
+A kernel that was away reads the same files, so nothing finished is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_input", "run", "read_outcome", "read_started", "INPUT", "OUTCOME", "RESULT"]
+
+INPUT = "cw-input.pkl"
+STARTED = "cw-started.json"
+OUTCOME = "cw-outcome.json"
+RESULT = "cw-result.json"
+STDOUT = "cw-stdout.txt"
+STDERR = "cw-stderr.txt"
+_ERROR_MAX = 20_000
+
+
+def _plain(obj: Any) -> Any:
+    # numpy scalars and arrays that slipped into a summary; anything else as text
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, default=_plain)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def write_input(work_dir: Path, recipe: str | Any, atoms: Any, kwargs: dict[str, Any]) -> None:
+    """Write what the job body needs into ``work_dir`` (created private).
+
+    ``recipe`` is a dotted path (imported by the body) or a callable (pickled by
+    value with cloudpickle when it cannot be imported, e.g. defined in a notebook).
+    """
+    import cloudpickle
+
+    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    module = sys.modules.get(getattr(recipe, "__module__", "") or "")
+    by_value = module is not None and module.__name__ != "__main__" and not _installed(module)
+    if by_value:  # e.g. a helper module next to the notebook: the job process cannot import it
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        payload = cloudpickle.dumps({"recipe": recipe, "atoms": atoms, "kwargs": kwargs})
+    finally:
+        if by_value:
+            cloudpickle.unregister_pickle_by_value(module)
+    fd = os.open(work_dir / INPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
+
+
+def _installed(module: Any) -> bool:
+    """True for modules of installed packages or the standard library."""
+    import sysconfig
+
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return True  # built-in
+    roots = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib", "platstdlib")}
+    path = os.path.realpath(path)
+    return any(path.startswith(os.path.realpath(r) + os.sep) for r in roots)
+
+
+def _load_recipe(recipe: str | Any) -> Any:
+    if not isinstance(recipe, str):
+        return recipe
+    from importlib import import_module
+
+    module, _, name = recipe.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def _jsanitize(result: Any) -> Any:
+    from monty.json import jsanitize
+
+    try:
+        return jsanitize(result, strict=True, enum_values=True)
+    except Exception:  # a user's object without as_dict: keep its text
+        return jsanitize(result, strict=False, enum_values=True)
+
+
+def run(work_dir: str | os.PathLike) -> str:
+    """Run the job in ``work_dir``; write its outcome there. Returns the final state.
+
+    Never raises for the recipe's own errors: they become a ``failed`` outcome
+    with the traceback text.
+    """
+    import pickle
+
+    work_dir = Path(work_dir)
+    os.umask(0o077)  # everything the job writes is private to the user
+    started = time.time()
+    _write_json(
+        work_dir / STARTED, {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+    )
+    outcome: dict[str, Any] = {"started": started}
+    try:
+        with open(work_dir / INPUT, "rb") as fh:
+            job = pickle.load(fh)
+        recipe = _load_recipe(job["recipe"])
+        from quacc import change_settings
+
+        # quacc settings are per thread: set them here, in the thread that runs the recipe
+        with change_settings({"RESULTS_DIR": work_dir}):
+            result = recipe(job["atoms"], **job["kwargs"])
+        from ._summary import summarise
+
+        summary = summarise(result)
+        _write_json(work_dir / RESULT, {"result": _jsanitize(result)})
+        outcome.update(state="completed", summary=summary)
+    except Exception:
+        text = traceback.format_exc()
+        if len(text) > _ERROR_MAX:
+            text = "…" + text[-_ERROR_MAX:]
+        outcome.update(state="failed", error=text)
+    outcome["finished"] = time.time()
+    if outcome.get("summary") is not None:
+        outcome["summary"]["wall_time_s"] = outcome["finished"] - started
+    _write_json(work_dir / OUTCOME, outcome)
+    return outcome["state"]
+
+
+def read_outcome(work_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The outcome the job wrote (state, started, finished, summary or error), or None."""
+    return _read_json(Path(work_dir) / OUTCOME)
+
+
+def read_started(work_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """What the job wrote when its body started (pid, host, time), or None."""
+    return _read_json(Path(work_dir) / STARTED)
+
+
+def stderr_tail(work_dir: str | os.PathLike, n_chars: int = 2000) -> str:
+    """The end of the job's stderr file ('' when there is none)."""
+    try:
+        with open(Path(work_dir) / STDERR, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - n_chars))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of a job process: ``python -m crystalwidgets._task WORK_DIR``."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m crystalwidgets._task WORK_DIR", file=sys.stderr)
+        return 2
+    code = 0 if run(argv[0]) == "completed" else 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # the outcome is on disk: skip interpreter teardown so the watcher hears of the end at once
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The one protocol every runner (local processes, Parsl, Dask, ...) implements.
+
+A runner owns the engine side of jobs. It never blocks its caller: ``submit``
+and ``cancel`` return at once and the runner reports every transition later
+by calling ``emit`` with a :class:`JobEvent`, from whatever thread the engine
+uses. The :class:`~crystalwidgets.JobManager` turns those events into store
+updates and change notifications on the kernel's loop.
+
+A job is handed over as a :class:`Task`: its id and its work dir, which holds
+everything the job body needs (written by :func:`crystalwidgets._task.write_input`)
+and receives everything it produces (see :mod:`crystalwidgets._task`).
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .._states import JobState
+
+__all__ = ["JobEvent", "Task", "Runner", "Emit"]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobEvent:
+    """A change a runner observed for one job.
+
+    Parameters
+    ----------
+    job_id
+        The job's id.
+    state
+        The new state, or None when only ``fields`` changed (e.g. a liveness check).
+    fields
+        Record fields to update: ``started``, ``finished``, ``error``, ``summary``,
+        ``engine_ref``, ``last_checked``, ``reason``. Values must be JSON-able.
+    at
+        When the runner saw it (epoch seconds).
+    """
+
+    job_id: str
+    state: JobState | None = None
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    at: float = dataclasses.field(default_factory=time.time)
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A job as a runner sees it."""
+
+    job_id: str
+    work_dir: Path
+
+
+Emit = Callable[[JobEvent], None]
+
+
+class Runner(abc.ABC):
+    """Base class of runners. Subclasses set ``kind`` and implement the methods.
+
+    Parameters
+    ----------
+    profile
+        The validated profile this runner serves.
+    emit
+        Thread-safe callback receiving every :class:`JobEvent`.
+    run_dir
+        A private directory for the runner's own files (engine logs, run dirs).
+    """
+
+    #: Name stored in each record's ``runner`` column.
+    kind: ClassVar[str]
+
+    def __init__(self, profile: Any, emit: Emit, run_dir: Path) -> None:
+        self.profile = profile
+        self.emit = emit
+        self.run_dir = run_dir
+
+    @abc.abstractmethod
+    def submit(self, task: Task) -> None:
+        """Start (or queue) ``task``; return at once. Report progress through ``emit``."""
+
+    @abc.abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Stop the job for good; emit CANCELLED once nothing of it runs any more.
+
+        A job that already finished is left as it is. Returns at once.
+        """
+
+    @abc.abstractmethod
+    def reattach(self, records: Iterable[Any]) -> None:
+        """Take over non-terminal jobs recorded by an earlier (now gone) manager.
+
+        For each record: emit the outcome when the job finished meanwhile, watch it
+        when it still runs, or emit ORPHANED with the reason when neither is true.
+        """
+
+    def poll(self) -> None:
+        """Check what cannot call back (called from the manager's monitor, off the loop).
+
+        Emits ``last_checked`` for every job checked, and any state change seen.
+        The default does nothing: runners whose engine calls back need no polling.
+        """
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Release engine resources. Jobs that can outlive the kernel are left running."""

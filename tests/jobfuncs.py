@@ -1,0 +1,41 @@
+"""A user's own job functions, in a module the job process cannot import by name
+(as a helper module next to a notebook): they travel by value."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from quacc import job
+
+
+@job
+def scaled_volume_job(atoms, factor: float = 1.0):
+    """A user's own quacc job: scale the cell and return a small dict.
+
+    Parameters
+    ----------
+    atoms
+        The structure.
+    factor
+        Volume scale factor.
+    """
+    atoms = atoms.copy()
+    atoms.set_cell(atoms.cell * factor ** (1 / 3), scale_atoms=True)
+    return {"volume": atoms.get_volume(), "n": len(atoms)}
+
+
+def failing_job(atoms, message: str = "boom"):
+    """Writes a file into the work dir, then raises with ``message``."""
+    with open("partial-output.txt", "w") as fh:
+        fh.write("written before the failure\n")
+    raise RuntimeError(message)
+
+
+def sleeping_job(atoms, seconds: float = 5.0, marker: str | None = None):
+    """Sleeps, then returns a number; writes ``marker`` (a path) when it starts."""
+    if marker:
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds

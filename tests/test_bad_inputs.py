@@ -1,0 +1,93 @@
+"""Bad input gets a clear error naming the field and the fix, and nothing is written half-way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from ase import Atoms
+from ase.build import bulk
+
+from crystalwidgets import CrystalWidgetsError, JobManager
+
+
+def _nothing_written(mgr: JobManager) -> None:
+    assert mgr.jobs() == []
+    assert mgr.store.count() == 0
+    assert list(mgr.results_dir.iterdir()) == []
+
+
+def test_unknown_recipe_names_close_matches(manager):
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(bulk("Cu"), "emt.relax_jbo")
+    assert "emt.relax_jbo" in str(err.value) and "emt.relax_job" in str(err.value)
+    _nothing_written(manager)
+
+
+def test_bad_kwargs_name_every_field(manager):
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(bulk("Cu"), "emt.relax_job", relax_cel=True, opt_params={"fmax": float("nan")})
+    text = str(err.value)
+    assert "relax_cel" in text and "relax_cell" in text  # unknown, with the closest name
+    assert "fmax" in text and "nan" in text.lower()
+    _nothing_written(manager)
+
+
+def test_wrong_type_names_field_and_fix(manager):
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(bulk("Cu"), "emt.relax_job", relax_cell="yes")
+    assert "relax_cell" in str(err.value) and "True or False" in str(err.value)
+    _nothing_written(manager)
+
+
+def test_unreadable_and_empty_structures(manager, tmp_path):
+    garbage = tmp_path / "broken.cif"
+    garbage.write_text("data_x\n_cell_length_a 3.6\nloop_\n_atom_site_label\n")
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(garbage, "emt.static_job")
+    assert "broken.cif" in str(err.value) and "cif" in str(err.value).lower()
+    with pytest.raises(CrystalWidgetsError, match="(?i)empty|no atoms"):
+        manager.submit(Atoms(), "emt.static_job")
+    with pytest.raises(CrystalWidgetsError, match="missing.xyz"):
+        manager.submit(tmp_path / "missing.xyz", "emt.static_job")
+    _nothing_written(manager)
+
+
+def test_unknown_profile_lists_known_ones(manager):
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(bulk("Cu"), "emt.static_job", profile="cluster-that-is-not-there")
+    assert "cluster-that-is-not-there" in str(err.value) and "local" in str(err.value)
+    _nothing_written(manager)
+
+
+def test_corrupt_store_file_is_a_clear_error(cw_home):
+    cw_home.mkdir(parents=True)
+    (cw_home / "jobs.sqlite").write_bytes(os.urandom(4096))
+    with pytest.raises(CrystalWidgetsError, match="not a crystalwidgets job store"):
+        JobManager()
+
+
+def test_store_in_unwritable_place_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("CRYSTALWIDGETS_HOME", str(blocker / "home"))
+    with pytest.raises(CrystalWidgetsError, match="CRYSTALWIDGETS_HOME"):
+        JobManager()
+
+
+def test_profiles_refuse_secrets_and_unknown_fields(cw_home):
+    from crystalwidgets._profiles import ProfileError, ProfileStore
+
+    store = ProfileStore()
+    with pytest.raises(ProfileError, match="secret"):
+        store.save({"kind": "local", "name": "x", "password": "hunter2"})
+    with pytest.raises(ProfileError, match="max_wokers"):
+        store.save({"kind": "local", "name": "x", "max_wokers": 2})
+    with pytest.raises(ProfileError, match="max_workers"):
+        store.save({"kind": "local", "name": "x", "max_workers": 0})
+    assert not store.path.exists()
+    store.save({"kind": "local", "name": "x", "max_workers": 1})
+    assert oct(store.path.stat().st_mode & 0o777) == "0o600"
+    assert store.names() == ["local", "x"]
+    assert Path(store.path).read_text().count("hunter2") == 0

@@ -1,0 +1,170 @@
+"""Real recipes end to end through JobManager on the local runner."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from ase.build import bulk, molecule
+
+from crystalwidgets import JobState
+from crystalwidgets._summary import summarise
+
+from . import jobfuncs
+
+# fields that legitimately differ between a job and a direct call
+_VOLATILE = {"work_dir", "wall_time_s"}
+
+
+def _direct_summary(tmp_path, recipe, atoms, **kwargs):
+    from quacc import change_settings
+
+    with change_settings({"RESULTS_DIR": tmp_path / "direct"}):
+        return summarise(recipe(atoms, **kwargs))
+
+
+def _strip(summary):
+    return {k: v for k, v in summary.items() if k not in _VOLATILE}
+
+
+def _record_states(mgr):
+    seen: dict[str, list[str]] = {}
+
+    def on_change(changes):
+        for job_id, fields in changes.items():
+            if "state" in fields:
+                seen.setdefault(job_id, []).append(fields["state"])
+
+    mgr.subscribe(on_change)
+    return seen
+
+
+def test_emt_relax_and_static_match_direct_calls(manager, tmp_path):
+    from quacc.recipes.emt.core import relax_job, static_job
+
+    seen = _record_states(manager)
+    cu = bulk("Cu", cubic=True) * (2, 2, 2)
+    cu.rattle(0.05, seed=1)
+    al = bulk("Al", cubic=True)
+    relax = manager.submit(cu, "emt.relax_job", relax_cell=False)
+    static = manager.submit(al, "quacc.recipes.emt.core.static_job")
+    done = manager.wait([relax.id, static.id], timeout=180)
+
+    for rec in done:
+        assert rec.state is JobState.COMPLETED, rec.error
+        assert seen[rec.id] == ["pending", "running", "completed"]
+        assert rec.started <= rec.finished
+        assert Path(rec.work_dir).is_dir()
+
+    r, s = done
+    assert r.recipe == "emt.relax_job" and s.recipe == "emt.static_job"
+    assert _strip(r.summary) == _strip(_direct_summary(tmp_path, relax_job, cu, relax_cell=False))
+    assert _strip(s.summary) == _strip(_direct_summary(tmp_path, static_job, al))
+    assert r.summary["formula"] == "Cu" and r.summary["n_atoms"] == 32
+    assert r.summary["converged"] is True
+    assert r.summary["n_steps"] == len(r.summary["energies_ev"]) - 1 > 0
+    assert r.summary["energies_ev"][-1] <= r.summary["energies_ev"][0]
+    assert r.summary["max_force_ev_ang"] < 0.05  # quacc's default fmax is 0.01
+    assert Path(r.summary["work_dir"]).is_relative_to(r.work_dir)
+    assert s.summary["n_steps"] is None and s.summary["formula"] == "Al"
+
+    # what a script and the table read back
+    final = manager.structure(r.id, final=True)
+    assert len(final) == 32
+    df = manager.to_dataframe()
+    assert set(df["state"]) == {"completed"} and df["energy_ev"].notna().all()
+
+
+def test_tblite_static_water(manager, tmp_path):
+    pytest.importorskip("tblite")
+    from quacc.recipes.tblite.core import static_job
+
+    water = molecule("H2O")
+    rec = manager.submit(water, "tblite.static_job")
+    (rec,) = manager.wait([rec.id], timeout=180)
+    assert rec.state is JobState.COMPLETED, rec.error
+    assert _strip(rec.summary) == _strip(_direct_summary(tmp_path, static_job, water))
+    assert rec.summary["formula"] == "H2O"
+    # tblite's SCF table went to the job's stdout file, not the kernel
+    assert (Path(rec.work_dir) / "cw-stdout.txt").stat().st_size > 0
+
+
+def test_users_own_job_and_a_flow(manager):
+    own = manager.submit(bulk("Cu"), jobfuncs.scaled_volume_job, factor=2.0)
+    flow = manager.submit(bulk("Cu"), "emt.slabs.bulk_to_slabs_flow")
+    own, flow = manager.wait([own.id, flow.id], timeout=300)
+
+    assert own.state is JobState.COMPLETED, own.error
+    assert own.summary["kind"] == "value"
+    assert "'n': 1" in own.summary["value"]
+    assert manager.result(own.id)["volume"] == pytest.approx(2 * bulk("Cu").get_volume())
+
+    assert flow.state is JobState.COMPLETED, flow.error
+    s = flow.summary
+    assert s["kind"] == "flow" and s["n_outputs"] == len(s["outputs"]) > 1
+    assert all(o["energy_ev"] is not None and o["formula"] == "Cu" for o in s["outputs"])
+    assert s["energy_ev"] == min(o["energy_ev"] for o in s["outputs"])
+
+
+def test_cancel_running_job_leaves_no_process(manager):
+    big = bulk("Cu", cubic=True) * (8, 8, 8)
+    big.rattle(0.1, seed=2)
+    seen = _record_states(manager)
+    rec = manager.submit(big, "emt.relax_job", opt_params={"fmax": 1e-6, "max_steps": 100000})
+    deadline = time.time() + 60
+    while manager.get(rec.id).state is not JobState.RUNNING and time.time() < deadline:
+        time.sleep(0.1)
+    running = manager.get(rec.id)
+    assert running.state is JobState.RUNNING
+    pid = running.engine_ref["pid"]
+    time.sleep(5)  # well inside the relaxation now
+    assert psutil.pid_exists(pid)
+    manager.cancel(rec.id)
+    (rec,) = manager.wait([rec.id], timeout=30)
+    assert rec.state is JobState.CANCELLED
+    assert seen[rec.id] == ["pending", "running", "cancelled"]
+    assert not psutil.pid_exists(pid)
+    assert not [p for p in psutil.process_iter(["cmdline"]) if rec.work_dir in " ".join(p.info["cmdline"] or [])]
+
+
+def test_cancel_pending_job_never_starts(cw_home):
+    from crystalwidgets import JobManager
+    from crystalwidgets._profiles import LocalProfile, ProfileStore
+
+    ProfileStore().save(LocalProfile(name="one-at-a-time", max_workers=1))
+    with JobManager() as mgr:
+        first = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "one-at-a-time", seconds=3)
+        second = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "one-at-a-time", seconds=3)
+        assert mgr.get(second.id).state is JobState.PENDING
+        mgr.cancel(second.id)
+        first, second = mgr.wait([first.id, second.id], timeout=60)
+    assert first.state is JobState.COMPLETED
+    assert second.state is JobState.CANCELLED and second.started is None
+    assert not (Path(second.work_dir) / "cw-started.json").exists()
+
+
+def test_failing_job_keeps_error_and_files(manager):
+    rec = manager.submit(bulk("Cu"), jobfuncs.failing_job, message="<b>bad</b> input 42")
+    (rec,) = manager.wait([rec.id], timeout=60)
+    assert rec.state is JobState.FAILED
+    assert "RuntimeError: <b>bad</b> input 42" in rec.error
+    assert "Traceback" in rec.error
+    assert (Path(rec.work_dir) / "partial-output.txt").read_text().startswith("written before")
+    assert rec.summary is None
+
+
+def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
+    from crystalwidgets import JobManager
+    from crystalwidgets._profiles import LocalProfile, ProfileStore
+
+    ProfileStore().save(LocalProfile(name="two", max_workers=2))
+    with JobManager() as mgr:
+        recs = [mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "two", seconds=2) for _ in range(4)]
+        states = [mgr.get(r.id).state for r in recs]
+        assert states.count(JobState.RUNNING) == 2 and states.count(JobState.PENDING) == 2
+        done = mgr.wait([r.id for r in recs], timeout=60)
+    assert all(r.state is JobState.COMPLETED for r in done)
+    # the queued two started only after the first two finished
+    assert min(r.started for r in done[2:]) >= max(r.finished for r in done[:2]) - 0.5
