@@ -16,7 +16,16 @@ from ._paths import CrystalWidgetsError
 from ._states import TERMINAL_STATES, JobState
 
 if TYPE_CHECKING:
-    from ._catalogue import RecipeCatalogue
+    from ._catalogue import (
+        ParamSpec,
+        RecipeCatalogue,
+        RecipeInfo,
+        RecipeSpec,
+        RecipeUnavailableError,
+        RecipeValidationError,
+        UncheckedKwargsWarning,
+        UnknownRecipeError,
+    )
     from ._manager import JobManager, JobRecord
     from ._structures import load_structure
 
@@ -27,7 +36,14 @@ __all__ = [
     "JobManager",
     "JobRecord",
     "JobState",
+    "ParamSpec",
+    "RecipeInfo",
+    "RecipeSpec",
+    "RecipeUnavailableError",
+    "RecipeValidationError",
     "TERMINAL_STATES",
+    "UncheckedKwargsWarning",
+    "UnknownRecipeError",
     "load_structure",
     "recipes",
 ]
@@ -39,6 +55,18 @@ _LAZY = {
     "JobRecord": ("._manager", "JobRecord"),
     "load_structure": ("._structures", "load_structure"),
     "recipes": ("._catalogue", "recipes"),
+    **{
+        name: ("._catalogue", name)
+        for name in (
+            "ParamSpec",
+            "RecipeInfo",
+            "RecipeSpec",
+            "RecipeUnavailableError",
+            "RecipeValidationError",
+            "UncheckedKwargsWarning",
+            "UnknownRecipeError",
+        )
+    },
 }
 
 

@@ -27,11 +27,23 @@ def test_unknown_recipe_names_close_matches(manager):
 
 def test_bad_kwargs_name_every_field(manager):
     with pytest.raises(CrystalWidgetsError) as err:
-        manager.submit(bulk("Cu"), "emt.relax_job", relax_cel=True, opt_params={"fmax": float("nan")})
+        manager.submit(bulk("Cu"), "emt.slabs.bulk_to_slabs_flow", run_statc=True, job_params=3)
     text = str(err.value)
-    assert "relax_cel" in text and "relax_cell" in text  # unknown, with the closest name
-    assert "fmax" in text and "nan" in text.lower()
+    assert "run_statc" in text and "run_static" in text  # unknown, with the closest name
+    assert "job_params" in text
+    with pytest.raises(CrystalWidgetsError) as err:
+        manager.submit(bulk("Cu"), "emt.relax_job", relax_cell=1, opt_params={"fmax": float("nan")})
+    text = str(err.value)
+    assert "relax_cell" in text and "fmax" in text and "nan" in text.lower()
     _nothing_written(manager)
+
+
+def test_unknown_kwargs_of_a_calculator_pass_unchecked_with_a_warning(manager):
+    from crystalwidgets._catalogue import UncheckedKwargsWarning
+
+    with pytest.warns(UncheckedKwargsWarning, match="relax_cell"):
+        rec = manager.submit(bulk("Cu"), "emt.relax_job", relax_cel=True)
+    assert rec.params == {"relax_cel": True}
 
 
 def test_wrong_type_names_field_and_fix(manager):

@@ -1,0 +1,886 @@
+"""The recipe catalogue: every quacc job, flow and subflow, read from source.
+
+``recipes`` lists the recipes of ``quacc.recipes`` without importing them: the
+package directory is located with the import finders (nothing is executed) and
+each module is parsed with :mod:`ast`. Kinds come from the decorators
+(``@job``, ``@flow``, ``@subflow``), parameter specs from the signatures and the
+numpydoc docstrings. A recipe module is imported only when a recipe is loaded
+or asked whether it is available.
+
+Short names drop ``quacc.recipes.`` and a trailing ``core`` module::
+
+    recipes.resolve("emt.relax_job").path == "quacc.recipes.emt.core.relax_job"
+    recipes.resolve("emt.slabs.bulk_to_slabs_flow").kind == "flow"
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import functools
+import importlib
+import inspect
+import re
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from ._annotations import (
+    ModuleSources,
+    Namespace,
+    TypeNode,
+    check_value,
+    jsonable,
+    module_source,
+    parse_annotation,
+    parse_file,
+    top_statements,
+    type_hint,
+)
+from ._paths import CrystalWidgetsError
+
+__all__ = [
+    "ParamSpec",
+    "RecipeCatalogue",
+    "RecipeInfo",
+    "RecipeSpec",
+    "RecipeUnavailableError",
+    "RecipeValidationError",
+    "UncheckedKwargsWarning",
+    "UnknownRecipeError",
+    "Unevaluated",
+    "recipes",
+]
+
+KINDS = ("job", "flow", "subflow")
+#: ``code`` of a recipe that is a user's own function.
+CUSTOM_CODE = "custom"
+EMPTY = inspect.Parameter.empty
+_SPEC_LOCK = threading.RLock()
+
+
+class UnknownRecipeError(CrystalWidgetsError, LookupError):
+    """A recipe name (or code, or kind) that the catalogue does not know.
+
+    Attributes
+    ----------
+    name
+        The name asked for.
+    suggestions
+        The closest valid names, best first.
+    """
+
+    def __init__(self, message: str, name: str = "", suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.suggestions = suggestions or []
+
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.name, self.suggestions)
+
+
+class RecipeUnavailableError(CrystalWidgetsError, ImportError):
+    """A recipe whose module cannot be imported here; the message says why."""
+
+
+class RecipeValidationError(CrystalWidgetsError, ValueError):
+    """Recipe parameters with problems; all of them are listed at once.
+
+    Attributes
+    ----------
+    recipe
+        The recipe's name.
+    problems
+        ``(field, message)`` pairs, one per problem; each message says the fix.
+    """
+
+    def __init__(self, recipe: str, problems: list[tuple[str, str]]) -> None:
+        self.recipe = recipe
+        self.problems = list(problems)
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        lines = "\n".join(f"  - {field}: {message}" for field, message in self.problems)
+        super().__init__(f"{count} with the parameters of {recipe}:\n{lines}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.recipe, self.problems)
+
+
+class UncheckedKwargsWarning(UserWarning):
+    """Keyword arguments a recipe takes through ``**kwargs`` (usually to its calculator), unchecked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Unevaluated:
+    """A default value read from source that is not a literal (kept as its source text)."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+# ---------------------------------------------------------------- docstrings
+
+_LINK_REF = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")  # mkdocs autorefs: [text][] or [text][id]
+_LINK_URL = re.compile(r"\[([^\[\]]+)\]\([^()\s]+\)")  # markdown: [text](url)
+
+
+def _plain_text(lines: list[str] | str) -> str:
+    """Docstring text for display: mkdocs/markdown links reduced to their text, lines rejoined."""
+    text = "\n".join(lines) if isinstance(lines, list) else lines
+    text = _LINK_URL.sub(r"\1", _LINK_REF.sub(r"\1", text)).replace("#!Python ", "")
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        rows = [r.strip() for r in block.splitlines() if r.strip()]
+        # keep list items on their own lines, join wrapped text
+        joined = ""
+        for row in rows:
+            sep = "\n" if joined and re.match(r"([-*+]|\d+\.)\s", row) else " " if joined else ""
+            joined += sep + row
+        paragraphs.append(joined)
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _summary(doc: str) -> str:
+    """The first paragraph of a docstring as plain text; a closing colon takes the numbered steps after it."""
+    paragraphs = re.split(r"\n\s*\n", doc.strip()) if doc else [""]
+    summary = _plain_text(paragraphs[0])
+    if summary.endswith(":"):
+        steps = []
+        for paragraph in paragraphs[1:]:
+            if not re.match(r"\s*\d+\.\s", paragraph):
+                break
+            steps.append(paragraph.strip().splitlines()[0].strip())
+        summary = " ".join([summary, *steps]) if steps else summary
+    return summary
+
+
+def _parse_doc(doc: str) -> tuple[str, dict[str, str]]:
+    """The description (summary and extended summary) and the help of each documented parameter."""
+    if not doc:
+        return "", {}
+    from numpydoc.docscrape import NumpyDocString
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = NumpyDocString(doc)
+    except Exception:  # a docstring numpydoc cannot read still has a summary
+        return _summary(doc), {}
+    description = _plain_text(parsed["Summary"] + [""] + parsed["Extended Summary"])
+    helps = {}
+    for section in ("Parameters", "Other Parameters"):
+        for entry in parsed[section]:
+            for name in entry.name.split(","):
+                helps[name.strip().lstrip("*")] = _plain_text(entry.desc)
+    return description, helps
+
+
+# ---------------------------------------------------------------- specs
+
+
+@dataclasses.dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a recipe.
+
+    Parameters
+    ----------
+    name
+        The parameter's name.
+    annotation
+        The annotation as written (``"OptParams | None"``); empty if none.
+    type
+        The annotation parsed into a :class:`~crystalwidgets._annotations.TypeNode`.
+    default
+        The default value, ``inspect.Parameter.empty`` when required, or an
+        :class:`Unevaluated` for a non-literal default read from source.
+    help
+        The numpydoc description, links stripped.
+    kind
+        The :class:`inspect.Parameter` kind name (``POSITIONAL_OR_KEYWORD``, ``KEYWORD_ONLY``...).
+    is_structure
+        Whether this is the structure input (the first positional ``atoms``):
+        given separately, not a form field.
+    """
+
+    name: str
+    annotation: str
+    type: TypeNode
+    default: Any = EMPTY
+    help: str = ""
+    kind: str = "POSITIONAL_OR_KEYWORD"
+    is_structure: bool = False
+
+    @property
+    def required(self) -> bool:
+        """Whether the parameter has no default."""
+        return self.default is EMPTY
+
+    @property
+    def optional(self) -> bool:
+        """Whether None is an accepted value."""
+        return self.type.optional
+
+    @property
+    def choices(self) -> tuple[Any, ...] | None:
+        """The allowed values of a Literal parameter, else None."""
+        return self.type.choices
+
+    def to_json(self) -> dict[str, Any]:
+        """The parameter as a JSON-able dict for a form field.
+
+        ``default`` is the value when it is JSON-able, else its repr (then
+        ``default_is_repr`` is true); it is None for a required parameter.
+        """
+        default, is_repr = jsonable(self.default) if not self.required else (None, False)
+        choices = self.choices
+        return {
+            "name": self.name,
+            "annotation": self.annotation,
+            "type": self.type.to_json(),
+            "required": self.required,
+            "default": default,
+            "default_is_repr": is_repr,
+            "optional": self.optional,
+            "choices": [jsonable(c)[0] for c in choices] if choices is not None else None,
+            "help": self.help,
+            "kind": self.kind,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeSpec:
+    """The parameters of one recipe, and how to check values for them.
+
+    Parameters
+    ----------
+    recipe
+        The recipe's name (used in messages).
+    params
+        Every named parameter, in signature order (the structure input included).
+    var_keyword
+        The name of the ``**kwargs`` parameter (``calc_kwargs``), or None.
+    description
+        The docstring's summary and extended summary, as plain text.
+    var_keyword_help
+        The documentation of the ``**kwargs`` parameter.
+    """
+
+    recipe: str
+    params: tuple[ParamSpec, ...]
+    var_keyword: str | None = None
+    description: str = ""
+    var_keyword_help: str = ""
+
+    @property
+    def structure(self) -> ParamSpec | None:
+        """The structure input parameter, or None if the recipe takes none."""
+        return next((p for p in self.params if p.is_structure), None)
+
+    @property
+    def fields(self) -> tuple[ParamSpec, ...]:
+        """The parameters a form shows: all but the structure input."""
+        return tuple(p for p in self.params if not p.is_structure)
+
+    def unchecked(self, kwargs: Mapping[str, Any]) -> list[str]:
+        """The names in ``kwargs`` that go unchecked to ``**var_keyword`` (none if there is no such parameter)."""
+        names = {p.name for p in self.params}
+        return [k for k in kwargs if k not in names] if self.var_keyword else []
+
+    def validate(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Check parameters and return them cleaned.
+
+        Parameters
+        ----------
+        kwargs
+            Parameter values by name, without the structure input.
+
+        Returns
+        -------
+        dict
+            The given parameters, cleaned: ints given for floats become floats,
+            numpy scalars become Python values, tuples/lists as annotated.
+            Names that go to ``**var_keyword`` are passed through as given and
+            reported with an :class:`UncheckedKwargsWarning`.
+
+        Raises
+        ------
+        RecipeValidationError
+            Listing every problem: unknown names (with the closest valid name),
+            wrong types, values outside a Literal, NaN or infinite numbers,
+            missing required parameters, bad keys of TypedDict parameters.
+        """
+        if not isinstance(kwargs, Mapping):
+            got = f"{type(kwargs).__name__}"
+            problem = ("parameters", f"expected a dict of name: value, got {got}")
+            raise RecipeValidationError(self.recipe, [problem])
+        by_name = {p.name: p for p in self.params}
+        cleaned: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for key, value in kwargs.items():
+            param = by_name.get(key)
+            if not isinstance(key, str):
+                problems.append((repr(key), "a parameter name must be a string such as 'relax_cell'"))
+            elif not key.isidentifier():
+                problems.append((key, "not a valid parameter name (letters, digits and _ only)"))
+            elif key == self.var_keyword:
+                fix = f"give the entries of **{key} as parameters of their own, not as one dict named {key}"
+                problems.append((key, fix))
+            elif param is None and self.var_keyword:
+                cleaned[key] = value
+            elif param is None:
+                problems.append((key, f"not a parameter of {self.recipe}{self._closest(key)}"))
+            elif param.is_structure:
+                fix = "this is the structure input; pass the structure separately, not as a parameter"
+                problems.append((key, fix))
+            elif param.kind == "POSITIONAL_ONLY":
+                problems.append((key, "a positional-only parameter cannot be given by name"))
+            else:
+                cleaned[key], found = check_value(param.type, value, key)
+                problems += found
+        for param in self.params:
+            if param.required and not param.is_structure and param.name not in kwargs:
+                problems.append((param.name, f"required; give {type_hint(param.type)}"))
+        if problems:
+            raise RecipeValidationError(self.recipe, problems)
+        unchecked = self.unchecked(kwargs)
+        if unchecked:
+            warnings.warn(UncheckedKwargsWarning(self._unchecked_message(unchecked)), stacklevel=2)
+        return cleaned
+
+    def _closest(self, key: str) -> str:
+        names = [p.name for p in self.fields]
+        close = difflib.get_close_matches(key, names, 1, 0.6)
+        if close:
+            return f"; did you mean {close[0]!r}?"
+        return f"; valid parameters: {', '.join(names)}" if names else "; it takes no parameters"
+
+    def _unchecked_message(self, names: list[str]) -> str:
+        listed = ", ".join(map(repr, names))
+        verb = "is not a parameter" if len(names) == 1 else "are not parameters"
+        text = f"{self.recipe}: {listed} {verb} of the recipe; passed unchecked to **{self.var_keyword}"
+        text += " (the calculator)" if self.var_keyword == "calc_kwargs" else ""
+        fields = [p.name for p in self.fields]
+        near = [
+            f"{n!r} looks like {c[0]!r}" for n in names if (c := difflib.get_close_matches(n, fields, 1, 0.75))
+        ]
+        return text + (f"; check the spelling: {', '.join(near)}" if near else "")
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec as a JSON-able dict for a form: one entry in ``fields`` per form field."""
+        structure = self.structure
+        return {
+            "recipe": self.recipe,
+            "description": self.description,
+            "structure": structure.name if structure else None,
+            "var_keyword": self.var_keyword,
+            "var_keyword_help": self.var_keyword_help,
+            "fields": [p.to_json() for p in self.fields],
+        }
+
+
+def _is_structure(param: ParamSpec) -> bool:
+    return param.name == "atoms" or param.type.name.rsplit(".", 1)[-1] == "Atoms"
+
+
+def _build_spec(recipe: str, params: list[ParamSpec], var_keyword: str | None, doc: str) -> RecipeSpec:
+    """A spec with help texts from ``doc`` and the first positional ``atoms`` marked as the structure."""
+    description, helps = _parse_doc(doc)
+    params = [dataclasses.replace(p, help=helps.get(p.name, "")) for p in params]
+    if params and params[0].kind != "KEYWORD_ONLY" and _is_structure(params[0]):
+        params[0] = dataclasses.replace(params[0], is_structure=True)
+    var_help = helps.get(var_keyword, "") if var_keyword else ""
+    return RecipeSpec(recipe, tuple(params), var_keyword, description, var_help)
+
+
+def _literal_default(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return Unevaluated(ast.unparse(node))
+
+
+def _spec_from_ast(recipe: str, args: ast.arguments, doc: str, namespace: Namespace) -> RecipeSpec:
+    """The spec of a recipe read from its source (no import)."""
+    params = []
+    positional = [*args.posonlyargs, *args.args]
+    defaults = [EMPTY] * (len(positional) - len(args.defaults)) + [_literal_default(d) for d in args.defaults]
+    kw_defaults = [EMPTY if d is None else _literal_default(d) for d in args.kw_defaults]
+    kinds = ["POSITIONAL_ONLY"] * len(args.posonlyargs) + ["POSITIONAL_OR_KEYWORD"] * len(args.args)
+    for arg, default, kind in [
+        *zip(positional, defaults, kinds),
+        *((a, d, "KEYWORD_ONLY") for a, d in zip(args.kwonlyargs, kw_defaults)),
+    ]:
+        annotation = ast.unparse(arg.annotation) if arg.annotation else ""
+        type_ = parse_annotation(arg.annotation, namespace) if arg.annotation else parse_annotation(EMPTY)
+        params.append(ParamSpec(arg.arg, annotation, type_, default, kind=kind))
+    return _build_spec(recipe, params, args.kwarg.arg if args.kwarg else None, doc)
+
+
+def _spec_from_callable(
+    recipe: str, func: Callable, signature: inspect.Signature, sources: ModuleSources
+) -> RecipeSpec:
+    """The spec of a live function: its signature, docstring and (string) annotations."""
+    module = getattr(func, "__module__", "") or ""
+    path = module_source(module) if module else None
+    tree = parse_file(path) if path else None
+    runtime = getattr(inspect.unwrap(func), "__globals__", {})
+    is_package = bool(path and path.name == "__init__.py")
+    namespace = Namespace(module, tree, sources, is_package=is_package, runtime=runtime)
+    params, var_keyword = [], None
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_keyword = p.name
+        elif p.kind is not p.VAR_POSITIONAL:
+            ann = p.annotation
+            text = "" if ann is EMPTY else ann if isinstance(ann, str) else inspect.formatannotation(ann)
+            params.append(ParamSpec(p.name, text, parse_annotation(ann, namespace), p.default, kind=p.kind.name))
+    return _build_spec(recipe, params, var_keyword, inspect.getdoc(func) or "")
+
+
+# ---------------------------------------------------------------- recipes
+
+
+def _closure(func: Any) -> dict[str, Any]:
+    """The free variables of a function with their values (empty cells left out)."""
+    names = getattr(getattr(func, "__code__", None), "co_freevars", ())
+    out = {}
+    for name, cell in zip(names, getattr(func, "__closure__", None) or ()):
+        try:
+            out[name] = cell.cell_contents
+        except ValueError:
+            continue
+    return out
+
+
+def _wrappers(func: Any) -> Iterator[Any]:
+    """``func`` and every function it wraps (``__wrapped__`` and closure functions)."""
+    seen, stack = set(), [func]
+    while stack and len(seen) < 50:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        yield f
+        inner = [v for v in _closure(f).values() if inspect.isfunction(v)]
+        stack.extend(reversed([*inner, *([f.__wrapped__] if hasattr(f, "__wrapped__") else [])]))
+
+
+def _failed_guards(func: Callable) -> list[str]:
+    """Messages of monty ``@requires`` guards around ``func`` whose condition is false."""
+    messages = []
+    for f in _wrappers(func):
+        for value in _closure(f).values():
+            is_guard = type(value).__name__ == "requires" and hasattr(value, "condition")
+            if is_guard and not value.condition and str(value.message) not in messages:
+                messages.append(str(value.message))
+    return messages
+
+
+def _callable_kind(func: Callable) -> str:
+    """job, flow or subflow: quacc's node type in the wrapper's closure, else the name's suffix, else job."""
+    for f in _wrappers(func):
+        node_type = _closure(f).get("node_type")
+        if node_type is not None:
+            return str(getattr(node_type, "value", node_type)).lower()
+    name = getattr(func, "__name__", "")
+    return next((k for k in ("subflow", "flow", "job") if name.endswith(f"_{k}")), "job")
+
+
+def _import_failure(module: str, exc: BaseException, declared: tuple[str, ...]) -> str:
+    """Why ``module`` cannot be imported, in words, with what the recipe declares it needs."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        text = f"missing Python module {exc.name!r} (importing {module} fails: {exc})"
+    else:
+        text = f"importing {module} fails: {type(exc).__name__}: {exc}"
+    if declared:
+        text += "; the recipe declares: " + "; ".join(declared)
+    return text
+
+
+class RecipeInfo:
+    """One recipe: its names, kind, summary, parameter spec and availability.
+
+    Made by :meth:`RecipeCatalogue.resolve` and the listing methods, not directly.
+
+    Attributes
+    ----------
+    name
+        Short name (``emt.relax_job``); a user's function: its qualified name.
+    path
+        Dotted path to import it by (``quacc.recipes.emt.core.relax_job``).
+    module
+        The module holding it.
+    code
+        The quacc code (``emt``, ``vasp``, ``common``...) or ``custom`` for a user's function.
+    kind
+        ``job``, ``flow`` or ``subflow``.
+    summary
+        The first paragraph of its docstring, as plain text.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        path: str,
+        module: str,
+        code: str,
+        kind: str,
+        summary: str,
+        spec_factory: Callable[[], RecipeSpec],
+        func: Callable | None = None,
+        declared: tuple[str, ...] = (),
+        uses: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.module = module
+        self.code = code
+        self.kind = kind
+        self.summary = summary
+        self._spec_factory = spec_factory
+        self._func = func
+        self._declared = declared
+        self._uses = uses
+        self._reason: str | None = None
+        self._checked = False
+
+    def __repr__(self) -> str:
+        return f"<RecipeInfo {self.name} ({self.kind}) {self.path}>"
+
+    @functools.cached_property
+    def spec(self) -> RecipeSpec:
+        """The parameter spec (read from source for catalogued recipes: no import)."""
+        with _SPEC_LOCK:  # the source caches behind it are shared
+            return self._spec_factory()
+
+    @property
+    def available(self) -> bool:
+        """Whether the recipe can run here.
+
+        The first call imports the recipe's module (seconds for some codes):
+        widgets should ask from a worker thread. A recipe is unavailable when
+        its module fails to import, when one of its ``@requires`` guards
+        fails, or when a guarded function it calls (a subflow) would refuse.
+        """
+        self._check()
+        return self._reason is None
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why the recipe cannot run here (missing package, failed guard, import error), or None."""
+        self._check()
+        return self._reason
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        try:
+            func = self.load()
+        except RecipeUnavailableError:
+            return
+        failed = _failed_guards(func)
+        # a flow is only as available as the guarded functions it calls (phonopy...)
+        scope = getattr(inspect.unwrap(func), "__globals__", {})
+        for name in self._uses if not failed else ():
+            needs = _failed_guards(used) if inspect.isfunction(used := scope.get(name)) else []
+            failed += [f"it calls {name}, which needs: {'; '.join(needs)}"] if needs else []
+        self._reason = "; ".join(failed) or None
+        self._checked = True
+
+    def load(self) -> Callable:
+        """The recipe function, importing its module on first use.
+
+        Raises
+        ------
+        RecipeUnavailableError
+            When the module cannot be imported, saying why.
+        """
+        if self._func is not None:
+            return self._func
+        try:
+            func = importlib.import_module(self.module)
+            for part in self.path[len(self.module) + 1 :].split("."):
+                func = getattr(func, part)
+        except Exception as exc:
+            self._reason = _import_failure(self.module, exc, self._declared)
+            self._checked = True
+            raise RecipeUnavailableError(f"{self.name} cannot be loaded: {self._reason}") from exc
+        self._func = func
+        return func
+
+    def to_json(self) -> dict[str, Any]:
+        """The recipe as a JSON-able dict; ``available`` is None until it has been checked."""
+        return {
+            "name": self.name,
+            "path": self.path,
+            "module": self.module,
+            "code": self.code,
+            "kind": self.kind,
+            "summary": self.summary,
+            "available": (self._reason is None) if self._checked else None,
+            "unavailable_reason": self._reason,
+        }
+
+
+def _called_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """The plain names a function body calls (``phonon_subflow(...)``), in order of appearance."""
+    nodes = (n for stmt in func.body for n in ast.walk(stmt))
+    calls = (n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+    return tuple(dict.fromkeys(calls))
+
+
+def _short_name(parts: tuple[str, ...], func: str) -> str:
+    """``("emt", "core"), "relax_job"`` -> ``emt.relax_job``: a trailing ``core`` module is dropped."""
+    return ".".join((*(parts[:-1] if parts[-1:] == ("core",) else parts), func))
+
+
+def _decorations(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, tuple[str, ...]]:
+    """The recipe kind named by the decorators, and the messages of its ``@requires`` guards."""
+    kind, declared = None, []
+    for deco in func.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+        if name in KINDS and kind is None:
+            kind = name
+        elif name == "requires" and isinstance(deco, ast.Call):
+            message = deco.args[1] if len(deco.args) > 1 else next(
+                (k.value for k in deco.keywords if k.arg == "message"), None
+            )
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                declared.append(message.value)
+    return kind, tuple(declared)
+
+
+class RecipeCatalogue:
+    """Every job, flow and subflow of a recipe package, read from source on first use.
+
+    Parameters
+    ----------
+    package
+        The package to catalogue (``quacc.recipes``).
+
+    Examples
+    --------
+    >>> from crystalwidgets import recipes
+    >>> info = recipes.resolve("emt.relax_job")
+    >>> info.kind, info.spec.validate({"relax_cell": True})
+    ('job', {'relax_cell': True})
+    """
+
+    def __init__(self, package: str = "quacc.recipes") -> None:
+        self.package = package
+        self._lock = threading.Lock()
+        self._entries: list[RecipeInfo] | None = None
+        self._lookup: dict[str, RecipeInfo] = {}
+        self._sources = ModuleSources({package.split(".")[0]})
+
+    def __repr__(self) -> str:
+        state = f"{len(self._entries)} recipes" if self._entries is not None else "not read yet"
+        return f"<RecipeCatalogue {self.package}: {state}>"
+
+    # -- reading
+
+    def _all(self) -> list[RecipeInfo]:
+        if self._entries is None:
+            with self._lock:
+                if self._entries is None:
+                    self._entries = self._scan()
+        return self._entries
+
+    def _scan(self) -> list[RecipeInfo]:
+        init = module_source(self.package)
+        if init is None or init.name != "__init__.py":
+            top = self.package.split(".")[0]
+            raise CrystalWidgetsError(f"cannot find the package {self.package}; install it (pip install {top})")
+        root = init.parent
+        found = []
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root).with_suffix("").parts
+            is_package = parts[-1] == "__init__"
+            parts = parts[:-1] if is_package else parts
+            if any(p.startswith("_") or not p.isidentifier() for p in parts):
+                continue
+            tree = parse_file(path)
+            if tree is None:
+                continue
+            module = ".".join((self.package, *parts))
+            namespace = self._sources.add(module, tree, is_package=is_package)
+            order = (parts[:1], parts[1:] != ("core",), parts[1:])
+            for number, stmt in enumerate(top_statements(tree.body)):
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and not stmt.name.startswith("_"):
+                    kind, declared = _decorations(stmt)
+                    if kind:
+                        found.append((order, number, parts, stmt, kind, declared, module, namespace))
+        entries = []
+        for _, _, parts, stmt, kind, declared, module, namespace in sorted(found, key=lambda f: f[:2]):
+            short = _short_name(parts, stmt.name)
+            if short in self._lookup:  # only if a package also defines what its core module does
+                short = ".".join((*parts, stmt.name))
+            doc = ast.get_docstring(stmt) or ""
+            info = RecipeInfo(
+                name=short,
+                path=f"{module}.{stmt.name}",
+                module=module,
+                code=parts[0] if parts else "",
+                kind=kind,
+                summary=_summary(doc),
+                spec_factory=functools.partial(_spec_from_ast, short, stmt.args, doc, namespace),
+                declared=declared,
+                uses=_called_names(stmt),
+            )
+            entries.append(info)
+            relative = ".".join((*parts, stmt.name))
+            for key in (short, info.path, relative):
+                self._lookup.setdefault(key, info)
+        return entries
+
+    # -- public
+
+    def __iter__(self) -> Iterator[RecipeInfo]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __contains__(self, name: object) -> bool:
+        self._all()
+        return isinstance(name, str) and name in self._lookup
+
+    def codes(self) -> list[str]:
+        """The codes that have recipes (``emt``, ``vasp``...), sorted."""
+        return sorted({r.code for r in self._all()})
+
+    def list(self, code: str | None = None, kind: str | None = None) -> list[RecipeInfo]:
+        """The recipes, optionally only those of one code and/or one kind.
+
+        Parameters
+        ----------
+        code
+            A code from :meth:`codes`, such as ``"emt"``.
+        kind
+            ``"job"``, ``"flow"`` or ``"subflow"``.
+
+        Raises
+        ------
+        UnknownRecipeError
+            For a code or kind that does not exist, naming the valid ones.
+        """
+        codes = self.codes()
+        if code is not None and code not in codes:
+            close = difflib.get_close_matches(str(code), codes, 3, 0.5)
+            hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+            raise UnknownRecipeError(f"unknown code {code!r}; {hint}codes: {', '.join(codes)}", str(code), close)
+        if kind is not None and kind not in KINDS:
+            kinds = ", ".join(map(repr, KINDS))
+            raise UnknownRecipeError(f"unknown kind {kind!r}; use one of {kinds}", str(kind))
+        return [r for r in self._all() if code in (None, r.code) and kind in (None, r.kind)]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Every recipe's :meth:`RecipeInfo.to_json`, for a picker."""
+        return [r.to_json() for r in self._all()]
+
+    def resolve(self, recipe: str | Callable | RecipeInfo) -> RecipeInfo:
+        """Find a recipe.
+
+        Parameters
+        ----------
+        recipe
+            A short name (``"emt.relax_job"``), a full dotted path
+            (``"quacc.recipes.emt.core.relax_job"``, or ``"mypkg.jobs.my_job"``
+            for a user's function, which is then imported), a function (a
+            quacc recipe, a user's own ``@job`` function or any plain
+            function), or a :class:`RecipeInfo`.
+
+        Returns
+        -------
+        RecipeInfo
+            Catalogued quacc recipes come from source: resolving one by name
+            imports no recipe module.
+
+        Raises
+        ------
+        UnknownRecipeError
+            For a name that is no recipe, naming the closest valid names.
+        """
+        if isinstance(recipe, RecipeInfo):
+            return recipe
+        if isinstance(recipe, str):
+            return self._resolve_name(recipe.strip())
+        if callable(recipe):
+            return self._resolve_callable(recipe)
+        raise UnknownRecipeError(
+            "expected a recipe name such as 'emt.relax_job' or a function, "
+            f"got {type(recipe).__name__} {recipe!r}"
+        )
+
+    def _resolve_name(self, name: str) -> RecipeInfo:
+        self._all()
+        if name in self._lookup:
+            return self._lookup[name]
+        top = name.split(".")[0]
+        if "." not in name or name.startswith(f"{self.package}.") or top in self.codes() or top == "quacc":
+            raise self._unknown(name)
+        module, _, attr = name.rpartition(".")
+        try:
+            func = getattr(importlib.import_module(module), attr)
+        except Exception as exc:  # a user's module may fail in any way: report it
+            raise self._unknown(name, f"{type(exc).__name__}: {exc}") from exc
+        return self._resolve_callable(func, path=name)
+
+    def _unknown(self, name: str, import_error: str = "") -> UnknownRecipeError:
+        full = name.startswith(f"{self.package}.")
+        candidates = [r.path if full else r.name for r in self._all()]
+        tail = name.rsplit(".", 1)[-1]
+        same_tail = [c for c in candidates if c.rsplit(".", 1)[-1] == tail]
+        close = difflib.get_close_matches(name, candidates, 5, 0.6)
+        # a bare function name: every recipe of that name first; else the closest first
+        ordered = [*same_tail, *close] if "." not in name else [*close, *same_tail]
+        close = list(dict.fromkeys(ordered))[:15]
+        code = name.split(".")[0]
+        what = f"unknown recipe {name!r}" + (f" (importing it failed: {import_error})" if import_error else "")
+        if close:
+            hint = f"did you mean {', '.join(map(repr, close))}?"
+        elif code in self.codes():
+            close = [r.name for r in self.list(code=code)]
+            what = f"{name!r} is a code, not a recipe" if name == code else what
+            hint = f"recipes of {code}: {', '.join(close)}"
+        else:
+            hint = f"see recipes.codes() and recipes.list(); codes: {', '.join(self.codes())}"
+        return UnknownRecipeError(f"{what}; {hint}", name, close)
+
+    def _resolve_callable(self, func: Callable, path: str | None = None) -> RecipeInfo:
+        module = getattr(func, "__module__", None) or ""
+        qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+        if module.startswith(f"{self.package}."):
+            self._all()
+            known = self._lookup.get(f"{module}.{qualname}")
+            live = importlib.import_module(module) if known else None
+            if known is not None and getattr(live, qualname, None) is func:
+                return known
+        try:
+            signature = inspect.signature(func)
+        except (TypeError, ValueError) as exc:
+            message = f"cannot read the parameters of {qualname!r} ({exc}); pass a Python function"
+            raise UnknownRecipeError(message) from exc
+        under = module.startswith(f"{self.package}.")
+        parts = tuple(module.split(".")[self.package.count(".") + 1 :])
+        name = _short_name(parts, qualname) if under else qualname
+        doc = inspect.getdoc(func) or ""
+        return RecipeInfo(
+            name=name,
+            path=path or f"{module}.{qualname}",
+            module=module,
+            code=name.split(".")[0] if under else CUSTOM_CODE,
+            kind=_callable_kind(func),
+            summary=_summary(doc),
+            spec_factory=functools.partial(_spec_from_callable, name, func, signature, self._sources),
+            func=func,
+        )
+
+
+#: The catalogue of ``quacc.recipes``, read on first use.
+recipes = RecipeCatalogue()
