@@ -42,16 +42,16 @@ log = logging.getLogger(__name__)
 Changes = dict[str, dict[str, Any]]
 
 def _owner_id() -> str:
+    """host:pid:process start:instance, so two managers in one process are told apart."""
     me = psutil.Process()
-    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}"
+    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}:{uuid.uuid4().hex[:8]}"
 
 
 def _owner_alive(owner: str | None) -> bool:
     """True when ``owner`` is a live manager process (or on another host: cannot tell)."""
     if not owner:
         return False
-    host, _, rest = owner.partition(":")
-    pid, _, created = rest.partition(":")
+    host, pid, created, *_ = (owner.split(":") + ["", ""])[:4]
     if host != socket.gethostname():
         return True
     from .runners.local import process_alive
@@ -396,6 +396,12 @@ class JobManager:
             )
         return pd.DataFrame(rows, columns=None if rows else ["id", "state"])
 
+    def table(self, **kwargs):
+        """A live JobTable widget of this manager's jobs (``kwargs``: its traits, e.g. ``height``)."""
+        from .widgets._table import JobTable
+
+        return JobTable(self, **kwargs)
+
     def close(self) -> None:
         """Stop following jobs (they keep running) and release engine resources."""
         if self._closed:
@@ -410,6 +416,12 @@ class JobManager:
             except Exception:
                 log.exception("runner %s did not shut down cleanly", runner.kind)
         self._drain()
+        # release what still runs: the next manager (this kernel's or another's) reattaches it
+        mine = [r.id for r in self.jobs(state=[JobState.PENDING, JobState.RUNNING]) if r.owner == self.owner]
+        try:
+            self.store.update({job_id: {"owner": None} for job_id in mine})
+        except Exception:
+            log.exception("could not release unfinished jobs in the store")
         self._poll_pool.shutdown(wait=False, cancel_futures=True)
         self.store.close()
 

@@ -68,6 +68,25 @@ def _run_summary(result: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _schemas(obj: Any, key: str = "") -> list[tuple[str, Mapping[str, Any]]] | None:
+    """Every schema in nested lists/dicts, keyed by path (``static[2]``); None if anything else is there."""
+    if _is_schema(obj):
+        return [(key, obj)]
+    if isinstance(obj, Mapping):
+        pairs = [(f"{key}.{k}" if key else str(k), v) for k, v in obj.items()]
+    elif isinstance(obj, (list, tuple)):
+        pairs = [(f"{key}[{i}]", v) for i, v in enumerate(obj)]
+    else:
+        return None
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for sub_key, value in pairs:
+        sub = _schemas(value, sub_key)
+        if sub is None:
+            return None
+        found += sub
+    return found
+
+
 def summarise(result: Any) -> dict[str, Any]:
     """The summary of one recipe result.
 
@@ -75,7 +94,7 @@ def summarise(result: Any) -> dict[str, Any]:
     ----------
     result
         What a recipe returned: a quacc schema dict (``RunSchema``, ``OptSchema``...),
-        a list or dict of them (flows), or anything else (a user's own job).
+        nested lists/dicts of them (flows), or anything else (a user's own job).
 
     Returns
     -------
@@ -84,34 +103,32 @@ def summarise(result: Any) -> dict[str, Any]:
         ``formula`` (reduced, of the final atoms), ``n_atoms``, ``converged``, ``n_steps``
         and ``energies_ev`` (per optimizer step, relaxations only), ``work_dir``.
         For flows: ``kind="flow"``, ``n_outputs``, ``outputs`` (one run summary each,
-        without per-step energies, keyed by position or name), and ``energy_ev`` /
-        ``formula`` of the lowest-energy output. Otherwise ``kind="value"`` and a
-        short ``value`` text.
+        without per-step energies, with its ``key`` such as ``static[2]``), ``formula``
+        when all outputs share it, ``converged`` (no output unconverged), and
+        ``energy_ev`` only when the flow has a single output (energies of different
+        structures are not comparable). Otherwise ``kind="value"`` and a short ``value``.
     """
     if _is_schema(result):
         return _run_summary(result)
-    items: list[tuple[str, Any]] | None = None
-    if isinstance(result, (list, tuple)) and result and all(map(_is_schema, result)):
-        items = [(str(i), r) for i, r in enumerate(result)]
-    elif isinstance(result, Mapping) and result and all(map(_is_schema, result.values())):
-        items = [(str(k), r) for k, r in result.items()]
-    if items is not None:
+    items = _schemas(result) if isinstance(result, (Mapping, list, tuple)) and result else None
+    if items:
         outputs = []
         for key, item in items:
             one = _run_summary(item)
-            one.pop("energies_ev")
-            one.pop("kind")
+            del one["energies_ev"], one["kind"]
             outputs.append({"key": key, **one})
-        with_energy = [o for o in outputs if o["energy_ev"] is not None]
-        best = min(with_energy, key=lambda o: o["energy_ev"]) if with_energy else {}
+        formulas = {o["formula"] for o in outputs}
+        single = outputs[0] if len(outputs) == 1 else {}
         return {
             "kind": "flow",
             "n_outputs": len(outputs),
             "outputs": outputs,
-            "energy_ev": best.get("energy_ev"),
-            "max_force_ev_ang": best.get("max_force_ev_ang"),
-            "formula": best.get("formula"),
-            "n_atoms": best.get("n_atoms"),
+            "energy_ev": single.get("energy_ev"),
+            "max_force_ev_ang": max(
+                (o["max_force_ev_ang"] for o in outputs if o["max_force_ev_ang"] is not None), default=None
+            ),
+            "formula": formulas.pop() if len(formulas) == 1 else None,
+            "n_atoms": single.get("n_atoms"),
             "converged": all(o["converged"] is not False for o in outputs),
         }
     text = repr(result)

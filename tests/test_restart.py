@@ -87,7 +87,7 @@ def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
         assert "never ran" in queued.error and "resubmit" in queued.error
 
         (slow,) = mgr.wait([slow.id], timeout=60)
-        assert slow.state is JobState.COMPLETED and slow.summary["value"] == "12"
+        assert slow.state is JobState.COMPLETED and slow.summary["value"] == "12.0"
         assert slow.last_checked >= slow.finished - 1
 
         again = mgr.resubmit(queued.id)
