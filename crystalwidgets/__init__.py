@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         UnknownRecipeError,
     )
     from ._manager import JobManager, JobRecord
-    from ._structures import load_structure
+    from ._structures import StructureError, describe_structure, load_structure
 
     recipes: RecipeCatalogue
 
@@ -41,9 +41,11 @@ __all__ = [
     "RecipeSpec",
     "RecipeUnavailableError",
     "RecipeValidationError",
+    "StructureError",
     "TERMINAL_STATES",
     "UncheckedKwargsWarning",
     "UnknownRecipeError",
+    "describe_structure",
     "load_structure",
     "recipes",
 ]
@@ -54,6 +56,8 @@ _LAZY = {
     "JobManager": ("._manager", "JobManager"),
     "JobRecord": ("._manager", "JobRecord"),
     "load_structure": ("._structures", "load_structure"),
+    "describe_structure": ("._structures", "describe_structure"),
+    "StructureError": ("._structures", "StructureError"),
     "recipes": ("._catalogue", "recipes"),
     **{
         name: ("._catalogue", name)
