@@ -36,7 +36,17 @@ _SECRET = re.compile(r"pass(word)?|token|secret|api[_-]?key|private[_-]?key", re
 
 
 class ProfileError(CrystalWidgetsError, ValueError):
-    """A profile is unknown, invalid, or could not be saved."""
+    """A profile is unknown, invalid, or could not be saved.
+
+    Attributes
+    ----------
+    problems : list of (field, message)
+        Every problem found, by field ("profile" when it concerns the whole record).
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
 
 
 class Profile(BaseModel):
@@ -106,24 +116,23 @@ register_kind(LocalProfile)
 
 def _parse(data: dict[str, Any]) -> Profile:
     kind = data.get("kind")
+    name = data.get("name", "?")
     if kind not in _KINDS:
-        raise ProfileError(
-            f"profile {data.get('name', '?')!r}: unknown kind {kind!r}; "
-            f"use one of {', '.join(sorted(_KINDS))}"
-        )
+        fix = f"unknown kind {kind!r}; use one of {', '.join(sorted(_KINDS))}"
+        raise ProfileError(f"profile {name!r}: {fix}", [("kind", fix)])
     secrets = [k for k in data if _SECRET.search(k)]
     if secrets:
-        raise ProfileError(
-            f"profile {data.get('name', '?')!r}: field {secrets[0]!r} looks like a secret; "
-            "profiles never store passwords or tokens (Slurm uses your own login)"
-        )
+        fix = "looks like a secret; profiles never store passwords or tokens (Slurm uses your own login)"
+        raise ProfileError(f"profile {name!r}: field {secrets[0]!r} {fix}", [(secrets[0], fix)])
     try:
         return _KINDS[kind].model_validate(data)
     except ValidationError as exc:
-        msgs = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'profile'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ProfileError(f"profile {data.get('name', '?')!r} is invalid: {msgs}") from None
+        problems = [
+            (".".join(map(str, e["loc"])) or "profile", e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+        msgs = "; ".join(f"{field}: {msg}" for field, msg in problems)
+        raise ProfileError(f"profile {name!r} is invalid: {msgs}", problems) from None
 
 
 class ProfileStore:
@@ -199,3 +208,6 @@ class ProfileStore:
             raise ProfileError(f"unknown profile {name!r}; nothing deleted")
         del data[name]
         write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
+
+
+from . import _hpc_profiles  # noqa: E402,F401  (registers the HPC kinds)

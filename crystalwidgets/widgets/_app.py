@@ -1,0 +1,314 @@
+"""App: structure (view, upload, paste, pass) + recipe form + cluster picker + submit + job table.
+
+The App composes the widgets and wires them to one JobManager; it has no front end
+of its own. Submitting never blocks the kernel: single jobs go straight to the
+manager (milliseconds), sweeps are submitted by an asyncio task that yields
+between jobs so the progress bar moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as w
+
+from .._paths import CrystalWidgetsError
+from .._structures import describe_structure, load_structure
+from ._entries import from_entry, kinds
+from ._form import RecipeForm
+from ._picker import ClusterPicker
+from ._table import JobTable
+from ._viewer import StructureViewer
+
+__all__ = ["App"]
+
+_FORMATS = ["auto", "cif", "poscar", "xyz", "extxyz", "json"]
+
+
+def _text(value: str = "", **kw: Any) -> w.Label:
+    # Labels show text, never HTML: structure names and errors are untrusted
+    return w.Label(value=value, **kw)
+
+
+class App(w.VBox):
+    """One widget to pick a structure, a recipe and a cluster, submit, and watch.
+
+    Parameters
+    ----------
+    manager : JobManager, optional
+        The manager jobs go to (default: a new one on the user's store).
+    structure : optional
+        A structure (Atoms, pymatgen object, path) or a list of them to start with.
+    recipe : str
+        Recipe shown first.
+    profile : str
+        Profile selected first.
+    **recipe_kwargs
+        Initial recipe parameters.
+
+    Attributes
+    ----------
+    viewer, form, picker, table
+        The composed widgets, usable on their own.
+    structures : list of ase.Atoms
+        Structures loaded so far; the selected one is :attr:`structure`.
+    """
+
+    def __init__(
+        self,
+        manager: Any = None,
+        structure: Any = None,
+        *,
+        recipe: str = "emt.relax_job",
+        profile: str = "local",
+        **recipe_kwargs: Any,
+    ) -> None:
+        if manager is None:
+            from .._manager import JobManager
+
+            manager = JobManager()
+        self.manager = manager
+        self.structures: list[Any] = []
+        self.names: list[str] = []
+
+        self.viewer = StructureViewer()
+        self.form = RecipeForm(recipe, **recipe_kwargs)
+        self.picker = ClusterPicker(manager=manager)
+        if profile in self.picker.names():
+            self.picker.value = profile
+        self.table = JobTable(manager)
+
+        # structure input: pick among loaded ones, upload files, paste text
+        self.pick = w.Dropdown(options=[], description="structure", layout=w.Layout(width="320px"))
+        self.upload = w.FileUpload(
+            accept=".cif,.vasp,.poscar,.xyz,.extxyz,.json,.traj,POSCAR,CONTCAR",
+            multiple=True,
+            description="Upload",
+        )
+        self.paste = w.Textarea(placeholder="paste a CIF, POSCAR or xyz here", layout=w.Layout(width="100%", height="90px"))
+        self.paste_format = w.Dropdown(options=_FORMATS, value="auto", description="format", layout=w.Layout(width="200px"))
+        self.paste_load = w.Button(description="Load pasted text")
+        self.structure_info = _text()
+        self.message = _text(layout=w.Layout(width="100%"))
+        self.message.add_class("cw-app-message")
+
+        # sweep: all loaded structures, or a grid over one numeric parameter
+        self.sweep_parameter = w.Dropdown(options=["(structures)"], description="sweep over", layout=w.Layout(width="300px"))
+        self.sweep_values = w.Text(placeholder="values, e.g. 0.05, 0.02, 0.01", layout=w.Layout(width="300px"))
+        self.sweep_button = w.Button(description="Submit sweep")
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="sweep", layout=w.Layout(width="300px", visibility="hidden"))
+        self.progress_text = _text()
+
+        self.upload.observe(self._on_upload, names="value")
+        self.paste_load.on_click(lambda _: self._on_paste())
+        self.pick.observe(self._on_pick, names="index")
+        self.form.on_submit(lambda _: self.submit())
+        self.form.observe(self._on_spec, names="spec")
+        self.sweep_button.on_click(lambda _: self._start_sweep())
+        self.table.observe(self._on_details, names="details_id")
+
+        structure_box = w.VBox(
+            [
+                self.viewer,
+                w.HBox([self.pick, self.structure_info]),
+                w.Accordion(
+                    children=[w.VBox([self.upload]), w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])])],
+                    titles=("Upload files", "Paste text"),
+                ),
+            ],
+            layout=w.Layout(width="50%", min_width="360px"),
+        )
+        sweep_box = w.VBox(
+            [w.HBox([self.sweep_parameter, self.sweep_values]), w.HBox([self.sweep_button, self.progress, self.progress_text])]
+        )
+        side = w.VBox(
+            [self.picker, self.form, w.Accordion(children=[sweep_box], titles=("Sweep",))],
+            layout=w.Layout(width="50%", min_width="360px"),
+        )
+        super().__init__(
+            [w.HBox([structure_box, side], layout=w.Layout(flex_flow="row wrap")), self.message, self.table]
+        )
+        self.add_class("cw-app")
+        self._on_spec({"new": self.form.spec})
+        if structure is not None:
+            items = structure if isinstance(structure, (list, tuple)) else [structure]
+            for item in items:
+                self.add_structure(item)
+        self._update_can_submit()
+
+    # -- structures ------------------------------------------------------------
+
+    @property
+    def structure(self) -> Any:
+        """The selected structure (ASE Atoms), or None."""
+        i = self.pick.index
+        return self.structures[i] if i is not None and 0 <= i < len(self.structures) else None
+
+    @structure.setter
+    def structure(self, value: Any) -> None:
+        self.add_structure(value)
+
+    def add_structure(self, source: Any, name: str | None = None, format: str | None = None) -> Any:
+        """Load a structure (anything ``load_structure`` takes), add it and select it.
+
+        ``name`` labels it (and, for bytes, its file name tells the format).
+        Errors are raised (from code) and shown in the App (from the UI paths).
+        """
+        atoms = load_structure(source, format=format, name=name)
+        info = describe_structure(atoms)
+        label = name or (os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) else info["formula"])
+        self.structures.append(atoms)
+        self.names.append(f"{len(self.structures)}: {label} ({info['formula']}, {info['n_atoms']} atoms)")
+        self.pick.options = list(self.names)
+        self.pick.index = len(self.structures) - 1
+        return atoms
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        atoms = self.structure
+        if atoms is not None:
+            self.viewer.structure = atoms
+            info = describe_structure(atoms)
+            self.structure_info.value = f"{info['formula']}, {info['n_atoms']} atoms"
+        self._update_can_submit()
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        errors = []
+        for item in change["new"]:
+            try:
+                self.add_structure(bytes(item["content"]), name=item["name"])
+            except CrystalWidgetsError as exc:
+                errors.append(str(exc))
+        self.message.value = " | ".join(errors) if errors else f"loaded {len(change['new'])} file(s)"
+
+    def _on_paste(self) -> None:
+        fmt = None if self.paste_format.value == "auto" else self.paste_format.value
+        try:
+            self.add_structure(self.paste.value, format=fmt)
+        except CrystalWidgetsError as exc:
+            self.message.value = str(exc)
+        else:
+            self.message.value = "loaded the pasted structure"
+
+    def _update_can_submit(self) -> None:
+        self.form.can_submit = self.structure is not None
+        if self.structure is None:
+            self.form.status = "load a structure first (upload, paste, or App(structure=atoms))"
+        elif self.form.status.startswith("load a structure"):
+            self.form.status = ""
+
+    # -- submitting ------------------------------------------------------------
+
+    def submit(self) -> Any:
+        """Submit the selected structure with the form's recipe, parameters and profile."""
+        if self.structure is None:
+            raise CrystalWidgetsError("no structure: load one first (upload, paste, or App(structure=atoms))")
+        try:
+            rec = self.manager.submit(self.structure, self.form.recipe, self.picker.value, **self.form.value)
+        except CrystalWidgetsError as exc:
+            self.form.status = f"not submitted: {exc}"
+            raise
+        self.form.status = f"submitted {rec.short_id} ({rec.recipe} on {rec.formula}, {rec.profile})"
+        return rec
+
+    def sweep_jobs(self, parameter: str | None = None, values: Sequence[Any] | None = None) -> list[tuple[Any, dict[str, Any]]]:
+        """The (structure, kwargs) pairs of a sweep: every loaded structure, or one structure
+        with ``parameter`` set to each of ``values``. Each kwargs set is validated first."""
+        from .._catalogue import recipes
+
+        spec = recipes.resolve(self.form.recipe).spec
+        base = dict(self.form.value)
+        if parameter is None:
+            if not self.structures:
+                raise CrystalWidgetsError("sweep: no structures loaded; upload or add some first")
+            return [(atoms, spec.validate(base)) for atoms in self.structures]
+        if self.structure is None:
+            raise CrystalWidgetsError("sweep: no structure selected")
+        if not values:
+            raise CrystalWidgetsError(f"sweep: give the values of {parameter}, e.g. 0.05, 0.02, 0.01")
+        return [(self.structure, spec.validate({**base, parameter: v})) for v in values]
+
+    def _sweep_args(self) -> tuple[str | None, list[Any] | None]:
+        parameter = self.sweep_parameter.value
+        if parameter == "(structures)":
+            return None, None
+        node = next(f["type"] for f in self.form.spec["fields"] if f["name"] == parameter)
+        texts = [t for t in self.sweep_values.value.replace(";", ",").split(",") if t.strip()]
+        return parameter, [from_entry(node, {"text": t}) for t in texts]
+
+    def _start_sweep(self) -> None:
+        try:
+            jobs = self.sweep_jobs(*self._sweep_args())
+        except CrystalWidgetsError as exc:
+            self.progress_text.value = str(exc)
+            return
+        self.sweep_button.disabled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:  # no kernel loop (a script): submit in place
+            self._run_sweep_sync(jobs)
+        else:
+            self._sweep_task = loop.create_task(self._run_sweep(jobs))
+
+    async def _run_sweep(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+        self._sweep_begin(len(jobs))
+        recs = []
+        try:
+            for i, (atoms, kwargs) in enumerate(jobs):
+                recs.append(self._sweep_one(i, len(jobs), atoms, kwargs))
+                await asyncio.sleep(0)  # let the progress reach the browser
+        finally:
+            self.sweep_button.disabled = False
+        return [r for r in recs if r is not None]
+
+    def _run_sweep_sync(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+        self._sweep_begin(len(jobs))
+        try:
+            recs = [self._sweep_one(i, len(jobs), a, k) for i, (a, k) in enumerate(jobs)]
+        finally:
+            self.sweep_button.disabled = False
+        return [r for r in recs if r is not None]
+
+    def _sweep_begin(self, n: int) -> None:
+        self.progress.max = max(n, 1)
+        self.progress.value = 0
+        self.progress.layout.visibility = "visible"
+
+    def _sweep_one(self, i: int, n: int, atoms: Any, kwargs: dict[str, Any]) -> Any:
+        try:
+            rec = self.manager.submit(atoms, self.form.recipe, self.picker.value, **kwargs)
+        except CrystalWidgetsError as exc:
+            self.progress_text.value = f"job {i + 1} of {n} not submitted: {exc}"
+            return None
+        self.progress.value = i + 1
+        self.progress_text.value = f"submitted {i + 1} of {n}"
+        return rec
+
+    def _on_spec(self, change: dict[str, Any]) -> None:
+        numeric = [
+            f["name"]
+            for f in change["new"].get("fields", [])
+            if {"int", "float"} & set(kinds(f["type"]))
+        ]
+        self.sweep_parameter.options = ["(structures)", *numeric]
+
+    # -- details ---------------------------------------------------------------
+
+    def _on_details(self, change: dict[str, Any]) -> None:
+        job_id = change["new"]
+        if not job_id:
+            return
+        try:
+            self.viewer.structure = self.manager.structure(job_id, final=True)
+            self.message.value = f"viewer: final structure of job {job_id[:8]}"
+        except CrystalWidgetsError:
+            try:
+                self.viewer.structure = self.manager.structure(job_id)
+                self.message.value = f"viewer: input structure of job {job_id[:8]} (no final structure)"
+            except CrystalWidgetsError as exc:
+                self.message.value = str(exc)
+

@@ -1,0 +1,218 @@
+"""RecipeForm: pick a quacc recipe and fill its parameters; validation happens here, in Python.
+
+The front end renders the recipe's spec (``spec``) and reports what the user typed
+(``entries``: text as typed, checkbox states, choices by index, key/value rows).
+This module turns entries into Python values by the parameter's type, runs the
+catalogue's ``spec.validate`` and sends back ``errors`` (per field, the spec's own
+messages), ``value`` (the cleaned kwargs) and ``valid``. Nothing is validated in JS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .._catalogue import RecipeValidationError, UncheckedKwargsWarning, recipes
+from ._entries import from_entry, to_entry
+from ._esm import bundle_path
+
+__all__ = ["RecipeForm"]
+
+# availability needs each recipe module imported: done once per kernel, in a subprocess
+_AVAILABILITY: dict[str, str | None] | None = None
+_AVAILABILITY_LOCK = threading.Lock()
+_AVAILABILITY_SCRIPT = (
+    "import json, logging; logging.disable(logging.CRITICAL)\n"
+    "from crystalwidgets._catalogue import recipes\n"
+    "print(json.dumps({i.name: i.unavailable_reason for i in recipes}))"
+)
+
+
+def _availability(timeout: float = 180) -> dict[str, str | None]:
+    global _AVAILABILITY
+    with _AVAILABILITY_LOCK:
+        if _AVAILABILITY is None:
+            out = subprocess.run(
+                [sys.executable, "-c", _AVAILABILITY_SCRIPT],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            _AVAILABILITY = json.loads(out.stdout.strip().splitlines()[-1])
+        return _AVAILABILITY
+
+
+class RecipeForm(anywidget.AnyWidget):
+    """Pick a recipe and fill its parameters; ``value`` holds the cleaned kwargs.
+
+    Parameters
+    ----------
+    recipe : str
+        Recipe to show first (short name or dotted path).
+    **kwargs
+        Initial parameter values, as you would pass them to the recipe.
+
+    Examples
+    --------
+    >>> form = RecipeForm("emt.relax_job", relax_cell=True)
+    >>> form.value
+    {'relax_cell': True}
+    """
+
+    _esm = bundle_path("form.js")
+    _css = bundle_path("form.css")
+
+    #: Every recipe: name, code, kind, summary, available (None until known), reason.
+    catalogue = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: The selected recipe's short name.
+    recipe = traitlets.Unicode("").tag(sync=True)
+    #: The selected recipe's spec (``RecipeSpec.to_json()``), rendered by the front end.
+    spec = traitlets.Dict().tag(sync=True)
+    #: What the user entered, per parameter (set by the front end; omitted = recipe default).
+    entries = traitlets.Dict().tag(sync=True)
+    #: Problems per field path (``relax_cell``, ``opt_params['fmax']``) from ``spec.validate``.
+    errors = traitlets.Dict().tag(sync=True)
+    #: Names passed to ``**calc_kwargs`` without any check.
+    unchecked = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: The cleaned keyword arguments (valid only when ``valid`` is True).
+    value = traitlets.Dict().tag(sync=True)
+    valid = traitlets.Bool(False).tag(sync=True)
+    #: Whether the submit button may be pressed (the App turns it off without a structure).
+    can_submit = traitlets.Bool(True).tag(sync=True)
+    #: Why submit is off, or what the last submit did (shown as text).
+    status = traitlets.Unicode("").tag(sync=True)
+    submit_label = traitlets.Unicode("Submit").tag(sync=True)
+
+    def __init__(self, recipe: str = "emt.relax_job", **kwargs: Any) -> None:
+        super().__init__(catalogue=[self._entry(info) for info in recipes])
+        self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
+        self.on_msg(self._on_frontend_msg)
+        self.recipe = recipes.resolve(recipe).name
+        if kwargs:
+            self.set_values(**kwargs)
+        self._start_availability()
+
+    # -- public --------------------------------------------------------------
+
+    def set_values(self, **kwargs: Any) -> None:
+        """Fill fields from Python values (replacing what was entered for those fields)."""
+        by_name = {p["name"]: p for p in self.spec.get("fields", [])}
+        entries = dict(self.entries)
+        for name, value in kwargs.items():
+            node = by_name[name]["type"] if name in by_name else {"kind": "any"}
+            if name not in by_name and self.spec.get("var_keyword"):
+                rows = entries.get(f"**{self.spec['var_keyword']}", {"rows": []})["rows"]
+                rows = [r for r in rows if r[0] != name] + [[name, json.dumps(value)]]
+                entries[f"**{self.spec['var_keyword']}"] = {"rows": rows}
+            else:
+                entries[name] = to_entry(node, value)
+        self.entries = entries
+
+    def on_submit(self, callback: Callable[[RecipeForm], None]) -> None:
+        """Call ``callback(form)`` when the user presses submit on a valid form."""
+        self._submit_callbacks.append(callback)
+
+    # -- internals -----------------------------------------------------------
+
+    @staticmethod
+    def _entry(info: Any) -> dict[str, Any]:
+        data = info.to_json()
+        return {k: data[k] for k in ("name", "code", "kind", "summary", "available", "unavailable_reason")}
+
+    @traitlets.observe("recipe")
+    def _recipe_changed(self, change: dict[str, Any]) -> None:
+        with self.hold_sync():
+            self.spec = recipes.resolve(change["new"]).spec.to_json()
+            self.entries = {}
+            self._validate()
+
+    @traitlets.observe("entries")
+    def _entries_changed(self, change: dict[str, Any]) -> None:
+        self._validate()
+
+    def kwargs(self) -> dict[str, Any]:
+        """The entries as Python values (before validation)."""
+        by_name = {p["name"]: p for p in self.spec.get("fields", [])}
+        out: dict[str, Any] = {}
+        for name, entry in self.entries.items():
+            if not isinstance(entry, dict) or entry.get("use_default"):
+                continue
+            if name.startswith("**"):
+                out.update(from_entry({"kind": "dict"}, entry))
+            elif name in by_name:
+                out[name] = from_entry(by_name[name]["type"], entry)
+        return out
+
+    def _validate(self) -> None:
+        spec = recipes.resolve(self.recipe).spec
+        kwargs = self.kwargs()
+        errors: dict[str, str] = {}
+        cleaned: dict[str, Any] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UncheckedKwargsWarning)
+            try:
+                cleaned = spec.validate(kwargs)
+            except RecipeValidationError as exc:
+                for field, message in exc.problems:
+                    errors[field] = f"{errors[field]}; {message}" if field in errors else message
+        with self.hold_sync():
+            self.errors = errors
+            self.unchecked = spec.unchecked(kwargs)
+            self.valid = not errors
+            self.value = _jsonable(cleaned) if not errors else {}
+
+    def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
+        if content.get("kind") == "submit" and self.valid and self.can_submit:
+            for callback in self._submit_callbacks:
+                try:
+                    callback(self)
+                except Exception as exc:  # shown to the user, never lost
+                    self.status = f"submit failed: {exc}"
+
+    def _start_availability(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+
+        def work() -> None:
+            try:
+                reasons = _availability()
+            except Exception as exc:  # e.g. timed out: leave them unknown, say so once
+                reasons = None
+                error = f"could not check which recipes can run here: {exc}"
+            else:
+                error = ""
+
+            def apply() -> None:
+                if reasons is None:
+                    self.status = error
+                    return
+                self.catalogue = [
+                    {**e, "available": reasons.get(e["name"]) is None, "unavailable_reason": reasons.get(e["name"])}
+                    if e["name"] in reasons
+                    else e
+                    for e in self.catalogue
+                ]
+
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(apply)
+            else:
+                apply()
+
+        threading.Thread(target=work, name="cw-recipe-availability", daemon=True).start()
+
+
+def _jsonable(value: Any) -> Any:
+    from monty.json import jsanitize
+
+    return jsanitize(value, strict=False)

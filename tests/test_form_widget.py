@@ -1,0 +1,126 @@
+"""RecipeForm and App, Python side: entries -> validated kwargs, errors per field, submit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from ase.build import bulk
+
+from crystalwidgets import JobState
+from crystalwidgets.widgets._entries import from_entry, to_entry
+from crystalwidgets.widgets._form import RecipeForm, _availability
+
+
+def test_initial_values_and_cleaned_kwargs():
+    form = RecipeForm("emt.relax_job", relax_cell=True, opt_params={"fmax": 0.02, "max_steps": 50})
+    assert form.valid and form.errors == {}
+    assert form.value == {"relax_cell": True, "opt_params": {"fmax": 0.02, "max_steps": 50}}
+    assert [f["name"] for f in form.spec["fields"]][:2] == ["relax_cell", "opt_params"]
+
+
+def test_every_bad_field_flagged_with_the_specs_message():
+    form = RecipeForm("emt.relax_job")
+    form.entries = {
+        "relax_cell": {"text": "yes"},
+        "opt_params": {"rows": [["fmax", "nan"], ["max_stepz", "3"]]},
+    }
+    assert not form.valid and form.value == {}
+    assert "True or False" in form.errors["relax_cell"]
+    assert "finite" in form.errors["opt_params['fmax']"]
+    assert "max_steps" in form.errors["opt_params['max_stepz']"]  # closest valid key
+
+
+def test_use_default_leaves_a_field_out():
+    form = RecipeForm("emt.relax_job", relax_cell=True)
+    form.entries = {"relax_cell": {"checked": True, "use_default": True}}
+    assert form.valid and form.value == {}
+
+
+def test_calculator_kwargs_pass_unchecked_and_are_listed():
+    form = RecipeForm("emt.static_job")
+    form.entries = {"**calc_kwargs": {"rows": [["asap_cutoff", "true"]]}}
+    assert form.valid and form.value == {"asap_cutoff": True}
+    assert form.unchecked == ["asap_cutoff"]
+
+
+def test_literal_choices_and_numbers():
+    form = RecipeForm("emt.md.md_job", dynamics="nvt", steps=10)
+    assert form.value == {"dynamics": "nvt", "steps": 10}
+    form.entries = {**form.entries, "steps": {"text": "2.5"}}
+    assert "whole number" in form.errors["steps"]
+    form.entries = {**form.entries, "steps": {"text": "1e2"}}
+    assert form.valid and form.value["steps"] == 100
+
+
+def test_switching_recipe_resets_entries():
+    form = RecipeForm("emt.relax_job", relax_cell=True)
+    form.recipe = "tblite.static_job"
+    assert form.entries == {} and "method" in [f["name"] for f in form.spec["fields"]]
+
+
+def test_submit_message_runs_callbacks_only_when_valid():
+    form = RecipeForm("emt.relax_job")
+    calls = []
+    form.on_submit(lambda f: calls.append(dict(f.value)))
+    form._on_frontend_msg(form, {"kind": "submit"}, [])
+    assert calls == [{}]
+    form.entries = {"relax_cell": {"text": "nope"}}
+    form._on_frontend_msg(form, {"kind": "submit"}, [])
+    form.can_submit = False
+    form.entries = {}
+    form._on_frontend_msg(form, {"kind": "submit"}, [])
+    assert calls == [{}]
+
+
+def test_entries_round_trip():
+    node = {"kind": "union", "args": [{"kind": "float"}, {"kind": "none"}]}
+    assert from_entry(node, to_entry(node, 0.25)) == 0.25
+    assert from_entry(node, {"text": "None"}) is None
+    assert math.isnan(from_entry(node, {"text": "nan"}))
+    lit = {"kind": "literal", "values": ["a", "b"]}
+    assert from_entry(lit, to_entry(lit, "b")) == "b"
+
+
+def test_availability_is_computed_out_of_process():
+    reasons = _availability()
+    assert reasons["emt.relax_job"] is None
+    assert "emt.defects.bulk_to_defects_flow" in reasons and reasons["emt.defects.bulk_to_defects_flow"]
+
+
+def test_app_submits_the_form_and_sweeps(manager):
+    from crystalwidgets.widgets import App
+
+    app = App(manager, recipe="emt.static_job")
+    assert not app.form.can_submit and "structure" in app.form.status
+    app.add_structure(bulk("Cu"), name="cu")
+    app.add_structure(bulk("Al"), name="al")
+    assert app.form.can_submit and app.structure.get_chemical_formula() == "Al"
+    rec = app.submit()
+    assert rec.formula == "Al" and rec.profile == "local"
+
+    jobs = app.sweep_jobs()  # every loaded structure
+    assert [a.get_chemical_formula() for a, _ in jobs] == ["Cu", "Al"]
+    app.form.recipe = "emt.relax_job"
+    jobs = app.sweep_jobs("opt_params", [{"fmax": 0.1}, {"fmax": 0.05}])
+    assert [k["opt_params"]["fmax"] for _, k in jobs] == [0.1, 0.05]
+    recs = app._run_sweep_sync(jobs)
+    assert app.progress.value == 2 and len(recs) == 2
+    done = manager.wait([r.id for r in [rec, *recs]], timeout=180)
+    assert all(r.state is JobState.COMPLETED for r in done)
+
+    with pytest.raises(Exception, match="relax_cell"):
+        app.form.recipe = "emt.relax_job"
+        app.sweep_jobs("relax_cell", ["maybe"])
+
+
+def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
+    from crystalwidgets.widgets import App
+
+    app = App(manager)
+    app.paste.value = "this is not a structure\nat all\n"
+    app._on_paste()
+    assert "pasted text" in app.message.value and app.structure is None
+    app.paste.value = "2\nwater-ish\nH 0 0 0\nH 0 0 0.9\n"
+    app._on_paste()
+    assert app.structure is not None and len(app.structure) == 2
