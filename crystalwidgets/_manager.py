@@ -278,19 +278,14 @@ class JobManager:
         TimeoutError
             After ``timeout`` seconds, naming the jobs not yet done and their states.
         """
-        ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
-        deadline = time.monotonic() + timeout
+        done = self._waiter(job_ids, timeout)
         on_loop = self._loop_thread == threading.get_ident()
         while True:
             if on_loop or self._loop is None:
-                self._drain()
-            recs = [self.get(i) for i in ids]
-            if all(r.state.is_terminal for r in recs):
-                return recs
-            left = deadline - time.monotonic()
-            if left <= 0:
-                todo = ", ".join(f"{r.short_id} {r.state}" for r in recs if not r.state.is_terminal)
-                raise TimeoutError(f"jobs not finished after {timeout} s: {todo}")
+                self._drain()  # the loop cannot run while we block it: apply events here
+            left = done()
+            if isinstance(left, list):
+                return left
             if on_loop:
                 self._wakeup.wait(min(left, 0.05))
                 self._wakeup.clear()
@@ -308,16 +303,30 @@ class JobManager:
         TimeoutError
             After ``timeout`` seconds, naming the jobs not yet done and their states.
         """
+        done = self._waiter(job_ids, timeout)
+        while not isinstance(left := done(), list):
+            await asyncio.sleep(min(left, 0.05))
+        return left
+
+    def _waiter(self, job_ids: Iterable[str] | None, timeout: float) -> Callable[[], Any]:
+        """A check returning the records once all are terminal, else the seconds left.
+
+        Raises TimeoutError (naming the jobs not done and their states) past the deadline.
+        """
         ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
         deadline = time.monotonic() + timeout
-        while True:
+
+        def check() -> list[JobRecord] | float:
             recs = [self.get(i) for i in ids]
             if all(r.state.is_terminal for r in recs):
                 return recs
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 todo = ", ".join(f"{r.short_id} {r.state}" for r in recs if not r.state.is_terminal)
                 raise TimeoutError(f"jobs not finished after {timeout} s: {todo}")
-            await asyncio.sleep(0.05)
+            return left
+
+        return check
 
     def subscribe(self, callback: Callable[[Changes], None]) -> Callable[[], None]:
         """Call ``callback(changes)`` with only what changed; returns an unsubscribe function.
