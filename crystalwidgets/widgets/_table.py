@@ -1,0 +1,369 @@
+"""JobTable: a live table of a JobManager's jobs (virtualised, sortable, filterable).
+
+Protocol between the kernel and the browser (custom messages, each with a ``kind``):
+
+- browser -> kernel ``{"kind": "snapshot"}`` when a view renders; the kernel answers
+  ``{"kind": "snapshot", "columns": [...], "rows": [[...], ...], "now": epoch_s}`` with every
+  job as one compact array (values in :data:`COLUMNS` order).
+- kernel -> browser ``{"kind": "rows", "rows": [...], "now": ...}`` with only the jobs that
+  changed, one message per batch the manager publishes (one drain of runner events).
+- browser -> kernel ``{"kind": "cancel", "id": job_id}``; a refusal comes back as
+  ``{"kind": "error", "id": ..., "message": ...}``, the new state as a ``rows`` message.
+- kernel -> browser ``{"kind": "details", "id": ..., ...}`` whenever :attr:`JobTable.details_id`
+  is set (by a click in the browser or from Python) and whenever that job changes.
+
+The rows are never kept in a synced traitlet: that would resend the whole table on each change.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .._paths import CrystalWidgetsError
+from .._states import JobState
+from ._esm import bundle_path
+
+__all__ = ["JobTable", "COLUMNS", "SORT_KEYS"]
+
+log = logging.getLogger(__name__)
+
+#: The fields of one row array, in order (``error``: the exception line of the error, cut short).
+COLUMNS = (
+    "id",
+    "recipe",
+    "formula",
+    "profile",
+    "state",
+    "energy_ev",
+    "max_force_ev_ang",
+    "created",
+    "last_checked",
+    "label",
+    "error",
+)
+#: Columns the table sorts by (``age`` sorts by creation time, newest first when ascending).
+SORT_KEYS = (
+    "id",
+    "recipe",
+    "formula",
+    "profile",
+    "state",
+    "energy_ev",
+    "max_force_ev_ang",
+    "age",
+    "last_checked",
+)
+#: Fields the free-text filter searches, the same in the browser and in :meth:`JobTable.to_dataframe`.
+TEXT_FIELDS = ("id", "recipe", "formula", "profile", "state", "label")
+_TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
+_ERROR_SNIPPET = 200
+
+
+def _error_line(text: str | None) -> str | None:
+    """The last non-empty line of an error (a traceback's exception line), cut short."""
+    if not text:
+        return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else ""
+    return line if len(line) <= _ERROR_SNIPPET else line[: _ERROR_SNIPPET - 1] + "…"
+
+
+def _rounded(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _matches_text(row: list[Any], terms: list[str]) -> bool:
+    """True when every term occurs (case-insensitively) in the row's searchable fields."""
+    haystack = " ".join(str(row[i]) for i in _TEXT_INDEX if row[i] is not None).lower()
+    return all(term in haystack for term in terms)
+
+
+class JobTable(anywidget.AnyWidget):
+    """A live table of the jobs of a :class:`~crystalwidgets.JobManager`.
+
+    One row per job: short id, recipe, formula, profile, state, energy, max force, age and
+    when a runner last confirmed the job's state. Click a column header to sort, use the
+    dropdowns and the search box to filter, click a row for its details (parameters, work
+    dir, error text, final structure, energy per optimiser step). Running and pending jobs
+    have a Cancel button (a running job asks for confirmation first). The table draws only
+    the rows in view, so 10,000 jobs stay smooth; after the first snapshot it receives
+    only the rows that changed.
+
+    Parameters
+    ----------
+    manager : crystalwidgets.JobManager
+        The manager whose jobs are shown; the table follows its changes until
+        :meth:`close`.
+    **kwargs
+        Initial values of the traits below (``filter_state="running"``, ``height=600``...).
+
+    Attributes
+    ----------
+    filter_state, filter_recipe, filter_profile : str
+        Show only jobs with this state / recipe / profile ("" shows all).
+    filter_text : str
+        Show only jobs whose id, recipe, formula, profile, state or label contain every
+        word of this text (case-insensitive).
+    sort_by : str
+        The column rows are sorted by, one of :data:`SORT_KEYS`.
+    sort_descending : bool
+        Reverse the order (``sort_by="age"`` ascending shows the newest job first).
+    stale_after : float
+        Seconds without a check after which a running job is marked stale. Default:
+        three times the manager's ``monitor_interval``.
+    details_id : str
+        Id of the job whose details are shown under the table ("" for none).
+    height : int
+        Height of the scrolling rows area in pixels.
+    viewer : StructureViewer or None
+        The 3D view in the details panel, created the first time details are shown.
+
+    Examples
+    --------
+    >>> mgr = JobManager()
+    >>> table = mgr.table(filter_state="running")
+    >>> table  # doctest: +SKIP
+    >>> table.to_dataframe()  # the jobs the filter shows, as a pandas DataFrame
+    """
+
+    _esm = bundle_path("table.js")
+    _css = bundle_path("table.css")
+
+    filter_state = traitlets.Unicode("").tag(sync=True)
+    filter_recipe = traitlets.Unicode("").tag(sync=True)
+    filter_profile = traitlets.Unicode("").tag(sync=True)
+    filter_text = traitlets.Unicode("").tag(sync=True)
+    sort_by = traitlets.Enum(SORT_KEYS, default_value="age").tag(sync=True)
+    sort_descending = traitlets.Bool(False).tag(sync=True)
+    stale_after = traitlets.Float(min=0.0).tag(sync=True)
+    details_id = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(420, min=120, max=4000).tag(sync=True)
+    viewer = anywidget.WidgetTrait().tag(sync=True)
+
+    def __init__(self, manager: Any, **kwargs: Any) -> None:
+        from .._manager import JobManager
+
+        if not isinstance(manager, JobManager):
+            raise TypeError(
+                f"manager: expected a crystalwidgets.JobManager, got {type(manager).__name__}; "
+                "create one with crystalwidgets.JobManager() and pass it, or use mgr.table()"
+            )
+        self.manager = manager
+        # id -> (summary JSON text, (formula, energy, max force)): parse each summary once
+        self._numbers: dict[str, tuple[str | None, tuple[Any, Any, Any]]] = {}
+        self._live = False  # a view asked for the snapshot: from then on, send changes
+        # (job id, completed?, "final" | "input" | None, note) of the structure in the viewer
+        self._shown_structure: tuple[str, bool, str | None, str | None] | None = None
+        kwargs.setdefault("stale_after", 3.0 * manager.monitor_interval)
+        super().__init__(**kwargs)
+        self.on_msg(self._on_message)
+        self._unsubscribe = manager.subscribe(self._on_changes)
+
+    # -- public API ----------------------------------------------------------
+
+    def to_dataframe(self) -> Any:
+        """The jobs the table's current filters show, as a pandas DataFrame.
+
+        Columns are those of :meth:`JobManager.to_dataframe`; rows keep the manager's order
+        (oldest first). With no filter set, every job.
+        """
+        frame = self.manager.to_dataframe()
+        if not self._filtering():
+            return frame
+        keep = {row[0] for row in self._rows() if self._matches(row)}
+        return frame[frame["id"].isin(keep)].reset_index(drop=True)
+
+    def show_details(self, job_id: str) -> None:
+        """Open the details of a job (full id or unique prefix such as the short id)."""
+        self.details_id = self.manager.get(job_id).id
+
+    def close(self) -> None:
+        """Stop following the manager and close the widget (and its structure viewer)."""
+        unsubscribe = self.__dict__.pop("_unsubscribe", None)  # absent if __init__ refused
+        if unsubscribe is not None:
+            unsubscribe()
+        if self.viewer is not None:
+            self.viewer.close()
+        super().close()
+
+    # -- validation ----------------------------------------------------------
+
+    @traitlets.validate("filter_state")
+    def _validate_filter_state(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if value and value not in {s.value for s in JobState}:
+            states = ", ".join(s.value for s in JobState)
+            raise traitlets.TraitError(
+                f"filter_state: {value!r} is not a job state; use one of {states} or '' for all"
+            )
+        return value
+
+    @traitlets.validate("details_id")
+    def _validate_details_id(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if value:
+            try:
+                return self.manager.get(value).id
+            except KeyError as exc:
+                raise traitlets.TraitError(f"details_id: {exc.args[0]}") from None
+        return value
+
+    # -- rows ----------------------------------------------------------------
+
+    def _row(self, rec: Any) -> list[Any]:
+        """One job as a compact array in :data:`COLUMNS` order."""
+        summary_json = rec.summary_json
+        cached = self._numbers.get(rec.id)
+        if cached is None or cached[0] is not summary_json:
+            summary = rec.summary or {}
+            cached = (
+                summary_json,
+                (
+                    summary.get("formula") or rec.formula,
+                    _rounded(summary.get("energy_ev"), 6),
+                    _rounded(summary.get("max_force_ev_ang"), 4),
+                ),
+            )
+            self._numbers[rec.id] = cached
+        formula, energy, force = cached[1]
+        return [
+            rec.id,
+            rec.recipe,
+            formula,
+            rec.profile,
+            rec.state.value,
+            energy,
+            force,
+            round(rec.created, 3),
+            _rounded(rec.last_checked, 3),
+            rec.label,
+            _error_line(rec.error),
+        ]
+
+    def _rows(self) -> list[list[Any]]:
+        return [self._row(rec) for rec in self.manager.jobs()]
+
+    def _filtering(self) -> bool:
+        return bool(
+            self.filter_state or self.filter_recipe or self.filter_profile or self.filter_text.strip()
+        )
+
+    def _matches(self, row: list[Any]) -> bool:
+        """The browser's filter rule (keep both in step: ``matches`` in js/table.js)."""
+        if self.filter_state and row[4] != self.filter_state:
+            return False
+        if self.filter_recipe and row[1] != self.filter_recipe:
+            return False
+        if self.filter_profile and row[3] != self.filter_profile:
+            return False
+        return _matches_text(row, self.filter_text.lower().split())
+
+    # -- messages ------------------------------------------------------------
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "snapshot":
+            self._live = True
+            self.send(
+                {"kind": "snapshot", "columns": list(COLUMNS), "rows": self._rows(), "now": time.time()}
+            )
+            if self.details_id:
+                self._send_details()
+        elif kind == "cancel":
+            self._cancel(str(content.get("id", "")))
+        else:
+            self.send({"kind": "error", "message": f"the table cannot handle a message of kind {kind!r}"})
+
+    def _cancel(self, job_id: str) -> None:
+        try:
+            self.manager.cancel(job_id)
+        except (KeyError, CrystalWidgetsError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.send({"kind": "error", "id": job_id, "message": f"cannot cancel: {message}"})
+        except Exception as exc:  # a runner failing to cancel: tell the user, keep the table
+            log.exception("cancelling job %s failed", job_id)
+            self.send({"kind": "error", "id": job_id, "message": f"cannot cancel: {exc}"})
+
+    def _on_changes(self, changes: dict[str, dict[str, Any]]) -> None:
+        """Manager callback: send the changed jobs' rows, one message per batch."""
+        if not self._live:
+            return
+        rows = []
+        for job_id in changes:
+            try:
+                rows.append(self._row(self.manager.get(job_id)))
+            except KeyError:
+                continue
+        if rows:
+            self.send({"kind": "rows", "rows": rows, "now": time.time()})
+        if set(changes.get(self.details_id, ())) - {"last_checked"}:
+            self._send_details()  # not for liveness checks: they change nothing shown there
+
+    # -- details -------------------------------------------------------------
+
+    @traitlets.observe("details_id")
+    def _on_details_id(self, change: Any) -> None:
+        if change["new"]:
+            self._send_details()
+
+    def _send_details(self) -> None:
+        """Send the open job's details and show its structure in :attr:`viewer`."""
+        rec = self.manager.get(self.details_id)
+        summary = rec.summary or {}
+        shown = self._shown_structure
+        if shown is not None and shown[:2] == (rec.id, rec.state is JobState.COMPLETED):
+            structure, structure_note = shown[2:]
+        else:
+            atoms, structure, structure_note = self._structure_of(rec)
+            if atoms is not None:
+                if self.viewer is None:
+                    from ._viewer import StructureViewer
+
+                    self.viewer = StructureViewer(height=320)
+                self.viewer.structure = atoms
+            self._shown_structure = (rec.id, rec.state is JobState.COMPLETED, structure, structure_note)
+        self.send(
+            {
+                "kind": "details",
+                "id": rec.id,
+                "recipe": rec.recipe,
+                "state": rec.state.value,
+                "profile": rec.profile,
+                "runner": rec.runner,
+                "label": rec.label,
+                "formula": summary.get("formula") or rec.formula,
+                "params": rec.params,
+                "work_dir": rec.work_dir,
+                "error": rec.error,
+                "created": rec.created,
+                "started": rec.started,
+                "finished": rec.finished,
+                "last_checked": rec.last_checked,
+                "summary": summary,
+                "structure": structure,
+                "structure_note": structure_note,
+                "now": time.time(),
+            }
+        )
+
+    def _structure_of(self, rec: Any) -> tuple[Any, str | None, str | None]:
+        """``(atoms, "final" | "input" | None, note)``: the structure to show for a job.
+
+        Any failure to read one (a result without atoms, a damaged file) becomes the note:
+        the rest of the details are still shown.
+        """
+        note = None
+        if rec.state is JobState.COMPLETED:
+            try:
+                return self.manager.structure(rec.id, final=True), "final", None
+            except Exception as exc:  # noqa: BLE001 - shown to the user, details still open
+                note = f"no final structure ({exc}); showing the input structure"
+        try:
+            return self.manager.structure(rec.id), "input", note
+        except Exception as exc:  # noqa: BLE001 - shown to the user, details still open
+            return None, None, f"no structure to show: {exc}"

@@ -1,0 +1,369 @@
+"""JobTable, Python side: the snapshot, only changed rows sent, details, cancel, export.
+
+What the kernel sends is read where it leaves the widget (its comm), so these tests see
+every message and every synced-state update the browser would receive. The browser side
+is tested in tests/browser/test_table.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+import traitlets
+from ase.build import bulk
+
+from crystalwidgets import JobManager, JobState
+from crystalwidgets._store import JobRecord, JobStore
+from crystalwidgets.runners._base import JobEvent
+from crystalwidgets.widgets._table import COLUMNS, JobTable
+
+from . import jobfuncs
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+class Wire:
+    """Everything a widget publishes on its comm: custom messages and state updates."""
+
+    def __init__(self, widget: JobTable) -> None:
+        self.messages: list[dict] = []
+        self.updates: list[dict] = []
+        self.lock = threading.Lock()
+
+        def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
+            json.dumps(data)  # what leaves the kernel must be JSON
+            with self.lock:
+                if data.get("method") == "custom":
+                    self.messages.append(data["content"])
+                elif data.get("method") == "update":
+                    self.updates.append(data["state"])
+
+        widget.comm.publish_msg = publish
+
+    def of_kind(self, kind: str) -> list[dict]:
+        with self.lock:
+            return [m for m in self.messages if m.get("kind") == kind]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+            self.updates.clear()
+
+
+def browser_says(table: JobTable, content: dict) -> None:
+    """Deliver a custom message as the browser would (the comm's message handler)."""
+    table._handle_custom_msg(content, [])
+
+
+def by_id(rows: list[list], job_id: str) -> dict:
+    for row in rows:
+        if row[0] == job_id:
+            return dict(zip(COLUMNS, row))
+    raise AssertionError(f"no row for {job_id}")
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def seed(home, n: int) -> list[str]:
+    """Records of finished jobs written straight into the store (a big history)."""
+    store = JobStore(home / "jobs.sqlite")
+    now = time.time()
+    states = [JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED]
+    records = [
+        JobRecord.create(
+            id=f"{i:016x}",
+            recipe="emt.static_job" if i % 2 else "emt.relax_job",
+            profile="local",
+            runner="local",
+            state=states[i % 3],
+            created=now - 3600 + i,
+            formula="Al" if i % 2 else "Cu",
+            summary={"energy_ev": -0.01 * i, "max_force_ev_ang": 0.001 * i, "formula": "Cu"}
+            if i % 3 == 0
+            else None,
+            error="Traceback ...\nRuntimeError: seeded" if i % 3 == 1 else None,
+            label=f"point {i}",
+            last_checked=now - 3600 + i,
+        )
+        for i in range(n)
+    ]
+    store.insert(records)
+    store.close()
+    return [r.id for r in records]
+
+
+@pytest.fixture
+def seeded(cw_home):
+    """A manager over 300 stored jobs (its job processes are killed after the test)."""
+    ids = seed(cw_home, 300)
+    mgr = JobManager(monitor_interval=0.5)
+    yield mgr, ids
+    pids = [(r.engine_ref or {}).get("pid") for r in mgr.jobs()]
+    mgr.close()
+    for pid in filter(None, pids):
+        try:
+            os.killpg(pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def rattled_cu():
+    atoms = bulk("Cu", cubic=True) * (2, 2, 2)
+    atoms.rattle(0.05, seed=3)
+    return atoms
+
+
+def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
+    mgr, ids = seeded
+    table = mgr.table()
+    wire = Wire(table)
+    assert wire.messages == []  # nothing is sent before a view asks
+
+    browser_says(table, {"kind": "snapshot"})
+
+    [snapshot] = wire.of_kind("snapshot")
+    assert snapshot["columns"] == list(COLUMNS)
+    assert [row[0] for row in snapshot["rows"]] == ids
+    assert all(len(row) == len(COLUMNS) for row in snapshot["rows"])
+    first = by_id(snapshot["rows"], ids[0])
+    assert first["state"] == "completed" and first["energy_ev"] == 0.0 and first["formula"] == "Cu"
+    failed = by_id(snapshot["rows"], ids[1])
+    assert failed["state"] == "failed" and failed["error"] == "RuntimeError: seeded"
+    assert failed["label"] == "point 1"
+    assert abs(snapshot["now"] - time.time()) < 5
+    # the rows never travel in synced state
+    assert not any("rows" in json.dumps(update) for update in wire.updates)
+    table.close()
+
+
+def test_only_the_changed_rows_are_sent_one_message_per_batch(seeded):
+    mgr, ids = seeded
+    table = mgr.table()
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    batches: list[set[str]] = []
+    mgr.subscribe(lambda changes: batches.append(set(changes)))
+    wire.clear()
+
+    job = mgr.submit(rattled_cu(), "emt.relax_job", label="live one")
+    [done] = mgr.wait([job.id], timeout=180)
+    assert done.state is JobState.COMPLETED, done.error
+    wait_until(lambda: len(wire.of_kind("rows")) >= len(batches), 5, "the last rows message")
+
+    updates = wire.of_kind("rows")
+    assert [set(row[0] for row in m["rows"]) for m in updates] == batches
+    assert all(m["rows"] and all(row[0] == job.id for row in m["rows"]) for m in updates)
+    states = [by_id(m["rows"], job.id)["state"] for m in updates]
+    assert states[0] == "pending" and states[-1] == "completed" and "running" in states
+    last = by_id(updates[-1]["rows"], job.id)
+    assert last["energy_ev"] == pytest.approx(done.summary["energy_ev"], abs=1e-6)
+    assert last["max_force_ev_ang"] == pytest.approx(done.summary["max_force_ev_ang"], abs=1e-4)
+    assert last["label"] == "live one" and last["formula"] == "Cu"
+    assert wire.of_kind("snapshot") == []  # never the whole table again
+    table.close()
+
+
+def test_a_hundred_changes_in_one_drain_make_one_message_of_a_hundred_rows(seeded):
+    mgr, ids = seeded
+    table = mgr.table()
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    wire.clear()
+    changed = ids[:100]
+    at = time.time() + 1
+    with mgr._lock:  # a runner's poll reports 100 jobs at once; the manager drains them together
+        for job_id in changed:
+            mgr._post(JobEvent(job_id, fields={"last_checked": at}, at=at))
+    wait_until(lambda: wire.of_kind("rows"), 5, "the rows message")
+    time.sleep(0.3)
+    [message] = wire.of_kind("rows")
+    assert sorted(row[0] for row in message["rows"]) == sorted(changed)
+    assert all(row[COLUMNS.index("last_checked")] == round(at, 3) for row in message["rows"])
+    snapshot_size = len(json.dumps({"rows": table._rows()}))
+    assert len(json.dumps(message)) < snapshot_size / 2  # 100 of 300 rows, not the table
+    table.close()
+
+
+def test_details_of_a_relaxation_carry_the_energies_and_show_the_final_structure(manager):
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    atoms = rattled_cu()
+    job = manager.submit(atoms, "emt.relax_job", relax_cell=False)
+    [done] = manager.wait([job.id], timeout=180)
+    assert done.state is JobState.COMPLETED, done.error
+
+    table.show_details(job.short_id)
+
+    assert table.details_id == job.id
+    details = wire.of_kind("details")[-1]
+    assert details["id"] == job.id and details["state"] == "completed"
+    assert details["params"] == {"relax_cell": False}
+    assert details["work_dir"] == done.work_dir
+    energies = details["summary"]["energies_ev"]
+    assert len(energies) >= 3 and energies[-1] < energies[0]
+    assert details["structure"] == "final"
+    final = manager.structure(job.id, final=True)
+    assert table.viewer is not None
+    assert (table.viewer.structure.positions == final.positions).all()
+    assert not (final.positions == atoms.positions).all()  # the relaxed one, not the input
+    # the viewer travels as a widget reference, the details as one message
+    assert any(str(u.get("viewer", "")).startswith("anywidget:") for u in wire.updates)
+    table.close()
+    assert table.viewer.comm is None  # closed with the table
+
+
+def test_details_of_a_result_without_atoms_fall_back_to_the_input_structure(manager):
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    job = manager.submit(bulk("Cu"), jobfuncs.scaled_volume_job, factor=2.0)
+    [done] = manager.wait([job.id], timeout=120)
+    assert done.state is JobState.COMPLETED, done.error
+
+    table.details_id = job.id
+
+    details = wire.of_kind("details")[-1]
+    assert details["structure"] == "input"
+    assert details["structure_note"].startswith("no final structure (")
+    assert len(table.viewer.structure) == 1
+    table.close()
+
+
+def test_details_follow_state_changes_but_not_liveness_checks(manager, tmp_path):
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    marker = tmp_path / "started"
+    job = manager.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(marker))
+    table.details_id = job.id
+    wait_until(lambda: manager.get(job.id).state is JobState.RUNNING, 60, "the job to run")
+    time.sleep(0.2)
+    sent = len(wire.of_kind("details"))
+    assert wire.of_kind("details")[-1]["structure"] == "input"
+    # liveness checks every 0.5 s update the row but do not resend the details
+    checked = manager.get(job.id).last_checked
+    wait_until(lambda: manager.get(job.id).last_checked > checked + 1, 10, "two liveness checks")
+    assert len(wire.of_kind("details")) == sent
+
+    browser_says(table, {"kind": "cancel", "id": job.id})
+    wait_until(lambda: manager.get(job.id).state is JobState.CANCELLED, 30, "the cancel")
+    wait_until(lambda: wire.of_kind("details")[-1]["state"] == "cancelled", 5, "new details")
+    table.close()
+
+
+def test_cancel_from_the_browser_stops_a_running_job(manager, tmp_path):
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    marker = tmp_path / "started"
+    job = manager.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(marker))
+    wait_until(marker.exists, 60, "the job to start")
+
+    browser_says(table, {"kind": "cancel", "id": job.id})
+
+    wait_until(lambda: manager.get(job.id).state is JobState.CANCELLED, 30, "the job to be cancelled")
+    wait_until(
+        lambda: any(by_id(m["rows"], job.id)["state"] == "cancelled" for m in wire.of_kind("rows")),
+        5,
+        "a cancelled row",
+    )
+    assert wire.of_kind("error") == []
+    table.close()
+
+
+def test_failed_job_error_is_sent_as_plain_text(manager):
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    job = manager.submit(bulk("Cu"), jobfuncs.failing_job, message=XSS)
+    [done] = manager.wait([job.id], timeout=120)
+    assert done.state is JobState.FAILED
+
+    row = by_id(wire.of_kind("rows")[-1]["rows"], job.id)
+    assert row["error"] == f"RuntimeError: {XSS}"  # untouched text; the browser shows it as text
+    table.details_id = job.id
+    details = wire.of_kind("details")[-1]
+    assert XSS in details["error"] and "Traceback" in details["error"]
+    table.close()
+
+
+def test_export_applies_the_current_filters(seeded):
+    mgr, ids = seeded
+    table = mgr.table()
+    assert len(table.to_dataframe()) == len(ids)
+
+    table.filter_state = "failed"
+    frame = table.to_dataframe()
+    assert len(frame) == 100 and set(frame["state"]) == {"failed"}
+
+    table.filter_recipe = "emt.relax_job"
+    frame = table.to_dataframe()
+    assert set(frame["recipe"]) == {"emt.relax_job"} and set(frame["state"]) == {"failed"}
+    assert len(frame) == 50
+
+    table.filter_state = ""
+    table.filter_recipe = ""
+    table.filter_text = "POINT 12"  # case-insensitive, every word must occur
+    frame = table.to_dataframe()
+    # "point" is in every label; "12" in some labels and in some (hex) ids
+    expected = [job_id for i, job_id in enumerate(ids) if "12" in f"point {i}" or "12" in job_id]
+    assert list(frame["id"]) == expected and len(expected) > 14
+
+    table.filter_text = "static 0000000000000011"  # words may hit different fields
+    assert list(table.to_dataframe()["id"]) == [ids[0x11]]
+
+    table.filter_text = ""
+    table.filter_profile = "elsewhere"
+    assert len(table.to_dataframe()) == 0
+    table.close()
+
+
+def test_bad_input_is_refused_with_the_field_and_the_fix(seeded):
+    mgr, ids = seeded
+    with pytest.raises(TypeError, match="manager: expected a crystalwidgets.JobManager"):
+        JobTable(None)
+    table = mgr.table()
+    assert table.stale_after == pytest.approx(3 * mgr.monitor_interval)
+    with pytest.raises(traitlets.TraitError, match="filter_state: 'done' is not a job state"):
+        table.filter_state = "done"
+    with pytest.raises(traitlets.TraitError, match="details_id: no job 'nope'"):
+        table.details_id = "nope"
+    with pytest.raises(traitlets.TraitError, match="sort_by"):
+        table.sort_by = "colour"
+
+    wire = Wire(table)
+    browser_says(table, {"kind": "shutdown"})
+    browser_says(table, {"kind": "cancel", "id": "nope"})
+    first, second = wire.of_kind("error")
+    assert "cannot handle a message of kind 'shutdown'" in first["message"]
+    assert second["id"] == "nope" and "cannot cancel: no job 'nope'" in second["message"]
+    browser_says(table, {"kind": "cancel", "id": ids[0]})  # finished: nothing to do, no error
+    assert len(wire.of_kind("error")) == 2
+    table.close()
+
+
+def test_a_closed_table_stops_following_the_manager(seeded):
+    mgr, ids = seeded
+    table = mgr.table()
+    browser_says(table, {"kind": "snapshot"})
+    calls = []
+    table._row = lambda rec: calls.append(rec.id)  # would run for every change it followed
+    table.close()
+    job = mgr.submit(bulk("Cu"), "emt.static_job")
+    mgr.wait([job.id], timeout=120)
+    time.sleep(0.2)
+    assert calls == []
