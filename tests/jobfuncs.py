@@ -26,8 +26,10 @@ def scaled_volume_job(atoms, factor: float = 1.0):
 
 
 def failing_job(atoms, message: str = "boom"):
-    """Writes a file into the work dir, then raises with ``message``."""
-    with open("partial-output.txt", "w") as fh:
+    """Writes a file into the job's results dir, then raises with ``message``."""
+    from quacc import get_settings  # per thread: the job's own RESULTS_DIR
+
+    with open(os.path.join(get_settings().RESULTS_DIR, "partial-output.txt"), "w") as fh:
         fh.write("written before the failure\n")
     raise RuntimeError(message)
 
