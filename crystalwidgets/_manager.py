@@ -448,6 +448,11 @@ class JobManager:
 
     # -- runners -------------------------------------------------------------
 
+    def runner(self, profile: str) -> Runner | None:
+        """The live runner serving ``profile`` in this manager, or None when none was started."""
+        with self._lock:
+            return self._runners.get(profile)
+
     def _runner_for(self, profile: Profile) -> Runner:
         with self._lock:
             runner = self._runners.get(profile.name)

@@ -163,6 +163,21 @@ class ProfileStore:
             ) from None
         return data
 
+    @staticmethod
+    def validate(data: dict[str, Any]) -> Profile:
+        """The profile ``data`` describes, validated as :meth:`save` would, without saving it.
+
+        Raises
+        ------
+        ProfileError
+            With ``problems``: every bad field and its fix.
+        """
+        return _parse(data)
+
+    def is_saved(self, name: str) -> bool:
+        """Whether ``name`` is in the profiles file (the built-in ``local`` is not, until saved over)."""
+        return name in self._read()
+
     def names(self) -> list[str]:
         """Names of all profiles, ``local`` first."""
         return ["local", *sorted(n for n in self._read() if n != "local")]

@@ -57,12 +57,15 @@ function render({ model, el: root }) {
 
   const drawAbout = () => {
     const r = model.get("catalogue").find((x) => x.name === model.get("recipe"));
-    about.replaceChildren(
+    const parts = [
       el("span", { className: "cw-recipe-name", text: model.get("recipe") }),
       el("span", { className: "cw-recipe-kind", text: r ? r.kind : "" }),
       el("div", { className: "cw-help", text: r ? r.summary : "" }),
-      r && r.available === false ? el("div", { className: "cw-error", text: `cannot run here: ${r.unavailable_reason}` }) : null,
-    );
+    ];
+    if (r && r.available === false) {
+      parts.push(el("div", { className: "cw-error", text: `cannot run here: ${r.unavailable_reason}` }));
+    }
+    about.replaceChildren(...parts);
   };
 
   const drawFields = () => {
@@ -79,7 +82,8 @@ function render({ model, el: root }) {
       const errs = byField.get(spec.var_keyword) || { messages: [], keys: new Set() };
       nodes.push(renderField(
         {
-          name, annotation: "passed to the calculator unchecked", required: true, type: { kind: "dict" },
+          name, annotation: "passed to the calculator unchecked", required: true, badge: "optional",
+          type: { kind: "dict" },
           help: spec.var_keyword_help || "Extra keyword arguments for the calculator; not checked here.",
         },
         entries[name] || { rows: [] }, errs.messages, errs.keys, (e) => setEntry(name, e),

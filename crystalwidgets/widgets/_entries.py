@@ -85,6 +85,8 @@ def _literal_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
 def to_entry(node: dict[str, Any], value: Any) -> dict[str, Any]:
     """The form entry showing ``value`` (inverse of :func:`_from_entry`)."""
     found = kinds(node)
+    if value is None:
+        return {"text": "None"}
     if isinstance(value, bool) and set(found) <= {"bool", "none"}:
         return {"checked": bool(value)}
     literals = [c for arg in _literal_nodes(node) for c in arg.get("values", [])]

@@ -127,7 +127,7 @@ export function renderField(param, entry, errors, errorKeys, onEntry) {
           }),
           " default",
         ])
-      : el("span", { className: "cw-required", text: "required" }),
+      : el("span", { className: "cw-required", text: param.badge ?? "required" }),
   ]);
   const row = el("div", {
     className: `cw-field${errors.length ? " cw-invalid" : ""}`, dataset: { field: param.name },

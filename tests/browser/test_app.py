@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from ._lab import wait_until
+from _lab import wait_until
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "01-quickstart.ipynb"
+
+
+def form_text(panel) -> str:
+    return panel.locator(".cw-form").first.inner_text()
 
 
 def test_quickstart_app(open_notebook, lab):
@@ -32,9 +36,10 @@ def test_quickstart_app(open_notebook, lab):
         assert kernel.eval("mgr.get(job.id).state.value") == "completed"
         energy = kernel.eval("mgr.get(job.id).summary['energy_ev']")
     table = panel.locator(".cw-table").first
-    row = table.locator(f"[data-job-id='{first}']")
+    row = table.locator(f".cw-tr[data-id='{first}']")
     row.wait_for(timeout=30_000)
     assert "completed" in row.inner_text()
+    assert "null" not in form_text(panel)
     assert f"{energy:.3f}"[:6] in row.inner_text().replace("−", "-")
 
     # a bad value is flagged inline by the kernel's validation, and Submit is off
@@ -64,6 +69,6 @@ def test_quickstart_app(open_notebook, lab):
         second = kernel.eval("mgr.jobs()[-1].id")
         assert kernel.eval("mgr.jobs()[-1].params") == {"relax_cell": True, "opt_params": {"fmax": 0.05}}
         kernel.wait_for(f"mgr.get({second!r}).state.value", "completed", timeout=120)
-    row = table.locator(f"[data-job-id='{second}']")
+    row = table.locator(f".cw-tr[data-id='{second}']")
     wait_until(lambda: "completed" in row.inner_text(), 30, "the clicked job's row to turn completed")
     notebook.screenshot("quickstart-two-jobs")
