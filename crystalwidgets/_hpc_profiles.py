@@ -1,0 +1,682 @@
+"""Profile kinds served by Parsl: ``parsl-threads``, ``parsl-local`` and ``parsl-slurm``.
+
+Each kind is a validated pydantic record (saved like every profile) that builds
+its Parsl ``Config`` on demand (:meth:`to_parsl_config`; Parsl is imported only
+then) and has a pre-flight :meth:`check` returning every problem at once, each
+naming the field and the fix. ``check(deep=True)`` on ``parsl-slurm`` also runs
+a tiny Slurm job that tests the worker environment on a compute node.
+
+Defaults are tuned for a user watching a notebook: a lost block is noticed in
+seconds (heartbeats every 2 s, a manager lost after 10 s), blocks are asked for
+when jobs wait (``init_blocks=0``) and given back after ``max_idletime``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from . import _slurm
+from ._paths import home_dir, private_dir
+from ._profiles import _NAME, Profile, register_kind
+
+__all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
+
+_RUNNER = "crystalwidgets.runners.parsl:ParslRunner"
+#: HTEX heartbeats: a lost manager (block) is declared after ``_HEARTBEAT_THRESHOLD_S``.
+_HEARTBEAT_PERIOD_S = 2
+_HEARTBEAT_THRESHOLD_S = 10
+_STRATEGY_PERIOD_S = 1.0
+#: How often Parsl itself asks Slurm about its blocks (Parsl's own default: 60 s).
+_BLOCK_POLL_S = 5
+_ENV_CHECK_TIMEOUT_S = 60.0
+_NO_PARSL = (
+    "parsl is not installed in this kernel's environment: pip install 'crystalwidgets[parsl]'"
+)
+_SHELL_WORD = re.compile(r"^[A-Za-z0-9_.,:@+%=/-]+$")
+
+
+def _parsl_missing() -> str | None:
+    import importlib.util
+
+    return _NO_PARSL if importlib.util.find_spec("parsl") is None else None
+
+
+def _log_config() -> Any:
+    from parsl.logconfigs.file import FileLogging
+
+    logging.getLogger("parsl").propagate = False  # quacc's basicConfig would flood the notebook
+    return FileLogging(level=logging.INFO)
+
+
+class _ParslProfile(Profile):
+    """What all Parsl kinds share."""
+
+    runner: ClassVar[str] = _RUNNER
+    preflight_on_submit: bool = Field(
+        True,
+        description=(
+            "Check the profile before the first submit and refuse to submit when it has "
+            "problems (turn off only when the check is wrong for your site)."
+        ),
+    )
+
+    def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
+        """The Parsl ``Config`` for one DataFlowKernel of this profile.
+
+        Parameters
+        ----------
+        run_dir
+            Parsl's run dir (logs, block scripts, certificates).
+        label
+            The executor's label; block job names start with ``parsl.<label>.``.
+        """
+        raise NotImplementedError
+
+    def preflight(self) -> list[str]:
+        """Problems that must stop a submit at once (the fast part of :meth:`check`)."""
+        return self.check()
+
+
+@register_kind
+class ParslThreadsProfile(_ParslProfile):
+    """Jobs run in threads of this kernel through Parsl's ThreadPoolExecutor.
+
+    For many small jobs (EMT, tblite): no process start, no queue. A running job
+    is cancelled at its next Python instruction.
+    """
+
+    kind: Literal["parsl-threads"] = "parsl-threads"
+    name: str = Field("parsl-threads", pattern=_NAME)
+    max_threads: int | None = Field(
+        None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
+    )
+
+    def check(self, *, deep: bool = False) -> list[str]:
+        problems = [p for p in (_parsl_missing(),) if p]
+        cores = os.cpu_count() or 1
+        if self.max_threads and self.max_threads > 8 * cores:
+            problems.append(
+                f"max_threads: {self.max_threads} threads on {cores} cores only slow each job "
+                f"down; set it to {cores} (or leave it empty)"
+            )
+        return problems
+
+    def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
+        from parsl.config import Config
+        from parsl.executors import ThreadPoolExecutor
+
+        return Config(
+            executors=[
+                ThreadPoolExecutor(label=label, max_threads=self.max_threads or os.cpu_count() or 1)
+            ],
+            run_dir=str(run_dir),
+            strategy="none",
+            usage_tracking=0,
+            initialize_logging=_log_config(),
+        )
+
+
+class _HtexProfile(_ParslProfile):
+    """Fields of the kinds using Parsl's HighThroughputExecutor."""
+
+    max_workers_per_node: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Jobs running at once on one node (default: cores // cores_per_worker).",
+    )
+    cores_per_worker: float = Field(
+        1.0, gt=0, le=4096, description="Cores each job gets (e.g. the MPI ranks of a VASP run)."
+    )
+    init_blocks: int = Field(0, ge=0, le=1000, description="Blocks started with the executor.")
+    min_blocks: int = Field(0, ge=0, le=1000, description="Blocks kept even when idle.")
+    max_blocks: int = Field(1, ge=1, le=1000, description="Most blocks at once.")
+    worker_init: str = Field(
+        "",
+        max_length=10_000,
+        description=(
+            "Shell lines run before the workers start (module load, activate a venv). Empty: "
+            "put this kernel's Python environment first on PATH."
+        ),
+    )
+    max_idletime: float = Field(
+        120.0, ge=0, le=86_400, description="Seconds an idle block is kept before it is released."
+    )
+
+    @model_validator(mode="after")
+    def _blocks_ordered(self) -> _HtexProfile:
+        if self.min_blocks > self.max_blocks:
+            raise ValueError(
+                f"min_blocks ({self.min_blocks}) is above max_blocks ({self.max_blocks}); "
+                "lower min_blocks or raise max_blocks"
+            )
+        if self.init_blocks > self.max_blocks:
+            raise ValueError(
+                f"init_blocks ({self.init_blocks}) is above max_blocks ({self.max_blocks}); "
+                "lower init_blocks or raise max_blocks"
+            )
+        return self
+
+    def effective_worker_init(self) -> str:
+        """``worker_init``, or a line putting this kernel's environment first on PATH."""
+        if self.worker_init.strip():
+            return self.worker_init
+        return f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
+
+    def _executor(self, label: str, provider: Any, address: str | None) -> Any:
+        from parsl.executors import HighThroughputExecutor
+
+        return HighThroughputExecutor(
+            label=label,
+            address=address,
+            provider=provider,
+            max_workers_per_node=self.max_workers_per_node,
+            cores_per_worker=self.cores_per_worker,
+            heartbeat_period=_HEARTBEAT_PERIOD_S,
+            heartbeat_threshold=_HEARTBEAT_THRESHOLD_S,
+            # the interchange runs here, with this kernel's Python (not whatever is on PATH)
+            interchange_launch_cmd=[
+                sys.executable,
+                "-m",
+                "parsl.executors.high_throughput.interchange",
+            ],
+            # block failures are judged by the runner, which knows Slurm's reasons
+            block_error_handler=False,
+        )
+
+    def _config(self, run_dir: str | os.PathLike, executor: Any) -> Any:
+        from parsl.config import Config
+
+        return Config(
+            executors=[executor],
+            run_dir=str(run_dir),
+            strategy="simple",  # htex_auto_scale kills blocks whose workers have not connected yet
+            strategy_period=_STRATEGY_PERIOD_S,
+            max_idletime=self.max_idletime,
+            usage_tracking=0,
+            initialize_logging=_log_config(),
+        )
+
+    def _cores_problems(self, cpus: int | None, where: str) -> list[str]:
+        if cpus and self.cores_per_worker > cpus:
+            return [
+                f"cores_per_worker: {self.cores_per_worker:g} is more than the {cpus} cores of "
+                f"{where}: no worker could start and jobs would wait forever; set it to {cpus} "
+                "or fewer"
+            ]
+        return []
+
+    def worker_env_problems(self, output: str, where: str) -> list[str]:
+        """Problems in what :data:`ENV_PROBE` printed after ``worker_init``."""
+        init = (
+            "worker_init" if self.worker_init.strip() else "worker_init (empty: this kernel's PATH)"
+        )
+        if "CW-NOPOOL" in output:
+            return [
+                f"{init}: on {where} it gives no process_worker_pool.py on PATH, so Parsl's "
+                "workers cannot start; make it activate the environment where crystalwidgets, "
+                "quacc and parsl are installed (e.g. `source /path/to/venv/bin/activate`)"
+            ]
+        m = re.search(r"^CW-ENV (.*)$", output, re.M)
+        if not m:
+            tail = output.strip()[-800:]
+            return [f"{init}: on {where} it did not run to the end; its output:\n{tail}"]
+        found = json.loads(m.group(1))
+        problems = []
+        missing = [mod for mod in ("crystalwidgets", "quacc", "parsl") if not found.get(mod)]
+        if missing:
+            problems.append(
+                f"{init}: on {where} the workers' Python ({found.get('python')}) cannot import "
+                f"{', '.join(missing)}; install them there or activate the environment that has them"
+            )
+        from importlib.metadata import version
+
+        ours = version("parsl")
+        if found.get("parsl") and found["parsl"] != ours:
+            problems.append(
+                f"{init}: on {where} the workers have parsl {found['parsl']} but this kernel has "
+                f"{ours}; Parsl refuses workers of another version (jobs would wait forever): "
+                f"install parsl=={ours} there"
+            )
+        return problems
+
+    def run_env_probe_here(self) -> list[str]:
+        """Run ``worker_init`` plus :data:`ENV_PROBE` on this host (bounded) and judge it."""
+        try:
+            proc = subprocess.run(
+                ["bash", "-c", self.effective_worker_init() + "\n" + ENV_PROBE],
+                capture_output=True,
+                text=True,
+                timeout=_ENV_CHECK_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return [
+                f"worker_init: did not finish within {_ENV_CHECK_TIMEOUT_S:.0f} s on this host; "
+                "remove anything interactive or slow from it"
+            ]
+        return self.worker_env_problems(proc.stdout + proc.stderr, "this host")
+
+
+#: Shell run after ``worker_init``: is Parsl's worker on PATH, and can its Python
+#: import crystalwidgets, quacc and parsl (found without importing them)?
+ENV_PROBE = r"""
+p=$(command -v process_worker_pool.py) || { echo CW-NOPOOL; exit 0; }
+py=$(head -1 "$p" | sed 's/^#!//')
+$py - <<'CWPY'
+import importlib.util, json, sys
+from importlib.metadata import version, PackageNotFoundError
+out = {"python": sys.executable}
+for mod in ("crystalwidgets", "quacc", "parsl"):
+    try:
+        out[mod] = version(mod) if importlib.util.find_spec(mod) else None
+    except PackageNotFoundError:
+        out[mod] = "unknown"
+print("CW-ENV " + json.dumps(out))
+CWPY
+"""
+
+
+@register_kind
+class ParslLocalProfile(_HtexProfile):
+    """Jobs run by Parsl's HighThroughputExecutor in worker processes on this machine."""
+
+    kind: Literal["parsl-local"] = "parsl-local"
+    name: str = Field("parsl-local", pattern=_NAME)
+    max_workers_per_node: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Jobs running at once (default: cores // cores_per_worker).",
+    )
+
+    def check(self, *, deep: bool = False) -> list[str]:
+        missing = _parsl_missing()
+        if missing:
+            return [missing]
+        cores = os.cpu_count() or 1
+        problems = self._cores_problems(cores, "this machine")
+        if self.max_workers_per_node and self.max_workers_per_node > 4 * cores:
+            problems.append(
+                f"max_workers_per_node: {self.max_workers_per_node} is far above this machine's "
+                f"{cores} cores; set it to {cores} or fewer"
+            )
+        return problems + self.run_env_probe_here()
+
+    def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
+        from parsl.launchers import SingleNodeLauncher
+        from parsl.providers import LocalProvider
+
+        provider = LocalProvider(
+            init_blocks=self.init_blocks,
+            min_blocks=self.min_blocks,
+            max_blocks=self.max_blocks,
+            worker_init=self.effective_worker_init(),
+            launcher=SingleNodeLauncher(),
+        )
+        return self._config(run_dir, self._executor(label, provider, "127.0.0.1"))
+
+
+_LAUNCHERS = {
+    "srun": "SrunLauncher",
+    "single-node": "SingleNodeLauncher",
+    "simple": "SimpleLauncher",
+}
+_VASP_CMD = "QUACC_VASP_PARALLEL_CMD"
+
+
+@register_kind
+class ParslSlurmProfile(_HtexProfile):
+    """Jobs run by Parsl's HighThroughputExecutor on Slurm nodes (blocks are Slurm jobs).
+
+    Slurm uses your own login: nothing secret is stored.
+    """
+
+    kind: Literal["parsl-slurm"] = "parsl-slurm"
+    name: str = Field("slurm", pattern=_NAME)
+    partition: str | None = Field(
+        None, description="Slurm partition (default: the cluster's default)."
+    )
+    account: str | None = Field(None, description="Slurm account (-A) charged for the blocks.")
+    qos: str | None = Field(None, description="Slurm QOS (--qos).")
+    walltime: str = Field("00:30:00", description="Time limit of each block, HH:MM:SS.")
+    nodes_per_block: int = Field(1, ge=1, le=100_000, description="Nodes in each block.")
+    launcher: Literal["srun", "single-node", "simple"] = Field(
+        "single-node",
+        description=(
+            "How workers start in a block: single-node (one worker pool on the first node), "
+            "srun (one per node, via srun), simple (the command once)."
+        ),
+    )
+    scheduler_options: str = Field(
+        "", max_length=5_000, description="Extra '#SBATCH ...' lines for each block."
+    )
+    exclusive: bool = Field(True, description="Ask for whole nodes (--exclusive).")
+    mem_per_node: int | None = Field(
+        None, ge=1, le=1_000_000, description="Memory per node in GB (--mem)."
+    )
+    address: str | None = Field(
+        None,
+        description="Address of this machine that compute nodes can reach (default: Parsl probes all).",
+    )
+
+    @field_validator("partition", "account", "qos", "address")
+    @classmethod
+    def _one_word(cls, value: str | None) -> str | None:
+        if value is not None and not _SHELL_WORD.match(value):
+            raise ValueError(f"{value!r} must be one word (letters, digits, . _ - : , @ + % = /)")
+        return value or None
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, value: str) -> str:
+        minutes = _slurm.parse_walltime(value)  # ValueError names the forms
+        if minutes is None or minutes <= 0:
+            raise ValueError(f"{value!r}: a block needs a finite time limit, e.g. 01:00:00")
+        return value.strip()
+
+    @field_validator("scheduler_options")
+    @classmethod
+    def _sbatch_lines(cls, value: str) -> str:
+        for line in value.splitlines():
+            if line.strip() and not line.strip().startswith("#SBATCH "):
+                raise ValueError(
+                    f"line {line.strip()!r} is not an '#SBATCH ...' option; put shell commands "
+                    "in worker_init"
+                )
+        return value
+
+    def _sbatch_options(self) -> list[str]:
+        opts = [f"--time={self.walltime}", f"--nodes={self.nodes_per_block}"]
+        if self.partition:
+            opts.append(f"--partition={self.partition}")
+        if self.account:
+            opts.append(f"--account={self.account}")
+        if self.qos:
+            opts.append(f"--qos={self.qos}")
+        if self.exclusive:
+            opts.append("--exclusive")
+        if self.mem_per_node:
+            opts.append(f"--mem={self.mem_per_node}g")
+        for line in self.scheduler_options.splitlines():
+            if line.strip():
+                opts += shlex.split(line.strip().removeprefix("#SBATCH"))
+        return opts
+
+    def preflight(self) -> list[str]:
+        # the worker environment is judged by the blocks themselves: a worker_init that
+        # only works on compute nodes must not stop a submit from the login node
+        return self._slurm_problems()
+
+    def check(self, *, deep: bool = False, timeout: float = 120.0) -> list[str]:
+        """Every problem found, each naming the field and the fix; empty when fine.
+
+        Parameters
+        ----------
+        deep
+            Also run a tiny Slurm job (1 node, 1 minute) that runs ``worker_init`` on
+            a compute node and tests that its Python imports crystalwidgets, quacc and
+            a matching parsl. Waits for it at most ``timeout`` seconds.
+        timeout
+            Seconds the deep check waits for its job (it is cancelled after).
+        """
+        problems = self._slurm_problems()
+        if any(p.startswith(("Slurm", "parsl is not")) for p in problems):
+            return problems
+        if deep:
+            problems += self._probe_on_node(timeout)
+        else:
+            problems += self.run_env_probe_here()
+        return problems
+
+    def _slurm_problems(self) -> list[str]:
+        missing = _parsl_missing()
+        if missing:
+            return [missing]
+        absent = _slurm.missing_commands()
+        if absent:
+            return [
+                f"Slurm: {', '.join(absent)} not found on PATH: run on a machine that can submit "
+                "to Slurm (a login node), or load Slurm's module before starting Jupyter"
+            ]
+        try:
+            parts = _slurm.partitions()
+        except _slurm.SlurmError as exc:
+            return [f"Slurm: {exc}"]
+        problems: list[str] = []
+        part = (
+            parts.get(self.partition)
+            if self.partition
+            else next((p for p in parts.values() if p.default), None)
+        )
+        if part is None:
+            if self.partition:
+                problems.append(
+                    f"partition: Slurm has no partition {self.partition!r}; use one of "
+                    f"{', '.join(parts) or '(none visible)'}"
+                )
+            else:
+                problems.append(
+                    f"partition: this cluster has no default partition; set one of {', '.join(parts)}"
+                )
+            return problems + self._vasp_problems()
+        where = f"partition {part.name}"
+        if part.state != "UP":
+            problems.append(
+                f"partition: {where} is {part.state}, so no block would start; pick another "
+                "partition or wait until it is UP"
+            )
+        minutes = _slurm.parse_walltime(self.walltime)
+        if part.max_time_min is not None and minutes is not None and minutes > part.max_time_min:
+            problems.append(
+                f"walltime: {self.walltime} is over {where}'s MaxTime "
+                f"{_slurm.format_minutes(part.max_time_min)}; Slurm would reject the blocks or "
+                f"keep them pending forever: set walltime to "
+                f"{_slurm.format_minutes(part.max_time_min)} or less"
+            )
+        node_limit = (
+            min(n for n in (part.max_nodes, part.total_nodes or None) if n)
+            if (part.max_nodes or part.total_nodes)
+            else None
+        )
+        if node_limit and self.nodes_per_block > node_limit:
+            problems.append(
+                f"nodes_per_block: {self.nodes_per_block} is more than {where} allows per job "
+                f"({node_limit}); set it to {node_limit} or fewer"
+            )
+        problems += self._cores_problems(part.cpus_per_node, f"a node of {where}")
+        if (
+            self.mem_per_node
+            and part.mem_per_node_mb
+            and self.mem_per_node * 1024 > part.mem_per_node_mb
+        ):
+            problems.append(
+                f"mem_per_node: {self.mem_per_node} GB is more than a node of {where} has "
+                f"({part.mem_per_node_mb // 1024} GB); lower it or leave it empty"
+            )
+        if not problems:  # let Slurm judge account, qos and options (nothing is queued)
+            error = _slurm.test_submit(self._sbatch_options())
+            if error:
+                problems.append(f"{self._field_of(error)}: Slurm would refuse the blocks: {error}")
+        return problems + self._vasp_problems()
+
+    @staticmethod
+    def _field_of(error: str) -> str:
+        low = error.lower()
+        for word, field in (
+            ("account", "account"),
+            ("qos", "qos"),
+            ("partition", "partition"),
+            ("time limit", "walltime"),
+            ("node count", "nodes_per_block"),
+            ("memory", "mem_per_node"),
+        ):
+            if word in low:
+                return field
+        return "scheduler_options"
+
+    def _vasp_parallel_cmd(self) -> tuple[str, str] | None:
+        """QUACC_VASP_PARALLEL_CMD as the workers will see it, and where it was set."""
+        found = None
+        for line in self.worker_init.splitlines():
+            m = re.match(rf"\s*(?:export\s+)?{_VASP_CMD}=(.*)$", line)
+            if m:
+                words = shlex.split(m.group(1)) or [""]
+                found = (words[0], "worker_init")
+        if found is None and os.environ.get(_VASP_CMD):
+            found = (os.environ[_VASP_CMD], "this kernel's environment (copied into the blocks)")
+        return found
+
+    def _vasp_problems(self) -> list[str]:
+        found = self._vasp_parallel_cmd()
+        if not found:
+            return []
+        cmd, where = found
+        words = shlex.split(cmd)
+        problems = []
+        if self.launcher == "srun" and words[:1] == ["srun"] and "--overlap" not in words:
+            problems.append(
+                f"launcher: {_VASP_CMD} ({cmd!r}, from {where}) starts VASP with srun inside a "
+                "worker that the srun launcher already runs as a job step holding the node's "
+                "CPUs, so VASP waits forever; use launcher='single-node', or add --overlap "
+                "to the command"
+            )
+        ranks = _count_option(words, ("-n", "-np", "--ntasks", "--np"))
+        if ranks and ranks > self.cores_per_worker * (
+            1 if self.launcher == "srun" else self.nodes_per_block
+        ):
+            problems.append(
+                f"cores_per_worker: {_VASP_CMD} ({cmd!r}, from {where}) starts {ranks} MPI "
+                f"ranks but each job gets cores_per_worker={self.cores_per_worker:g}, so jobs sharing a "
+                f"node oversubscribe it; set cores_per_worker={ranks} (and max_workers_per_node "
+                "to the node's cores // that)"
+            )
+        nodes = _count_option(words, ("-N", "--nodes"))
+        if nodes and nodes > self.nodes_per_block:
+            problems.append(
+                f"nodes_per_block: {_VASP_CMD} ({cmd!r}, from {where}) asks for {nodes} nodes "
+                f"but each block has {self.nodes_per_block}; set nodes_per_block={nodes}"
+            )
+        return problems
+
+    def _probe_on_node(self, timeout: float) -> list[str]:
+        """Run ``worker_init`` + the env probe as a tiny Slurm job; judge what it printed."""
+        check_dir = private_dir(home_dir() / "runners" / self.name / "checks")
+        tag = uuid.uuid4().hex[:8]
+        script = check_dir / f"check-{tag}.sh"
+        out = check_dir / f"check-{tag}.out"
+        script.write_text("#!/bin/bash\n" + self.effective_worker_init() + "\n" + ENV_PROBE)
+        opts = [
+            o
+            for o in self._sbatch_options()
+            if not o.startswith(("--time", "--nodes", "--exclusive"))
+        ]
+        try:
+            text = _slurm.run(
+                [
+                    "sbatch",
+                    "--parsable",
+                    f"--job-name=cw-check.{self.name}",
+                    "--time=00:02:00",
+                    "--nodes=1",
+                    f"--output={out}",
+                    *opts,
+                    str(script),
+                ]
+            )
+        except _slurm.SlurmError as exc:
+            return [f"{self._field_of(str(exc))}: the check job was refused: {exc}"]
+        job_id = text.strip().split(";")[0]
+        deadline = time.monotonic() + timeout
+        job = None
+        try:
+            while time.monotonic() < deadline:
+                jobs = _slurm.queue(job_ids=[job_id])
+                job = jobs[0] if jobs else None
+                if job is None or job.finished:
+                    break
+                if job.never_starts:
+                    return [
+                        f"partition: Slurm will never start the check job {job_id} "
+                        f"({job.reason}); fix the profile's limits"
+                    ]
+                time.sleep(0.5)
+            else:
+                reason = f" (Slurm's reason: {job.reason})" if job else ""
+                return [
+                    f"worker_init: the check job {job_id} did not finish within {timeout:.0f} s"
+                    f"{reason}, so the compute nodes' environment could not be tested; try "
+                    "again with a longer timeout when the queue is shorter"
+                ]
+        finally:
+            _slurm.cancel([job_id])
+        for _ in range(20):  # the output file may lag behind the job's end on shared file systems
+            if out.exists():
+                break
+            time.sleep(0.25)
+        output = out.read_text(errors="replace") if out.exists() else ""
+        script.unlink(missing_ok=True)
+        out.unlink(missing_ok=True)
+        return self.worker_env_problems(output, f"a compute node (check job {job_id})")
+
+    def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
+        import parsl.launchers
+
+        launcher = getattr(parsl.launchers, _LAUNCHERS[self.launcher])()
+        provider = _slurm_provider_class()(
+            partition=self.partition,
+            account=self.account,
+            qos=self.qos,
+            nodes_per_block=self.nodes_per_block,
+            init_blocks=self.init_blocks,
+            min_blocks=self.min_blocks,
+            max_blocks=self.max_blocks,
+            walltime=self.walltime,
+            scheduler_options=self.scheduler_options,
+            worker_init=self.effective_worker_init(),
+            exclusive=self.exclusive,
+            mem_per_node=self.mem_per_node,
+            launcher=launcher,
+            cmd_timeout=int(_slurm.TIMEOUT_S),
+        )
+        return self._config(run_dir, self._executor(label, provider, self.address))
+
+
+@functools.cache
+def _slurm_provider_class() -> type:
+    """Parsl's SlurmProvider, asking Slurm every few seconds instead of every minute."""
+    from parsl.providers import SlurmProvider
+
+    class FastPollSlurmProvider(SlurmProvider):
+        @property
+        def status_polling_interval(self) -> int:
+            return _BLOCK_POLL_S
+
+    return FastPollSlurmProvider
+
+
+def _count_option(words: list[str], names: tuple[str, ...]) -> int | None:
+    """The integer given to the first of ``names`` in a command line (``-n 4``, ``--ntasks=4``)."""
+    for i, word in enumerate(words):
+        for name in names:
+            value = None
+            if word == name and i + 1 < len(words):
+                value = words[i + 1]
+            elif name.startswith("--") and word.startswith(name + "="):
+                value = word.split("=", 1)[1]
+            if value is not None and value.isdigit():
+                return int(value)
+    return None

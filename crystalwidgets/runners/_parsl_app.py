@@ -1,0 +1,286 @@
+"""The Parsl task of a crystalwidgets job: what runs on the worker.
+
+:func:`run_job` is the app body the Parsl runner submits; it lives inside the
+installed package so any worker that can import crystalwidgets can run it.
+It runs the plain job body, :func:`crystalwidgets._task.run` (quacc's engine
+stays unset; RESULTS_DIR is set inside the body, so quacc's files and the
+outcome land in the job's work dir), and makes Parsl's jobs observable and
+cancellable, which Parsl alone cannot do:
+
+- **Claim.** Before anything runs, the task checks the job's cancel flag
+  (``cw-cancel`` in the work dir), records its claim (``cw-task.json``: host,
+  worker, Slurm job, block) and checks the flag again. A runner that writes
+  the flag and then finds no claim knows the job can never start.
+- **Started.** On an HTEX worker the job body runs in a forked child in its own
+  session (imports stay warm in the worker; the child's process group holds
+  everything the recipe spawns). The task records the child's pid in
+  ``cw-task.json`` and reports it to the runner at once over TCP (one line,
+  HMAC-signed with the runner's per-kernel key).
+- **Cancel.** The worker waits for the child while watching the cancel flag;
+  when it appears the child's process group gets SIGTERM, then SIGKILL after a
+  grace. On the submitting host the runner also kills the group directly. The
+  worker, its block and other jobs are never touched.
+
+With the thread-pool executor the body runs in the kernel's own thread; the
+runner passes an in-process ``link`` instead (see :class:`RemoteLink` for the
+methods a link has).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_job", "RemoteLink", "JobCancelled", "CANCEL", "TASK", "sign", "verify"]
+
+#: Flag file: the job was cancelled; it must not start, and stop if it runs.
+CANCEL = "cw-cancel"
+#: Written by the task: its claim, then the running child's pid and where it runs.
+TASK = "cw-task.json"
+
+KILL_GRACE_S = 3.0
+_WATCH_S = 0.5
+_NOTIFY_TIMEOUT_S = 1.0
+
+
+class JobCancelled(BaseException):
+    """Raised inside a thread-pool job to stop it (not an ``Exception``: the body lets it pass)."""
+
+
+def sign(key: str, text: str) -> str:
+    """HMAC-SHA256 of ``text`` under the hex ``key``."""
+    return hmac.new(bytes.fromhex(key), text.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(key: str, line: bytes) -> dict[str, Any] | None:
+    """The message in a signed notification line, or None when the signature is wrong."""
+    try:
+        mac, _, text = line.decode().strip().partition(" ")
+        if not hmac.compare_digest(mac, sign(key, text)):
+            return None
+        msg = json.loads(text)
+        return msg if isinstance(msg, dict) else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic JSON write (a marker, not precious data: no fsync)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON file's content, or None when missing or half-written."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _where() -> dict[str, Any]:
+    return {
+        "host": socket.gethostname(),
+        "worker_pid": os.getpid(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "block": os.environ.get("PARSL_WORKER_BLOCK_ID"),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteLink:
+    """How a task on an HTEX worker claims its job and reports its start.
+
+    Parameters
+    ----------
+    addresses
+        Addresses of the submitting host to try, in order.
+    port
+        The runner's notification port.
+    key
+        Hex HMAC key of the runner (travels with the task over Parsl's channel).
+    """
+
+    addresses: tuple[str, ...]
+    port: int
+    key: str
+    fork: bool = True
+
+    def claim(self, job_id: str, work_dir: Path) -> bool:
+        """Record the claim; False when the job was cancelled (it must not start)."""
+        if (work_dir / CANCEL).exists():
+            return False
+        write_json(work_dir / TASK, {"job_id": job_id, "claimed": time.time(), **_where()})
+        return not (work_dir / CANCEL).exists()
+
+    def started(self, job_id: str, work_dir: Path, info: dict[str, Any]) -> None:
+        """Record the running child and tell the runner (best effort: the file is the fallback)."""
+        write_json(work_dir / TASK, {"job_id": job_id, **info})
+        text = json.dumps({"job_id": job_id, "info": info}, separators=(",", ":"))
+        line = f"{sign(self.key, text)} {text}\n".encode()
+        for addr in self.addresses:
+            try:
+                with socket.create_connection((addr, self.port), timeout=_NOTIFY_TIMEOUT_S) as s:
+                    s.sendall(line)
+                return
+            except OSError:
+                continue
+
+    def finished(self, job_id: str) -> None:
+        """Nothing to release for a forked job."""
+
+
+def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
+    """Parsl app body: run the job in ``work_dir`` unless it was cancelled.
+
+    Returns ``{"state": ...}``: the body's final state (``completed``/``failed``),
+    ``cancelled`` (stopped or never started; ``ran`` says which), or ``killed``
+    (the job's process died of a signal nobody asked for).
+    """
+    wd = Path(work_dir)
+    if not link.claim(job_id, wd):
+        return {"state": "cancelled", "ran": False}
+    if link.fork:
+        return _run_forked(wd, job_id, link)
+    from .. import _task
+
+    try:
+        try:
+            link.started(job_id, wd, {"pid": os.getpid(), "started": time.time(), **_where()})
+            state = _task.run(wd)
+        finally:
+            link.finished(job_id)
+    except JobCancelled:
+        return {"state": "cancelled", "ran": True}
+    return {"state": state}
+
+
+def _preload(wd: Path) -> None:
+    """Import what the body needs in the worker itself, so forked children start warm."""
+    try:
+        import pickle
+
+        import quacc  # noqa: F401  (quacc's own import is the slow part)
+
+        from .. import _summary, _task  # noqa: F401
+
+        with open(wd / _task.INPUT, "rb") as fh:
+            job = pickle.load(fh)
+        _task._load_recipe(job["recipe"])  # imports the recipe's module
+    except Exception:  # the child reports any real problem in its outcome
+        pass
+
+
+def _run_forked(wd: Path, job_id: str, link: RemoteLink) -> dict[str, Any]:
+    from .. import _task
+
+    _preload(wd)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the job's own process, in its own session
+        code = 70
+        try:
+            os.setsid()
+            for fd, name in ((1, _task.STDOUT), (2, _task.STDERR)):
+                out = os.open(wd / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.dup2(out, fd)
+                os.close(out)
+            code = 0 if _task.run(wd) == "completed" else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+    info = {
+        "pid": pid,
+        "pgid": pid,
+        "create_time": _create_time(pid),
+        "started": time.time(),
+        **_where(),
+    }
+    link.started(job_id, wd, info)
+    return _wait(wd, pid)
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process(pid).create_time()
+    except Exception:
+        return None
+
+
+def kill_group(pgid: int, sig: int, *, leader: bool = True) -> None:
+    """Signal the job's process group; with ``leader``, also its leader before it made the group.
+
+    Pass ``leader=False`` once the leader was reaped: its pid may belong to someone else.
+    """
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        if leader:
+            try:
+                os.kill(pgid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+    except PermissionError:
+        pass
+
+
+def _wait(wd: Path, pid: int) -> dict[str, Any]:
+    """Wait for the child, killing its group when the cancel flag appears."""
+    try:
+        pidfd: int | None = os.pidfd_open(pid)
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+    except (AttributeError, OSError):
+        pidfd, poller = None, None
+    kill_at: float | None = None
+    status = 0
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if kill_at is None and (wd / CANCEL).exists():
+                kill_group(pid, signal.SIGTERM)
+                kill_at = time.monotonic() + KILL_GRACE_S
+            elif kill_at is not None and time.monotonic() >= kill_at:
+                kill_group(pid, signal.SIGKILL)
+            if poller is not None:
+                poller.poll(_WATCH_S * 1000)
+            else:
+                time.sleep(_WATCH_S / 2)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    if kill_at is not None:
+        kill_group(pid, signal.SIGKILL, leader=False)  # what the recipe left in the group
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        state = "cancelled" if kill_at is not None else "killed"
+        return {"state": state, "ran": True, "signal": signal.Signals(sig).name}
+    code = os.WEXITSTATUS(status)
+    if kill_at is not None and code != 0:
+        return {"state": "cancelled", "ran": True, "exit_code": code}
+    return {"state": "completed" if code == 0 else "failed", "exit_code": code}

@@ -1,0 +1,1146 @@
+"""The Parsl runner (profile kinds ``parsl-threads``, ``parsl-local``, ``parsl-slurm``).
+
+One DataFlowKernel per profile per kernel, created on the first submit (in the
+runner's own thread: the kernel never waits for Parsl), its run dir under the
+runner's dir. quacc's engine stays unset: each job is the Parsl app
+:func:`~crystalwidgets.runners._parsl_app.run_job`, which runs the plain job body
+inside the task, so quacc's files and the outcome land in the job's work dir, the
+same files a restarted kernel recovers from.
+
+What Parsl does not give, this runner adds:
+
+- **Running, not just launched.** The task reports its start: in-process for
+  threads, over a signed TCP line for HTEX workers (``cw-task.json`` in the work
+  dir is read at each monitor tick as the fallback). The Slurm job id and block
+  of the worker go into the record's ``engine_ref``.
+- **Ends** come from the futures' done-callbacks (no polling); finished futures
+  are dropped at once.
+- **Block health.** Each monitor tick asks Slurm (one ``squeue``) about the
+  executor's blocks. A job whose block ended while it ran fails with Slurm's
+  state; when jobs wait and no block is alive but one failed, was cancelled
+  outside, or can never start (e.g. PartitionTimeLimit under
+  ``EnforcePartLimits=NO``), they fail with that reason and the DataFlowKernel is
+  replaced, as it is when Parsl declares its executor broken.
+- **Cancel.** A job that has not started never will (a flag in its work dir,
+  checked by the task before it starts); a running job's process group is killed
+  (by this runner when it runs on this host, by the task's own watchdog
+  anywhere), leaving the worker and its block to other jobs. Threads are stopped
+  at their next Python instruction.
+- **Clean exit.** ``shutdown`` (and interpreter exit) cleans up the
+  DataFlowKernels and scancels every block; jobs still pending or running are
+  marked orphaned with the reason. Blocks left by a kernel that died are listed
+  by :func:`leftover_blocks` and cancelled by :func:`cleanup_leftovers`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import dataclasses
+import functools
+import json
+import logging
+import os
+import queue
+import re
+import secrets
+import signal
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .. import _slurm, _task
+from .._paths import CrystalWidgetsError, home_dir, private_dir, write_private
+from .._profiles import ProfileError
+from .._states import JobState
+from ._base import Emit, JobEvent, Runner, Task
+from ._parsl_app import (
+    CANCEL,
+    TASK,
+    JobCancelled,
+    RemoteLink,
+    kill_group,
+    read_json,
+    run_job,
+    verify,
+)
+from .local import process_alive
+
+__all__ = ["ParslRunner", "leftover_blocks", "cleanup_leftovers"]
+
+log = logging.getLogger(__name__)
+logging.getLogger("parsl").propagate = False  # quacc calls basicConfig: keep Parsl's DEBUG out
+
+_CLEANUP_TIMEOUT_S = 20.0
+_CANCEL_BACKSTOP_S = 15.0
+_LISTEN_READ_TIMEOUT_S = 2.0
+_MAX_LINE = 16_384
+_ENGINES = "engines"
+
+
+def _owner_id() -> str:
+    from .._manager import _owner_id as owner_id
+
+    return owner_id()
+
+
+def _owner_alive(owner: str | None) -> bool:
+    from .._manager import _owner_alive as owner_alive
+
+    return owner_alive(owner)
+
+
+@dataclasses.dataclass
+class _Job:
+    task: Task
+    #: queued (not yet given to Parsl) -> submitted -> running
+    state: str = "queued"
+    engine: _Engine | None = None
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cancel: bool = False
+    claimed: bool = False
+    thread: int | None = None
+    #: taken over from a kernel that ended: no future, followed by polling
+    reattached: bool = False
+    waiting: str | None = None
+
+
+class _Engine:
+    """One DataFlowKernel with its one executor, labelled uniquely (blocks are named after it)."""
+
+    def __init__(self, profile: Any, run_dir: Path, owner: str) -> None:
+        from parsl import python_app
+        from parsl.dataflow.dflow import DataFlowKernel
+
+        self.label = f"cw-{secrets.token_hex(4)}"
+        self.kind = profile.kind
+        self.slurm = profile.kind == "parsl-slurm"
+        self.registry = private_dir(run_dir / _ENGINES) / f"{self.label}.json"
+        self._register(profile, owner)
+        self.dfk = DataFlowKernel(
+            profile.to_parsl_config(private_dir(run_dir / "runinfo"), self.label)
+        )
+        self.executor = self.dfk.executors[self.label]
+        self.app = python_app(run_job, data_flow_kernel=self.dfk, executors=[self.label])
+        self.htex = hasattr(self.executor, "connected_managers")
+        self.closed = False
+        self._register(profile, owner)  # now with the interchange's pid
+
+    def _register(self, profile: Any, owner: str) -> None:
+        proc = getattr(getattr(self, "executor", None), "interchange_proc", None)
+        entry = {
+            "label": self.label,
+            "owner": owner,
+            "profile": profile.name,
+            "kind": profile.kind,
+            "created": time.time(),
+            "interchange_pid": getattr(proc, "pid", None),
+        }
+        write_private(self.registry, json.dumps(entry))
+
+    def broken(self) -> str | None:
+        """Why Parsl declared the executor unusable, or None."""
+        if getattr(self.executor, "bad_state_is_set", False):
+            return f"{self.executor.executor_exception}"
+        return None
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The executor's blocks now: id, Slurm job id, state, Slurm's reason, and how they ended."""
+        if not self.htex:
+            return []
+        from parsl.jobs.states import JobState as BlockState
+
+        out: list[dict[str, Any]] = []
+        if self.slurm:
+            jobs = _slurm.queue(name_prefix=f"parsl.{self.label}.")
+            facade = dict(
+                self.executor.status_facade
+            )  # read after squeue: sees parsl's scale-in marks
+            for j in jobs:
+                m = re.match(rf"parsl\.{re.escape(self.label)}\.block-(\d+)\.", j.name)
+                block = m.group(1) if m else "?"
+                st = facade.get(block)
+                out.append(
+                    {
+                        "block": block,
+                        "job_id": j.job_id,
+                        "state": j.state,
+                        "reason": "" if j.reason == "None" else j.reason,
+                        "nodes": j.nodes,
+                        "finished": j.finished,
+                        "never_starts": j.never_starts,
+                        "scaled_in": st is not None and st.state == BlockState.SCALED_IN,
+                    }
+                )
+            known = {b["block"] for b in out}
+            for block, st in facade.items():
+                if (
+                    block not in known
+                    and st.state == BlockState.FAILED
+                    and block not in self.executor.blocks_to_job_id
+                ):
+                    out.append(self._failed_submit(block, st))
+        else:
+            for block, st in dict(
+                self.executor.status_facade
+            ).items():  # parsl refreshes it every 5 s
+                if block not in self.executor.blocks_to_job_id and st.state == BlockState.FAILED:
+                    out.append(self._failed_submit(block, st))
+                    continue
+                out.append(
+                    {
+                        "block": block,
+                        "job_id": self.executor.blocks_to_job_id.get(block),
+                        "state": st.state.name,
+                        "reason": st.message or "",
+                        "nodes": socket.gethostname(),
+                        "finished": st.terminal,
+                        "never_starts": False,
+                        "scaled_in": st.state in (BlockState.SCALED_IN, BlockState.CANCELLED),
+                    }
+                )
+        out.sort(key=lambda b: int(b["block"]) if b["block"].isdigit() else -1)
+        return out
+
+    @staticmethod
+    def _failed_submit(block: str, st: Any) -> dict[str, Any]:
+        return {
+            "block": block,
+            "job_id": None,
+            "state": "SUBMIT_FAILED",
+            "reason": st.message or "",
+            "nodes": "",
+            "finished": True,
+            "never_starts": False,
+            "scaled_in": False,
+        }
+
+    def stderr_tail(self, job_id: str | None, n_chars: int = 1500) -> str:
+        """The end of a block's stderr (where a failing worker_init shows)."""
+        res = getattr(self.executor.provider, "resources", {}).get(job_id or "", {})
+        path = res.get("job_stderr_path")
+        if not path:
+            return ""
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                fh.seek(max(0, fh.tell() - n_chars))
+                return fh.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Clean up the DataFlowKernel (bounded) and scancel whatever block is left."""
+        if self.closed:
+            return
+        self.closed = True
+        done = threading.Event()
+
+        def cleanup() -> None:
+            try:
+                self.dfk.cleanup()
+            except Exception:
+                log.warning("Parsl cleanup of %s failed", self.label, exc_info=True)
+            done.set()
+
+        threading.Thread(target=cleanup, name=f"cw-parsl-cleanup-{self.label}", daemon=True).start()
+        if not done.wait(_CLEANUP_TIMEOUT_S):
+            log.warning(
+                "Parsl cleanup of %s took over %s s; going on", self.label, _CLEANUP_TIMEOUT_S
+            )
+            proc = getattr(self.executor, "interchange_proc", None)
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        left = 0
+        if self.slurm:
+            try:
+                alive = [
+                    j.job_id
+                    for j in _slurm.queue(name_prefix=f"parsl.{self.label}.")
+                    if not j.finished
+                ]
+                _slurm.cancel(alive)
+            except _slurm.SlurmError:
+                log.warning("could not scancel the blocks of %s", self.label, exc_info=True)
+                left = 1
+        if not left:
+            self.registry.unlink(missing_ok=True)
+
+
+class _Listener:
+    """Receives the tasks' signed "started" lines on a TCP port (one short connection each)."""
+
+    def __init__(self, bind: str, on_message: Any) -> None:
+        self.key = secrets.token_hex(32)
+        self._on_message = on_message
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind((bind, 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.5)
+        self.port = self._sock.getsockname()[1]
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="cw-parsl-listener", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(_LISTEN_READ_TIMEOUT_S)
+                data = b""
+                try:
+                    while b"\n" not in data and len(data) < _MAX_LINE:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                except OSError:
+                    continue
+            msg = verify(self.key, data)
+            if msg is None:
+                continue  # not from one of our tasks: ignored
+            try:
+                self._on_message(msg)
+            except Exception:
+                log.exception("handling a task's start message failed")
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._sock.close()
+        self._thread.join(timeout=2)
+
+
+class _ThreadLink:
+    """In-process link of a thread-pool job to its runner (see ``_parsl_app.RemoteLink``)."""
+
+    fork = False
+
+    def __init__(self, runner: ParslRunner) -> None:
+        self._runner = weakref.ref(runner)
+
+    def claim(self, job_id: str, work_dir: Path) -> bool:
+        runner = self._runner()
+        return runner is not None and runner._claim(job_id)
+
+    def started(self, job_id: str, work_dir: Path, info: dict[str, Any]) -> None:
+        runner = self._runner()
+        if runner is None:
+            raise JobCancelled
+        runner._thread_started(job_id, info)
+
+    def finished(self, job_id: str) -> None:
+        runner = self._runner()
+        if runner is not None:
+            runner._thread_finished(job_id)
+
+
+_RUNNERS: weakref.WeakSet[ParslRunner] = weakref.WeakSet()
+
+
+def _shutdown_all() -> None:
+    """At interpreter exit: no DataFlowKernel, interchange or Slurm block is left behind.
+
+    Runs before Python joins its threads (a thread-pool job is stopped first, so exit
+    does not wait for it); the next kernel finds the jobs and marks them orphaned.
+    """
+    for runner in list(_RUNNERS):
+        try:
+            runner._shutdown(report=False)
+        except Exception:
+            log.exception("Parsl runner shutdown at exit failed")
+
+
+atexit.register(_shutdown_all)
+try:  # the hook concurrent.futures itself uses: runs before worker threads are joined
+    threading._register_atexit(_shutdown_all)  # type: ignore[attr-defined]
+except (AttributeError, RuntimeError):
+    pass
+
+
+class ParslRunner(Runner):
+    """Runs jobs through Parsl for the ``parsl-*`` profile kinds. See the module docstring."""
+
+    kind = "parsl"
+
+    def __init__(self, profile: Any, emit: Emit, run_dir: Path) -> None:
+        super().__init__(profile, emit, Path(run_dir))
+        self._lock = threading.RLock()
+        self._jobs: dict[str, _Job] = {}
+        self._engine: _Engine | None = None
+        self._retired: list[_Engine] = []
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._submitter: threading.Thread | None = None
+        self._listener: _Listener | None = None
+        self._link: Any = None
+        self._preflight_ok = not getattr(profile, "preflight_on_submit", True)
+        self._blocks: list[dict[str, Any]] = []
+        self._blocks_checked: float | None = None
+        self._problem: str | None = None
+        self._closed = False
+        self._owner = _owner_id()
+        self._threads = profile.kind == "parsl-threads"
+        _RUNNERS.add(self)
+
+    # -- protocol ------------------------------------------------------------
+
+    def submit(self, task: Task) -> None:
+        if self._closed:
+            raise CrystalWidgetsError("this Parsl runner was shut down; use a new JobManager")
+        if not self._preflight_ok:
+            problems = self.profile.preflight()
+            if problems:
+                raise ProfileError(
+                    f"profile {self.profile.name!r} cannot run jobs:\n- " + "\n- ".join(problems),
+                    [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
+                )
+            self._preflight_ok = True
+        with self._lock:
+            self._jobs[task.job_id] = _Job(task)
+            if self._submitter is None:
+                self._submitter = threading.Thread(
+                    target=self._submit_loop, name=f"cw-parsl-{self.profile.name}", daemon=True
+                )
+                self._submitter.start()
+        self._queue.put(task.job_id)
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.cancel:
+                return
+            job.cancel = True
+            if job.state == "queued" or (self._threads and not job.claimed):
+                del self._jobs[job_id]  # it never reaches a worker (or never starts there)
+                self._emit(job_id, JobState.CANCELLED, finished=time.time())
+                return
+            if self._threads:
+                if job.thread is not None:
+                    _raise_in_thread(job.thread, JobCancelled)
+                return  # CANCELLED when the thread has left the job
+        wd = job.task.work_dir
+        try:
+            (wd / CANCEL).touch()
+        except OSError as exc:
+            log.warning("could not write the cancel flag of %s: %s", job_id, exc)
+        claim = read_json(wd / TASK)
+        if claim is None and job.state != "running" and not job.reattached:
+            with self._lock:
+                self._jobs.pop(job_id, None)
+            self._emit(job_id, JobState.CANCELLED, finished=time.time())
+            return
+        info = {**(claim or {}), **job.info}
+        self._kill(info)
+        timer = threading.Timer(_CANCEL_BACKSTOP_S, self._cancel_backstop, args=(job_id,))
+        timer.daemon = True
+        timer.start()
+
+    def reattach(self, records: Iterable[Any]) -> None:
+        blocks: dict[str, _slurm.SlurmJob] | None = None
+        for rec in records:
+            if not rec.work_dir:
+                self._emit(rec.id, JobState.ORPHANED, error="it has no work dir to recover from")
+                continue
+            wd = Path(rec.work_dir)
+            if self._emit_outcome(rec.id, wd):
+                continue
+            info = {**(rec.engine_ref or {}), **(read_json(wd / TASK) or {})}
+            if info.get("thread"):
+                self._emit(
+                    rec.id,
+                    JobState.ORPHANED,
+                    error=(
+                        "it ran in a thread of a kernel that ended (parsl-threads jobs end with "
+                        f"their kernel) and left no result; resubmit it with mgr.resubmit({rec.id[:8]!r})"
+                    ),
+                )
+                continue
+            if info.get("pid") is None:
+                try:  # a leftover queue of the dead kernel must never start it
+                    (wd / CANCEL).touch()
+                except OSError:
+                    pass
+                self._emit(
+                    rec.id,
+                    JobState.ORPHANED,
+                    error=(
+                        "it was waiting in the Parsl queue of a kernel that ended before the job "
+                        "started; Parsl's queue does not outlive its kernel, so it will not run: "
+                        f"resubmit it with mgr.resubmit({rec.id[:8]!r})"
+                    ),
+                )
+                continue
+            if (
+                blocks is None
+                and info.get("slurm_job_id")
+                and info.get("host") != socket.gethostname()
+            ):
+                blocks = self._squeue_by_id()
+            if self._still_running(info, blocks):
+                with self._lock:
+                    self._jobs[rec.id] = _Job(
+                        Task(rec.id, wd), "running", info=info, reattached=True
+                    )
+                self._emit(rec.id, last_checked=time.time())
+                continue
+            if self._emit_outcome(rec.id, wd):  # it may have ended between the two looks
+                continue
+            self._emit(rec.id, JobState.ORPHANED, error=self._ended_unwatched(info, wd))
+
+    def poll(self) -> None:
+        if self._closed:
+            return
+        now = time.time()
+        self._check_started_files()
+        self._check_reattached()
+        self._check_blocks()
+        with self._lock:
+            live = list(self._jobs)
+        for job_id in live:
+            self._emit(job_id, last_checked=now)
+
+    def shutdown(self) -> None:
+        """Clean up every DataFlowKernel (blocks scancelled); unfinished jobs become orphaned."""
+        self._shutdown(report=True)
+
+    def _shutdown(self, *, report: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        _RUNNERS.discard(self)
+        self._queue.put(None)
+        with self._lock:
+            jobs = list(self._jobs.values())
+            self._jobs.clear()
+            engines = [e for e in [self._engine, *self._retired] if e is not None]
+            self._engine = None
+            self._retired = []
+        for job in jobs:
+            if job.thread is not None:
+                _raise_in_thread(job.thread, JobCancelled)
+            elif not self._threads:
+                try:
+                    (job.task.work_dir / CANCEL).touch()
+                except OSError:
+                    pass
+                self._kill({**(read_json(job.task.work_dir / TASK) or {}), **job.info})
+        for engine in engines:
+            engine.close()
+        if self._listener is not None:
+            self._listener.stop()
+        if not report:  # interpreter exit: nobody listens; the next kernel judges the jobs
+            return
+        for job in jobs:
+            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+                continue
+            was = "running" if job.state == "running" else "waiting"
+            self._emit(
+                job.task.job_id,
+                JobState.ORPHANED,
+                error=(
+                    f"it was {was} when this kernel closed its Parsl executor (profile "
+                    f"{self.profile.name!r}); Parsl jobs do not outlive their kernel, the blocks "
+                    f"were cancelled: resubmit it with mgr.resubmit({job.task.job_id[:8]!r})"
+                ),
+            )
+
+    # -- block health (for the ClusterPicker) --------------------------------
+
+    def block_status(self) -> list[dict[str, Any]]:
+        """The current DataFlowKernel's blocks as seen at the last monitor tick (JSON-able).
+
+        Each: ``block`` (Parsl's id), ``job_id`` (Slurm's, or the local pid), ``state``
+        (Slurm's: PENDING, RUNNING, CANCELLED, ...; SUBMIT_FAILED when Slurm refused
+        it), ``reason`` (Slurm's reason or the error), ``nodes``, ``finished``,
+        ``never_starts``, ``scaled_in`` (released by Parsl when idle).
+        """
+        with self._lock:
+            return [dict(b) for b in self._blocks]
+
+    def health(self) -> dict[str, Any]:
+        """A JSON-able summary for the ClusterPicker: engine state, blocks, jobs, last problem."""
+        with self._lock:
+            engine = self._engine
+            jobs = list(self._jobs.values())
+            blocks = [dict(b) for b in self._blocks]
+        return {
+            "profile": self.profile.name,
+            "kind": self.profile.kind,
+            "engine": "closed" if self._closed else ("not started" if engine is None else "ready"),
+            "label": engine.label if engine else None,
+            "blocks": blocks,
+            "checked": self._blocks_checked,
+            "jobs_waiting": sum(j.state in ("queued", "submitted") for j in jobs),
+            "jobs_running": sum(j.state == "running" for j in jobs),
+            "problem": self._problem,
+        }
+
+    def leftover_blocks(self) -> list[dict[str, Any]]:
+        """Blocks still in Slurm from kernels that ended without cleaning up (any profile)."""
+        return leftover_blocks(self.run_dir.parent)
+
+    def cleanup_leftovers(self) -> list[str]:
+        """Cancel the :meth:`leftover_blocks`; returns their Slurm job ids."""
+        return cleanup_leftovers(self.run_dir.parent)
+
+    # -- submitting ----------------------------------------------------------
+
+    def _submit_loop(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None or self._closed:
+                return
+            batch = [job_id]
+            while True:  # take what else is waiting: one engine check per batch
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                engine = self._current_engine()
+            except Exception as exc:
+                self._problem = f"Parsl could not start for profile {self.profile.name!r}: {exc}"
+                log.warning("%s", self._problem, exc_info=True)
+                for jid in batch:
+                    with self._lock:
+                        job = self._jobs.pop(jid, None)
+                    if job is not None and not job.cancel:
+                        self._emit(jid, JobState.FAILED, error=self._problem, finished=time.time())
+                continue
+            for jid in batch:
+                self._submit_one(engine, jid)
+
+    def _submit_one(self, engine: _Engine, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.cancel:
+                return
+            job.engine = engine
+            job.state = "submitted"
+        try:
+            fut = engine.app(str(job.task.work_dir), job_id, self._link)
+        except Exception as exc:
+            with self._lock:
+                self._jobs.pop(job_id, None)
+            self._emit(
+                job_id, JobState.FAILED, error=f"Parsl refused the job: {exc}", finished=time.time()
+            )
+            return
+        fut.add_done_callback(functools.partial(self._on_done, job_id, engine))
+
+    def _current_engine(self) -> _Engine:
+        """The live engine; a new one when there is none or Parsl declared it broken."""
+        with self._lock:
+            engine = self._engine
+        if engine is not None:
+            why = engine.broken()
+            if why is None:
+                return engine
+            self._retire(engine, f"Parsl's executor failed and was replaced: {why}")
+        if self._link is None:
+            if self._threads:
+                self._link = _ThreadLink(self)
+            else:
+                bind = (
+                    "127.0.0.1"
+                    if self.profile.kind == "parsl-local"
+                    else (self.profile.address or "0.0.0.0")
+                )
+                self._listener = _Listener(bind, self._on_message)
+                self._link = RemoteLink(self._addresses(), self._listener.port, self._listener.key)
+        engine = _Engine(self.profile, self.run_dir, self._owner)
+        with self._lock:
+            if self._closed:
+                closing = True
+            else:
+                closing = False
+                self._engine = engine
+                self._problem = None
+        if closing:
+            engine.close()
+            raise CrystalWidgetsError("the runner was shut down")
+        return engine
+
+    def _addresses(self) -> tuple[str, ...]:
+        if self.profile.kind == "parsl-local":
+            return ("127.0.0.1",)
+        if self.profile.address:
+            return (self.profile.address,)
+        from parsl.addresses import get_all_addresses
+
+        addrs = sorted(get_all_addresses())
+        return tuple(
+            [a for a in addrs if not a.startswith("127.")]
+            + [a for a in addrs if a.startswith("127.")]
+        )
+
+    # -- hearing from tasks --------------------------------------------------
+
+    def _claim(self, job_id: str) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.cancel:
+                return False
+            job.claimed = True
+            return True
+
+    def _thread_started(self, job_id: str, info: dict[str, Any]) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.cancel:
+                raise JobCancelled
+            job.thread = threading.get_ident()
+        self._on_started(job_id, {**info, "thread": job.thread})
+
+    def _thread_finished(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.thread = None
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        job_id, info = msg.get("job_id"), msg.get("info")
+        if isinstance(job_id, str) and isinstance(info, dict):
+            self._on_started(job_id, info)
+
+    def _on_started(self, job_id: str, info: dict[str, Any]) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.state == "running":
+                return
+            job.state = "running"
+            job.info = info
+            cancel = job.cancel
+            label = job.engine.label if job.engine else None
+        ref = {"executor": label, **{k: v for k, v in info.items() if v is not None}}
+        self._emit(
+            job_id, JobState.RUNNING, started=info.get("started") or time.time(), engine_ref=ref
+        )
+        if cancel and not self._threads:
+            self._kill(info)
+
+    def _on_done(self, job_id: str, engine: _Engine, fut: Any) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.engine is not engine:
+                return
+            del self._jobs[job_id]
+        try:
+            result, exc = fut.result(timeout=0), None
+        except BaseException as e:  # noqa: BLE001  (the future's own error)
+            result, exc = None, e
+        wd = job.task.work_dir
+        outcome = _task.read_outcome(wd)
+        if job.cancel:
+            if outcome is not None and outcome.get("state") == "completed":
+                self._emit_outcome(job_id, wd)  # it won the race
+            else:
+                self._emit(job_id, JobState.CANCELLED, finished=time.time())
+            return
+        if outcome is not None:
+            self._emit_outcome(job_id, wd)
+            return
+        if isinstance(result, dict) and result.get("state") == "cancelled":
+            self._emit(job_id, JobState.CANCELLED, finished=time.time())
+            return
+        self._emit(
+            job_id, JobState.FAILED, error=self._explain(job, result, exc), finished=time.time()
+        )
+
+    def _explain(self, job: _Job, result: Any, exc: BaseException | None) -> str:
+        info = job.info
+        where = _where(info)
+        if exc is None:
+            res = result if isinstance(result, dict) else {}
+            if res.get("state") == "killed":
+                text = (
+                    f"the job's process{where} was killed by {res.get('signal')} without writing a "
+                    "result (out of memory, or killed by the system or another user?)"
+                )
+            else:
+                text = (
+                    f"the job's process{where} exited with code {res.get('exit_code')} without "
+                    "writing a result"
+                )
+            tail = _task.stderr_tail(job.task.work_dir)
+            return text + (f"; the end of its stderr:\n{tail}" if tail.strip() else "")
+        name = type(exc).__name__
+        if name == "ManagerLost":
+            text = f"the Parsl worker pool running it{where} was lost (its block ended or its node failed)"
+        elif name == "WorkerLost":
+            text = f"the Parsl worker running it{where} died"
+        elif name == "BadStateException":
+            text = f"Parsl's executor failed: {exc}"
+        else:
+            text = f"Parsl reported {name}: {exc}"
+        if job.engine is not None and info.get("slurm_job_id"):
+            tail = job.engine.stderr_tail(info["slurm_job_id"])
+            if tail:
+                text += f"; the end of the block's stderr:\n{tail}"
+        return text
+
+    # -- monitoring ----------------------------------------------------------
+
+    def _check_started_files(self) -> None:
+        """Fallback for lost start messages: the task's own record in the work dir."""
+        if self._threads:
+            return
+        with self._lock:
+            waiting = [
+                (j.task.job_id, j.task.work_dir)
+                for j in self._jobs.values()
+                if j.state == "submitted"
+            ]
+        for job_id, wd in waiting:
+            info = read_json(wd / TASK)
+            if info is not None and info.get("pid") is not None:
+                self._on_started(job_id, {k: v for k, v in info.items() if k != "job_id"})
+
+    def _check_reattached(self) -> None:
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.reattached]
+        if not jobs:
+            return
+        blocks = (
+            self._squeue_by_id()
+            if any(
+                j.info.get("slurm_job_id") and j.info.get("host") != socket.gethostname()
+                for j in jobs
+            )
+            else None
+        )
+        for job in jobs:
+            job_id, wd = job.task.job_id, job.task.work_dir
+            if _task.read_outcome(wd) is None and self._still_running(job.info, blocks):
+                continue
+            with self._lock:
+                if self._jobs.pop(job_id, None) is None:
+                    continue
+            if self._emit_outcome(job_id, wd):
+                continue
+            if job.cancel:
+                self._emit(job_id, JobState.CANCELLED, finished=time.time())
+            else:
+                tail = _task.stderr_tail(wd)
+                error = (
+                    f"its process{_where(job.info)}, started by a kernel that ended, stopped "
+                    f"without leaving a result in {wd} (was its block cancelled?)"
+                )
+                self._emit(
+                    job_id,
+                    JobState.ORPHANED,
+                    error=error + (f"; the end of its stderr:\n{tail}" if tail.strip() else ""),
+                )
+
+    def _check_blocks(self) -> None:
+        """Block health: fail what cannot go on, within this one tick."""
+        with self._lock:
+            engine = self._engine
+        if engine is None or not engine.htex:
+            return
+        why = engine.broken()
+        if why is not None:
+            self._retire(engine, f"Parsl's executor failed: {why}")
+            return
+        try:
+            blocks = engine.blocks()
+        except Exception as exc:  # Slurm did not answer: say so, judge nothing
+            self._problem = f"could not ask Slurm about the blocks: {exc}"
+            return
+        with self._lock:
+            self._blocks = blocks
+            self._blocks_checked = time.time()
+            jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+        by_block = {b["block"]: b for b in blocks}
+
+        # a job whose block ended while it ran: it cannot go on
+        for job in [j for j in jobs if j.state == "running"]:
+            block = by_block.get(str(job.info.get("block")))
+            if block is None or not block["finished"]:
+                continue
+            with self._lock:
+                if self._jobs.pop(job.task.job_id, None) is None:
+                    continue
+            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+                continue
+            if job.cancel:
+                self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
+                continue
+            self._emit(
+                job.task.job_id,
+                JobState.FAILED,
+                finished=time.time(),
+                error=f"{self._describe_block(engine, block)} while the job ran in it",
+            )
+
+        waiting = [j for j in jobs if j.state == "submitted" and not j.cancel]
+        live = [b for b in blocks if not b["finished"] and not b["never_starts"]]
+        bad = [
+            b
+            for b in blocks
+            if b["never_starts"]
+            or (b["finished"] and not b["scaled_in"] and b["state"] != "TIMEOUT")
+        ]
+        if waiting and not live and bad:
+            reason = self._describe_block(engine, bad[-1])
+            self._problem = reason
+            self._retire(engine, f"{reason}; no block of this profile is left to run it")
+            return
+        text = _waiting_text(blocks)
+        for job in waiting:
+            if job.waiting != text:
+                job.waiting = text
+                self._emit(job.task.job_id, engine_ref={"executor": engine.label, "waiting": text})
+
+    def _describe_block(self, engine: _Engine, block: dict[str, Any]) -> str:
+        jid, state, reason = block["job_id"], block["state"], block["reason"]
+        if state == "SUBMIT_FAILED":
+            return (
+                f"Slurm refused the block: {reason}"
+                if engine.slurm
+                else f"the block could not start: {reason}"
+            )
+        name = f"Slurm block {jid}" if engine.slurm else f"block {block['block']} (pid {jid})"
+        if block["never_starts"]:
+            text = f"Slurm will never start block {jid}: it is pending with reason {reason}"
+            if reason == "PartitionTimeLimit":
+                text += (
+                    f" (walltime {self.profile.walltime} is over the partition's MaxTime); "
+                    "lower walltime in the profile"
+                )
+            else:
+                text += "; fix the profile (check() lists what is wrong)"
+            return text
+        if state == "CANCELLED":
+            text = (
+                f"{name} was cancelled outside crystalwidgets (scancel by you or an administrator)"
+            )
+        elif state == "TIMEOUT":
+            text = f"{name} reached its walltime ({getattr(self.profile, 'walltime', '?')}); raise walltime"
+        else:
+            text = f"{name} ended ({state}{': ' + reason if reason else ''})"
+        tail = engine.stderr_tail(jid) if state not in ("CANCELLED", "TIMEOUT") else ""
+        if tail:
+            text += f"; the end of the block's stderr:\n{tail}"
+        return text
+
+    def _retire(self, engine: _Engine, reason: str) -> None:
+        """Fail the engine's unfinished jobs with ``reason``; close it off the caller's thread."""
+        with self._lock:
+            if self._engine is engine:
+                self._engine = None
+            victims = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+            for j in victims:
+                del self._jobs[j.task.job_id]
+            if engine not in self._retired:
+                self._retired.append(engine)
+        for job in victims:
+            if job.state == "running":
+                self._kill(job.info)
+            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+                continue
+            if job.cancel:
+                self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
+            else:
+                self._emit(job.task.job_id, JobState.FAILED, error=reason, finished=time.time())
+
+        def close() -> None:
+            engine.close()
+            with self._lock:
+                if engine in self._retired:
+                    self._retired.remove(engine)
+
+        threading.Thread(target=close, name=f"cw-parsl-retire-{engine.label}", daemon=True).start()
+
+    # -- killing -------------------------------------------------------------
+
+    def _kill(self, info: dict[str, Any]) -> None:
+        """SIGTERM a running job's process group when it runs on this host (then SIGKILL).
+
+        Elsewhere the task's own watchdog sees the cancel flag and does the same.
+        """
+        pid, create_time = info.get("pid"), info.get("create_time")
+        if (
+            not pid
+            or info.get("host") != socket.gethostname()
+            or not process_alive(pid, create_time)
+        ):
+            return
+        kill_group(pid, signal.SIGTERM)
+
+        def finish() -> None:
+            if process_alive(pid, create_time):
+                kill_group(pid, signal.SIGKILL)
+
+        timer = threading.Timer(3.0, finish)
+        timer.daemon = True
+        timer.start()
+
+    def _cancel_backstop(self, job_id: str) -> None:
+        """A cancelled job whose task never answered: free its block if it is the block's only job."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            others = [
+                j
+                for j in self._jobs.values()
+                if j is not job
+                and j.state == "running"
+                and j.info.get("block") == job.info.get("block")
+            ]
+            del self._jobs[job_id]
+        slurm_id = job.info.get("slurm_job_id")
+        if slurm_id and not others:
+            try:
+                _slurm.cancel([slurm_id])
+            except _slurm.SlurmError:
+                log.warning("could not scancel block %s", slurm_id, exc_info=True)
+        self._emit(job_id, JobState.CANCELLED, finished=time.time())
+
+    # -- helpers -------------------------------------------------------------
+
+    def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
+        self.emit(JobEvent(job_id, state, fields))
+
+    def _emit_outcome(self, job_id: str, work_dir: Path) -> bool:
+        outcome = _task.read_outcome(work_dir)
+        if outcome is None:
+            return False
+        fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}
+        self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
+        return True
+
+    def _squeue_by_id(self) -> dict[str, _slurm.SlurmJob]:
+        try:
+            return {j.job_id: j for j in _slurm.queue()}
+        except _slurm.SlurmError:
+            return {}
+
+    @staticmethod
+    def _still_running(info: dict[str, Any], blocks: dict[str, _slurm.SlurmJob] | None) -> bool:
+        if info.get("host") == socket.gethostname():
+            return process_alive(info.get("pid"), info.get("create_time"))
+        block = (blocks or {}).get(str(info.get("slurm_job_id")))
+        return block is not None and not block.finished
+
+    @staticmethod
+    def _ended_unwatched(info: dict[str, Any], wd: Path) -> str:
+        text = (
+            f"its process{_where(info)} ended while no kernel watched it and left no result in {wd}"
+        )
+        tail = _task.stderr_tail(wd)
+        return text + (f"; the end of its stderr:\n{tail}" if tail.strip() else "")
+
+
+def _where(info: dict[str, Any]) -> str:
+    parts = []
+    if info.get("pid"):
+        parts.append(f"pid {info['pid']}")
+    if info.get("host"):
+        parts.append(f"on {info['host']}")
+    if info.get("slurm_job_id"):
+        parts.append(f"in Slurm block {info['slurm_job_id']}")
+    return f" ({' '.join(parts)})" if parts else ""
+
+
+def _waiting_text(blocks: list[dict[str, Any]]) -> str:
+    """What waiting jobs wait for, in words (shown on their rows)."""
+    live = [b for b in blocks if not b["finished"]]
+    running = [b for b in live if b["state"] == "RUNNING"]
+    if running:
+        return f"waiting for a free worker (blocks {', '.join(str(b['job_id']) for b in running)} running)"
+    pending = [b for b in live if b["state"] == "PENDING"]
+    if pending:
+        b = pending[0]
+        why = f", Slurm's reason: {b['reason']}" if b["reason"] else ""
+        return f"waiting for Slurm to start block {b['job_id']}{why}"
+    return "waiting for Parsl to request a block"
+
+
+def _raise_in_thread(ident: int, exc: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc))
+
+
+# -- blocks left by kernels that died ----------------------------------------
+
+
+def _dead_engines(runners_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    out = []
+    for path in sorted(Path(runners_dir).glob(f"*/{_ENGINES}/*.json")):
+        entry = read_json(path)
+        if entry is None or not entry.get("label"):
+            continue
+        if not _owner_alive(entry.get("owner")):
+            out.append((path, entry))
+    return out
+
+
+def leftover_blocks(runners_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """Slurm blocks still queued or running for DataFlowKernels of kernels that ended.
+
+    Parameters
+    ----------
+    runners_dir
+        ``<home>/runners`` (default: under ``$CRYSTALWIDGETS_HOME`` or the user data dir).
+
+    Returns
+    -------
+    list of dict
+        ``job_id``, ``name``, ``state``, ``reason``, ``profile``, ``owner`` of each block.
+    """
+    runners_dir = Path(runners_dir) if runners_dir is not None else home_dir() / "runners"
+    dead = _dead_engines(runners_dir)
+    if not dead or _slurm.missing_commands():
+        return []
+    jobs = _slurm.queue()
+    out = []
+    for _, entry in dead:
+        prefix = f"parsl.{entry['label']}."
+        for j in jobs:
+            if j.name.startswith(prefix) and not j.finished:
+                out.append(
+                    {
+                        **j.to_dict(),
+                        "profile": entry.get("profile"),
+                        "owner": entry.get("owner"),
+                        "label": entry["label"],
+                    }
+                )
+    return out
+
+
+def cleanup_leftovers(runners_dir: str | os.PathLike | None = None) -> list[str]:
+    """Cancel the :func:`leftover_blocks` and stop their kernels' orphaned interchanges.
+
+    Returns the Slurm job ids cancelled.
+    """
+    import psutil
+
+    runners_dir = Path(runners_dir) if runners_dir is not None else home_dir() / "runners"
+    blocks = leftover_blocks(runners_dir)
+    ids = [b["job_id"] for b in blocks]
+    _slurm.cancel(ids)
+    for path, entry in _dead_engines(runners_dir):
+        pid = entry.get("interchange_pid")
+        if pid:
+            try:
+                proc = psutil.Process(pid)
+                if "interchange" in " ".join(proc.cmdline()):
+                    proc.kill()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        path.unlink(missing_ok=True)
+    return ids

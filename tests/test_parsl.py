@@ -1,0 +1,321 @@
+"""The Parsl runner on real Parsl: thread pool (parsl-threads) and HTEX on this machine (parsl-local).
+
+Real recipes, real workers, real processes: states are read from the manager's
+change events, what a cancel killed is read from the process table.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from ase.build import bulk
+
+from crystalwidgets import JobManager, JobState
+from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
+from crystalwidgets._profiles import ProfileError, ProfileStore
+from crystalwidgets._summary import summarise
+
+pytest.importorskip("parsl")
+
+_VOLATILE = {"work_dir", "wall_time_s"}
+
+
+def looping_job(atoms, seconds: float = 60.0, marker: str | None = None):
+    """Runs Python for ``seconds`` (short sleeps: a thread can be stopped between them)."""
+    if marker:
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.05)
+    return seconds
+
+
+def noop_job(atoms):
+    """Returns the number of atoms."""
+    return len(atoms)
+
+
+def states_seen(mgr):
+    """{job_id: [state, ...]} in the order the manager's events told them."""
+    seen: dict[str, list[str]] = {}
+
+    def on_change(changes):
+        for job_id, fields in changes.items():
+            if "state" in fields:
+                seen.setdefault(job_id, []).append(fields["state"])
+
+    mgr.subscribe(on_change)
+    return seen
+
+
+def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def _strip(summary):
+    return {k: v for k, v in summary.items() if k not in _VOLATILE}
+
+
+@pytest.fixture
+def profiles(cw_home):
+    store = ProfileStore()
+    store.save(ParslThreadsProfile(name="threads", max_threads=2))
+    store.save(ParslLocalProfile(name="htex", max_workers_per_node=1, max_idletime=30))
+    return store
+
+
+@pytest.fixture
+def mgr(profiles):
+    """A manager on the test's home; closed after, and nothing of Parsl may be left running."""
+    mgr = JobManager(monitor_interval=0.5)
+    yield mgr
+    mgr.close()
+    me = psutil.Process()
+    left = [p for p in me.children(recursive=True) if "interchange" in " ".join(_cmdline(p))]
+    assert not left, f"interchange processes left after close: {left}"
+
+
+def _cmdline(proc):
+    try:
+        return proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def test_emt_relax_on_threads_and_htex_at_once(mgr, tmp_path):
+    """One kernel, two Parsl profiles at once; results equal direct calls; states in order."""
+    from quacc import change_settings
+    from quacc.recipes.emt.core import relax_job
+
+    seen = states_seen(mgr)
+    cu = bulk("Cu", cubic=True) * (2, 1, 1)
+    cu.rattle(0.05, seed=3)
+    on_threads = mgr.submit(cu, "emt.relax_job", "threads", relax_cell=False)
+    on_htex = mgr.submit(cu, "emt.relax_job", "htex", relax_cell=False)
+    done = mgr.wait([on_threads.id, on_htex.id], timeout=120)
+
+    with change_settings({"RESULTS_DIR": tmp_path / "direct"}):
+        direct = summarise(relax_job(cu, relax_cell=False))
+    for rec in done:
+        assert rec.state is JobState.COMPLETED, rec.error
+        assert rec.runner == "parsl"
+        assert seen[rec.id] == ["pending", "running", "completed"]
+        assert _strip(rec.summary) == _strip(direct)
+        # quacc's files landed in the job's work dir (RESULTS_DIR set inside the task)
+        assert list(Path(rec.work_dir).glob("quacc-*/opt.traj*"))
+    thr, htex = done
+    assert thr.engine_ref["thread"] and thr.engine_ref["pid"] == os.getpid()
+    ref = htex.engine_ref
+    assert ref["executor"].startswith("cw-") and ref["block"] == "0"
+    assert ref["pid"] == ref["pgid"] != ref["worker_pid"]  # the job ran in its own process group
+    blocks = mgr.runner("htex").block_status()
+    assert [b["state"] for b in blocks] == ["RUNNING"]
+    health = mgr.runner("htex").health()
+    assert health["engine"] == "ready" and health["problem"] is None
+    json.dumps(health)  # the ClusterPicker gets it as JSON
+
+
+def test_threads_cancel_pending_never_starts_running_stops(mgr, tmp_path):
+    seen = states_seen(mgr)
+    cu = bulk("Cu")
+    busy = [
+        mgr.submit(cu, looping_job, "threads", seconds=60, marker=str(tmp_path / f"m{i}"))
+        for i in range(2)
+    ]
+    queued = mgr.submit(cu, looping_job, "threads", seconds=60, marker=str(tmp_path / "never"))
+    wait_for(
+        lambda: all(mgr.get(j.id).state is JobState.RUNNING for j in busy), 30, "both threads busy"
+    )
+
+    t0 = time.monotonic()
+    mgr.cancel(queued.id)
+    wait_for(lambda: mgr.get(queued.id).state is JobState.CANCELLED, 2, "queued job cancelled")
+    for job in busy:
+        mgr.cancel(job.id)
+    mgr.wait([j.id for j in busy], timeout=5)
+    took = time.monotonic() - t0
+    assert took < 3, took
+    for job in busy:
+        assert mgr.get(job.id).state is JobState.CANCELLED
+        assert seen[job.id] == ["pending", "running", "cancelled"]
+    assert seen[queued.id] == ["pending", "cancelled"]
+    # the freed threads take the next job; the cancelled one never started
+    after = mgr.submit(cu, noop_job, "threads")
+    (rec,) = mgr.wait([after.id], timeout=30)
+    assert rec.state is JobState.COMPLETED, rec.error
+    assert not (tmp_path / "never").exists()
+    assert not (Path(queued.work_dir) / "cw-started.json").exists()
+
+
+def test_htex_cancel_kills_only_the_jobs_process_group(mgr, tmp_path):
+    """Pending: never starts. Running: its process group dies; the worker and block live on."""
+    seen = states_seen(mgr)
+    cu = bulk("Cu")
+    running = mgr.submit(cu, looping_job, "htex", seconds=120, marker=str(tmp_path / "run"))
+    pending = mgr.submit(cu, looping_job, "htex", seconds=120, marker=str(tmp_path / "never"))
+    rec = wait_for(
+        lambda: (
+            (r := mgr.get(running.id)).state is JobState.RUNNING
+            and (tmp_path / "run").exists()
+            and r
+        ),
+        90,
+        "the first job running",
+    )
+    ref = rec.engine_ref
+    job_proc, worker = psutil.Process(ref["pid"]), psutil.Process(ref["worker_pid"])
+    assert job_proc.ppid() == worker.pid and os.getpgid(job_proc.pid) == job_proc.pid
+    assert int((tmp_path / "run").read_text()) == job_proc.pid  # the recipe runs in that process
+    assert mgr.get(pending.id).state is JobState.PENDING  # one worker: it waits
+
+    mgr.cancel(pending.id)
+    wait_for(lambda: mgr.get(pending.id).state is JobState.CANCELLED, 2, "pending job cancelled")
+    t0 = time.monotonic()
+    mgr.cancel(running.id)
+    mgr.wait([running.id], timeout=10)
+    assert mgr.get(running.id).state is JobState.CANCELLED
+    assert time.monotonic() - t0 < 5
+    # ps: exactly the job's process is gone; its worker and the block's pool live on
+    assert not job_proc.is_running()
+    assert worker.is_running()
+    assert psutil.pid_exists(worker.ppid())
+    assert seen[running.id] == ["pending", "running", "cancelled"]
+    assert seen[pending.id] == ["pending", "cancelled"]
+
+    nxt = mgr.submit(cu, noop_job, "htex")
+    (done,) = mgr.wait([nxt.id], timeout=60)
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.engine_ref["worker_pid"] == worker.pid  # the same worker took it
+    time.sleep(1.0)  # the worker has seen the cancelled job's flag by now: it never ran
+    assert not (tmp_path / "never").exists()
+    assert not (Path(pending.work_dir) / "cw-started.json").exists()
+
+
+def test_failures_are_reported_with_the_reason(mgr):
+    from . import jobfuncs
+
+    cu = bulk("Cu")
+    failing = mgr.submit(cu, jobfuncs.failing_job, "threads", message="no convergence here")
+    killed = mgr.submit(cu, looping_job, "htex", seconds=120)
+    rec = wait_for(lambda: (r := mgr.get(killed.id)).state is JobState.RUNNING and r, 90, "running")
+    os.kill(rec.engine_ref["pid"], signal.SIGKILL)  # e.g. the OOM killer
+    f, k = mgr.wait([failing.id, killed.id], timeout=30)
+    assert f.state is JobState.FAILED and "RuntimeError: no convergence here" in f.error
+    assert k.state is JobState.FAILED
+    assert "killed by SIGKILL" in k.error and str(rec.engine_ref["pid"]) in k.error
+
+
+def test_bad_local_profiles_fail_check_and_submit_fast(profiles):
+    no_venv = ParslLocalProfile(name="novenv", worker_init="export PATH=/usr/bin:/bin")
+    problems = no_venv.check()
+    assert len(problems) == 1 and problems[0].startswith("worker_init:")
+    assert "process_worker_pool.py" in problems[0] and "activate" in problems[0]
+    too_big = ParslLocalProfile(name="big", cores_per_worker=(os.cpu_count() or 1) + 1)
+    assert any(p.startswith("cores_per_worker:") for p in too_big.check())
+    profiles.save(no_venv)
+    with JobManager(monitor_interval=0.5) as mgr:
+        t0 = time.monotonic()
+        with pytest.raises(ProfileError, match="worker_init") as err:
+            mgr.submit(bulk("Cu"), noop_job, "novenv")
+        assert [field for field, _ in err.value.problems] == ["worker_init"]
+        assert time.monotonic() - t0 < 5
+        (rec,) = mgr.jobs()
+        assert rec.state is JobState.FAILED and "worker_init" in rec.error
+
+
+def test_finished_futures_are_released(mgr):
+    cu = bulk("Cu")
+    ids = [mgr.submit(cu, noop_job, "threads").id for _ in range(200)]
+    recs = mgr.wait(ids, timeout=120)
+    assert {r.state for r in recs} == {JobState.COMPLETED}
+    runner = mgr.runner("threads")
+    assert runner._jobs == {}
+    assert runner._engine.dfk.tasks == {}
+    from parsl.dataflow.futures import AppFuture
+
+    gc.collect()
+    # at most the last future each pool thread still holds in a local: none per finished job
+    assert len([o for o in gc.get_objects() if isinstance(o, AppFuture)]) <= 2
+
+
+def test_close_leaves_nothing_running_and_orphans_with_reason(profiles, tmp_path):
+    mgr = JobManager(monitor_interval=0.5)
+    job = mgr.submit(bulk("Cu"), looping_job, "htex", seconds=120)
+    rec = wait_for(lambda: (r := mgr.get(job.id)).state is JobState.RUNNING and r, 90, "running")
+    job_proc, worker = (
+        psutil.Process(rec.engine_ref["pid"]),
+        psutil.Process(rec.engine_ref["worker_pid"]),
+    )
+    mgr.close()
+    rec = mgr.get(job.id)
+    assert rec.state is JobState.ORPHANED
+    assert "closed its Parsl executor" in rec.error and "resubmit" in rec.error
+    psutil.wait_procs([job_proc, worker], timeout=15)
+    assert not job_proc.is_running() and not worker.is_running()
+
+
+_KERNEL = """
+import json, sys, time
+sys.path.insert(0, {tests!r})
+from ase.build import bulk
+from crystalwidgets import JobManager
+import test_parsl as t
+mgr = JobManager(monitor_interval=0.5)
+cu = bulk("Cu")
+ids = [mgr.submit(cu, t.looping_job, "htex", seconds=s).id for s in (3, 120)]
+print(json.dumps(ids), flush=True)
+while mgr.get(ids[0]).state.value != "running":
+    time.sleep(0.05)
+print("READY", flush=True)
+time.sleep(600)
+"""
+
+
+def test_kernel_restart_recovers_result_orphans_queued_job(profiles, tmp_path):
+    """Jupyter restarts a kernel by killing its process group: Parsl's interchange dies with it."""
+    from crystalwidgets.runners.parsl import cleanup_leftovers, leftover_blocks
+
+    script = tmp_path / "kernel.py"
+    script.write_text(_KERNEL.format(tests=str(Path(__file__).parent)))
+    kernel = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        ids = json.loads(kernel.stdout.readline())
+        assert kernel.stdout.readline().strip() == "READY"
+    finally:
+        os.killpg(kernel.pid, signal.SIGKILL)
+        kernel.wait(10)
+    home = Path(os.environ["CRYSTALWIDGETS_HOME"])
+    waiting = home / "results" / ids[1]
+
+    with JobManager(monitor_interval=0.5) as mgr:
+        orphan = mgr.get(ids[1])
+        assert orphan.state is JobState.ORPHANED
+        assert "Parsl queue of a kernel that ended" in orphan.error and "resubmit" in orphan.error
+        assert (waiting / "cw-cancel").exists()  # no leftover queue can ever start it
+        # the running job's process outlived its kernel and worker; its result is recovered
+        (done,) = mgr.wait([ids[0]], timeout=30)
+        assert done.state is JobState.COMPLETED, done.error
+        assert done.summary["kind"]
+        assert leftover_blocks(home / "runners") == []  # parsl-local has no Slurm blocks
+        assert cleanup_leftovers(home / "runners") == []
+        assert not list((home / "runners" / "htex" / "engines").glob("*.json"))
+    assert not (waiting / "cw-started.json").exists()

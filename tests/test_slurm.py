@@ -1,0 +1,381 @@
+"""The Parsl runner against the real local Slurm (../shared/slurm/start-slurm.sh).
+
+What was submitted, killed and left behind is read from Slurm itself (squeue)
+and from the process table (ps), never from the runner's own word. Every test
+ends with no job of its own in squeue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from ase.build import bulk
+
+from crystalwidgets import JobManager, JobState
+from crystalwidgets._hpc_profiles import ParslSlurmProfile
+from crystalwidgets._profiles import ProfileError, ProfileStore
+
+from .test_parsl import looping_job, noop_job, states_seen, wait_for
+
+pytestmark = pytest.mark.slurm
+
+_SCRIPTS = Path(
+    os.environ.get("SLURM_SCRIPTS", Path(__file__).resolve().parents[2] / "shared" / "slurm")
+)
+
+
+def _squeue(*args: str) -> list[dict[str, str]]:
+    out = subprocess.run(
+        ["squeue", "-h", "-o", "%i|%T|%r|%j", *args], capture_output=True, text=True, timeout=15
+    ).stdout
+    return [
+        dict(zip(("id", "state", "reason", "name"), ln.split("|", 3), strict=False))
+        for ln in out.splitlines()
+    ]
+
+
+_HOMES: list[Path] = []
+
+
+def _blocks() -> list[dict[str, str]]:
+    """Blocks of this module's tests queued or running now (squeue's default states).
+
+    A block is named ``parsl.<executor label>.block-N...``; the labels are the
+    executor dirs Parsl made under each test's home (other users of this Slurm,
+    e.g. a notebook run at the same time, are not counted).
+    """
+    labels = {
+        d.name for home in _HOMES for d in home.glob("runners/*/runinfo/*/cw-*") if d.is_dir()
+    }
+    return [j for j in _squeue() if j["name"].split(".")[1:2] and j["name"].split(".")[1] in labels]
+
+
+def _slurm_problem() -> str | None:
+    if shutil.which("sinfo") is None:
+        return f"Slurm's commands (sinfo) are not on PATH; start the local Slurm: {_SCRIPTS}/start-slurm.sh"
+    try:
+        proc = subprocess.run(
+            ["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10
+        )
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer within 10 s: Slurm's controller is down"
+    states = proc.stdout.split()
+    if proc.returncode != 0 or not states:
+        return f"no Slurm controller answers ({proc.stderr.strip()}); run {_SCRIPTS}/start-slurm.sh"
+    if not {"idle", "mix", "alloc"} & set(states):
+        return f"Slurm runs but no node is usable (states: {', '.join(states)})"
+    return None
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    """The running local Slurm (skips with the reason when there is none); squeue empty after."""
+    problem = _slurm_problem()
+    if problem:
+        pytest.skip(problem)
+    yield
+    wait_for(
+        lambda: not _blocks(), 30, f"squeue empty of this module's blocks, still: {_blocks()}", 0.5
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_block_left(cw_home):
+    """Each test's blocks are followed; none may be left in squeue after the test."""
+    _HOMES.append(cw_home)
+    yield
+    wait_for(lambda: not _blocks(), 20, f"no block left after the test, still: {_blocks()}", 0.25)
+
+
+def _profile(**kw):
+    base = dict(
+        name="slurm",
+        partition="debug",
+        walltime="00:10:00",
+        max_workers_per_node=2,
+        address="127.0.0.1",
+        max_idletime=30,
+    )
+    return ParslSlurmProfile(**{**base, **kw})
+
+
+@pytest.fixture
+def smgr(cw_home, slurm):
+    """A manager with a Slurm profile; closed after, and then no block of it may be left."""
+    ProfileStore().save(_profile())
+    mgr = JobManager(monitor_interval=0.5)
+    yield mgr
+    mgr.close()
+    wait_for(lambda: not _blocks(), 20, f"no block left after close, still: {_blocks()}", 0.25)
+
+
+def test_emt_relax_on_slurm(smgr):
+    seen = states_seen(smgr)
+    cu = bulk("Cu", cubic=True)
+    cu.rattle(0.05, seed=2)
+    job = smgr.submit(cu, "emt.relax_job", "slurm", relax_cell=False)
+    (rec,) = smgr.wait([job.id], timeout=120)
+    assert rec.state is JobState.COMPLETED, rec.error
+    assert seen[job.id] == ["pending", "running", "completed"]
+    assert rec.summary["converged"] is True and rec.summary["n_atoms"] == 4
+    slurm_id = rec.engine_ref["slurm_job_id"]
+    (block,) = [b for b in _squeue("-t", "all") if b["id"] == slurm_id]
+    assert block["name"].startswith(f"parsl.{rec.engine_ref['executor']}.block-")
+    status = smgr.runner("slurm").block_status()
+    assert [(b["job_id"], b["state"]) for b in status] == [(slurm_id, "RUNNING")]
+
+
+def test_slurm_cancel_pending_and_running(smgr, tmp_path, cw_home):
+    """squeue and ps show what a cancel killed: the job's processes, never the block."""
+    ProfileStore().save(_profile(name="one", max_workers_per_node=1))
+    seen = states_seen(smgr)
+    cu = bulk("Cu")
+    running = smgr.submit(cu, looping_job, "one", seconds=120, marker=str(tmp_path / "run"))
+    pending = smgr.submit(cu, looping_job, "one", seconds=120, marker=str(tmp_path / "never"))
+    rec = wait_for(
+        lambda: (
+            (r := smgr.get(running.id)).state is JobState.RUNNING
+            and (tmp_path / "run").exists()
+            and r
+        ),
+        90,
+        "the first job running in its block",
+    )
+    ref = rec.engine_ref
+    job_proc, worker = psutil.Process(ref["pid"]), psutil.Process(ref["worker_pid"])
+    block = ref["slurm_job_id"]
+    assert [b["state"] for b in _blocks() if b["id"] == block] == ["RUNNING"]
+    assert smgr.get(pending.id).state is JobState.PENDING
+    # the row says what it waits for (block health on the job's own row)
+    waiting = wait_for(lambda: (smgr.get(pending.id).engine_ref or {}).get("waiting"), 5, "reason")
+    assert waiting == f"waiting for a free worker (blocks {block} running)"
+
+    t0 = time.monotonic()
+    smgr.cancel(pending.id)
+    assert smgr.wait([pending.id], timeout=2)[0].state is JobState.CANCELLED
+    smgr.cancel(running.id)
+    assert smgr.wait([running.id], timeout=10)[0].state is JobState.CANCELLED
+    assert time.monotonic() - t0 < 5
+    assert seen[running.id] == ["pending", "running", "cancelled"]
+    assert seen[pending.id] == ["pending", "cancelled"]
+    # ps: the job's process is gone; its worker lives; squeue: the block still runs
+    assert not job_proc.is_running()
+    assert worker.is_running()
+    assert [b["state"] for b in _blocks() if b["id"] == block] == ["RUNNING"]
+    # the block takes the next job (same Slurm job, same worker); the cancelled one never ran
+    nxt = smgr.submit(cu, noop_job, "one")
+    (done,) = smgr.wait([nxt.id], timeout=60)
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.engine_ref["slurm_job_id"] == block and done.engine_ref["worker_pid"] == worker.pid
+    time.sleep(1.0)
+    assert not (tmp_path / "never").exists()
+    assert not (Path(pending.work_dir) / "cw-started.json").exists()
+
+
+def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
+    ProfileStore().save(_profile(name="one", max_workers_per_node=1))
+    cu = bulk("Cu")
+    running = smgr.submit(cu, looping_job, "one", seconds=120)
+    waiting = smgr.submit(cu, looping_job, "one", seconds=120)
+    rec = wait_for(
+        lambda: (r := smgr.get(running.id)).state is JobState.RUNNING and r, 90, "running"
+    )
+    block = rec.engine_ref["slurm_job_id"]
+    job_proc = psutil.Process(rec.engine_ref["pid"])
+
+    t0 = time.monotonic()
+    subprocess.run(["scancel", block], check=True, timeout=15)
+    r, w = smgr.wait([running.id, waiting.id], timeout=15)
+    took = time.monotonic() - t0
+    assert took < 5, (
+        took
+    )  # Parsl alone: ManagerLost after its heartbeat threshold (120 s by default)
+    assert r.state is JobState.FAILED and w.state is JobState.FAILED
+    assert f"Slurm block {block} was cancelled outside crystalwidgets" in r.error
+    assert "while the job ran" in r.error
+    assert f"Slurm block {block} was cancelled outside" in w.error
+    psutil.wait_procs([job_proc], timeout=10)
+    assert not job_proc.is_running()
+    # the broken DataFlowKernel was replaced: the next job gets a new block and runs
+    again = smgr.submit(cu, noop_job, "one")
+    (done,) = smgr.wait([again.id], timeout=90)
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.engine_ref["slurm_job_id"] != block
+
+
+def test_bad_slurm_profiles_fail_check_and_submit_fast(cw_home, slurm):
+    store = ProfileStore()
+    unknown = _profile(name="nopart", partition="nosuchpartition")
+    (msg,) = unknown.check()
+    assert msg.startswith("partition:") and "nosuchpartition" in msg and "debug, short" in msg
+    too_long = _profile(name="toolong", partition="short", walltime="00:30:00")
+    (msg,) = too_long.check()
+    assert msg.startswith("walltime:") and "00:10:00" in msg
+    too_wide = _profile(name="wide", cores_per_worker=(os.cpu_count() or 1) * 4)
+    assert [p.split(":")[0] for p in too_wide.check()] == ["cores_per_worker"]
+    no_venv = _profile(name="novenv", worker_init="export PATH=/usr/bin:/bin")
+    (here,) = no_venv.check()
+    assert here.startswith("worker_init:") and "this host" in here
+    (on_node,) = no_venv.check(deep=True, timeout=60)
+    assert on_node.startswith("worker_init:") and "compute node" in on_node
+    assert _profile(name="good").check(deep=True, timeout=60) == []
+    # an MPI code started by srun inside a worker the srun launcher holds: the seed's pitfall
+    venv = Path(sys.executable).parent
+    vasp = _profile(
+        name="vasp",
+        launcher="srun",
+        worker_init=f'export PATH={venv}:"$PATH"\nexport QUACC_VASP_PARALLEL_CMD="srun -n 4"',
+    )
+    msgs = vasp.check()
+    assert [m.split(":")[0] for m in msgs] == ["launcher", "cores_per_worker"], msgs
+    assert "--overlap" in msgs[0] and "cores_per_worker=4" in msgs[1]
+
+    for prof in (unknown, too_long, no_venv):
+        store.save(prof)
+    with JobManager(monitor_interval=0.5) as mgr:
+        for name in ("nopart", "toolong"):
+            t0 = time.monotonic()
+            with pytest.raises(ProfileError, match="cannot run jobs") as err:
+                mgr.submit(bulk("Cu"), noop_job, name)
+            assert [f for f, _ in err.value.problems] == [
+                {"nopart": "partition"}.get(name, "walltime")
+            ]
+            assert time.monotonic() - t0 < 5
+        # worker_init is judged where it runs: the block fails, the job says why, fast
+        t0 = time.monotonic()
+        job = mgr.submit(bulk("Cu"), noop_job, "novenv")
+        (rec,) = mgr.wait([job.id], timeout=60)
+        assert rec.state is JobState.FAILED
+        assert "process_worker_pool.py: command not found" in rec.error, rec.error
+        assert time.monotonic() - t0 < 30
+        assert [r.state for r in mgr.jobs()] == [JobState.FAILED] * 3
+    wait_for(lambda: not _blocks(), 20, "no block left", 0.25)
+
+
+def _restart_slurm(enforce: str) -> None:
+    subprocess.run(
+        ["bash", str(_SCRIPTS / "stop-slurm.sh")], check=True, timeout=60, capture_output=True
+    )
+    env = {**os.environ, "SLURM_ENFORCE_PART_LIMITS": enforce}
+    subprocess.run(
+        ["bash", str(_SCRIPTS / "start-slurm.sh")],
+        check=True,
+        timeout=120,
+        env=env,
+        capture_output=True,
+    )
+
+
+def _enforce_setting() -> str:
+    out = subprocess.run(
+        ["scontrol", "show", "config"], capture_output=True, text=True, timeout=15
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("EnforcePartLimits"):
+            return line.split("=", 1)[1].strip()
+    return "ALL"
+
+
+@pytest.fixture
+def slurm_enforce_no(slurm):
+    """Slurm restarted with its own default EnforcePartLimits=NO, restored after."""
+    if os.geteuid() != 0 or not (_SCRIPTS / "start-slurm.sh").exists():
+        pytest.skip(f"restarting Slurm needs root and {_SCRIPTS}/start-slurm.sh")
+    before = _enforce_setting()
+    if _squeue("-t", "PENDING,RUNNING,COMPLETING"):
+        pytest.skip("other jobs are in Slurm's queue: not restarting Slurm under them")
+    _restart_slurm("NO")
+    try:
+        assert _enforce_setting() == "NO"
+        yield
+    finally:
+        _restart_slurm(before)
+
+
+def test_walltime_over_limit_pending_forever_fails_with_slurms_reason(cw_home, slurm_enforce_no):
+    over = _profile(name="over", partition="short", walltime="00:30:00")
+    (msg,) = over.check()
+    assert msg.startswith("walltime:") and "MaxTime 00:10:00" in msg
+    # submitted anyway (a site where the check is off): Slurm takes the block and never starts it
+    ProfileStore().save(over.model_copy(update={"preflight_on_submit": False}))
+    with JobManager(monitor_interval=0.5) as mgr:
+        job = mgr.submit(bulk("Cu"), noop_job, "over")
+        blocks = wait_for(_blocks, 30, "the block in squeue")
+        (rec,) = mgr.wait([job.id], timeout=30)
+        assert rec.state is JobState.FAILED
+        assert f"Slurm will never start block {blocks[0]['id']}" in rec.error
+        assert "PartitionTimeLimit" in rec.error and "lower walltime" in rec.error
+        assert blocks[0]["state"] == "PENDING"
+        wait_for(lambda: not _blocks(), 20, "the never-starting block scancelled", 0.25)
+
+
+_KERNEL = """
+import json, sys, time
+sys.path.insert(0, {tests!r})
+from ase.build import bulk
+from crystalwidgets import JobManager
+import test_parsl as t
+mgr = JobManager(monitor_interval=0.5)
+cu = bulk("Cu")
+ids = [mgr.submit(cu, t.looping_job, "one", seconds=s).id for s in (3, 120)]
+print(json.dumps(ids), flush=True)
+while mgr.get(ids[0]).state.value != "running":
+    time.sleep(0.05)
+print(mgr.get(ids[0]).engine_ref["slurm_job_id"], flush=True)
+time.sleep(600)
+"""
+
+
+def test_kernel_killed_on_slurm_leftover_block_listed_and_cleaned(cw_home, slurm, tmp_path):
+    """The kernel process alone is SIGKILLed: its interchange and block live on until cleanup."""
+    from crystalwidgets.runners.parsl import cleanup_leftovers
+
+    ProfileStore().save(_profile(name="one", max_workers_per_node=1))
+    script = tmp_path / "kernel.py"
+    script.write_text(_KERNEL.format(tests=str(Path(__file__).parent)))
+    kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        ids = json.loads(kernel.stdout.readline())
+        block = kernel.stdout.readline().strip()
+    finally:
+        kernel.send_signal(signal.SIGKILL)
+        kernel.wait(10)
+    home = Path(os.environ["CRYSTALWIDGETS_HOME"])
+    try:
+        _recover_and_clean(home, ids, block)
+    finally:  # whatever failed: leave no block or interchange behind
+        cleanup_leftovers(home / "runners")
+
+
+def _recover_and_clean(home: Path, ids: list[str], block: str) -> None:
+    from crystalwidgets.runners.parsl import leftover_blocks
+
+    # the job that was running finishes in the block on its own
+    wait_for(lambda: (home / "results" / ids[0] / "cw-outcome.json").exists(), 30, "its outcome")
+    with JobManager(monitor_interval=0.5) as mgr:
+        done, orphan = mgr.get(ids[0]), mgr.get(ids[1])
+        assert done.state is JobState.COMPLETED, done.error
+        # the dead kernel's interchange may already have handed the waiting job to the worker
+        if orphan.state is JobState.ORPHANED:
+            assert "Parsl queue of a kernel that ended" in orphan.error
+        else:
+            assert orphan.state is JobState.RUNNING and orphan.engine_ref["slurm_job_id"] == block
+        left = mgr.runner("one").leftover_blocks()
+        assert [(b["job_id"], b["state"]) for b in left] == [(block, "RUNNING")]
+        assert left[0]["profile"] == "one"
+        cancelled = mgr.runner("one").cleanup_leftovers()
+        assert cancelled == [block]
+        wait_for(lambda: not _blocks(), 20, "the leftover block scancelled", 0.25)
+        assert leftover_blocks(home / "runners") == []
+        if orphan.state is JobState.RUNNING:  # its process died with the block: orphaned, with why
+            (rec,) = mgr.wait([orphan.id], timeout=10)
+            assert rec.state is JobState.ORPHANED and "without leaving a result" in rec.error
