@@ -15,6 +15,7 @@ A kernel that was away reads the same files, so nothing finished is lost.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -82,16 +83,23 @@ def write_input(work_dir: Path, recipe: str | Any, atoms: Any, kwargs: dict[str,
         fh.write(payload)
 
 
-def _installed(module: Any) -> bool:
-    """True for modules of installed packages or the standard library."""
+@functools.lru_cache(maxsize=1)
+def _install_roots() -> tuple[str, ...]:
     import sysconfig
 
+    paths = sysconfig.get_paths()
+    return tuple({os.path.realpath(paths[k]) + os.sep for k in ("purelib", "platlib", "stdlib", "platstdlib")})
+
+
+@functools.lru_cache(maxsize=256)
+def _installed_file(path: str) -> bool:
+    return os.path.realpath(path).startswith(_install_roots())
+
+
+def _installed(module: Any) -> bool:
+    """True for modules of installed packages or the standard library."""
     path = getattr(module, "__file__", None)
-    if path is None:
-        return True  # built-in
-    roots = {sysconfig.get_paths()[k] for k in ("purelib", "platlib", "stdlib", "platstdlib")}
-    path = os.path.realpath(path)
-    return any(path.startswith(os.path.realpath(r) + os.sep) for r in roots)
+    return path is None or _installed_file(path)  # no file: built in
 
 
 def _load_recipe(recipe: str | Any) -> Any:
