@@ -1,0 +1,254 @@
+"""StructureViewer: an interactive 3D view of a crystal or molecule (NGL in the browser)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ._esm import bundle_path
+
+__all__ = ["StructureViewer"]
+
+DRAW_STYLES = ("ball-and-stick", "space-filling")
+
+
+def _as_atoms(value: Any) -> Any:
+    """A private ASE copy of ``value`` (ASE Atoms, pymatgen Structure/Molecule), or None."""
+    if value is None:
+        return None
+    if _is_atoms(value):
+        return value.copy()
+    if type(value).__module__.startswith("pymatgen"):
+        from pymatgen.core import IMolecule, IStructure
+
+        if isinstance(value, (IStructure, IMolecule)):
+            from pymatgen.io.ase import AseAtomsAdaptor
+
+            return AseAtomsAdaptor.get_atoms(value)
+    raise traitlets.TraitError(
+        "structure: expected an ase.Atoms, a pymatgen Structure or Molecule, or None; "
+        f"got {type(value).__name__}. To show a file, read it first, e.g. "
+        "viewer.structure = crystalwidgets.load_structure(path)."
+    )
+
+
+def _structure_data(atoms: Any) -> dict[str, Any]:
+    """The compact JSON the front end draws from (positions and cell in Å)."""
+    if atoms is None:
+        return {}
+    from ase.data import atomic_numbers, covalent_radii
+
+    symbols = atoms.get_chemical_symbols()
+    return {
+        "symbols": symbols,
+        "numbers": atoms.numbers.tolist(),
+        "positions": atoms.positions.round(6).tolist(),
+        "cell": atoms.cell.array.round(6).tolist(),
+        "pbc": [bool(p) for p in atoms.pbc],
+        "covalent_radii": {
+            symbol: float(covalent_radii[atomic_numbers[symbol]]) for symbol in set(symbols)
+        },
+    }
+
+
+def _periodic_axes(atoms: Any) -> list[bool]:
+    """Axes along which supercell copies are drawn: periodic, with a non-zero cell vector."""
+    lengths = atoms.cell.lengths()
+    return [bool(atoms.pbc[axis]) and lengths[axis] > 1e-6 for axis in range(3)]
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_atoms(value: Any) -> bool:
+    from ase import Atoms
+
+    return isinstance(value, Atoms)
+
+
+def _parse_supercell(value: Any) -> tuple[int, int, int] | None:
+    """``(a, b, c)`` from an int n (meaning n, n, n) or three whole numbers >= 1, else None."""
+    if _whole_number(value):
+        value = (value, value, value)
+    try:
+        copies = tuple(value)
+    except TypeError:
+        return None
+    if len(copies) != 3 or not all(_whole_number(c) and c >= 1 for c in copies):
+        return None
+    return (int(copies[0]), int(copies[1]), int(copies[2]))
+
+
+def _drawn_atoms(atoms: Any, copies: tuple[int, int, int]) -> int:
+    """How many atoms the view draws for ``atoms`` repeated ``copies`` times."""
+    drawn = len(atoms)
+    for axis, periodic in enumerate(_periodic_axes(atoms)):
+        if periodic:
+            drawn *= copies[axis]
+    return drawn
+
+
+class StructureViewer(anywidget.AnyWidget):
+    """An interactive 3D view of a crystal or molecule, drawn in the browser with NGL.
+
+    Rotate with the left mouse button, pan with the right one, zoom with the wheel.
+    Clicking an atom adds it to :attr:`selected` (clicking it again removes it); the
+    element and position of each selected atom are listed under the view.
+    Supercell copies, bonds and the unit cell box are computed in the browser, so
+    changing :attr:`supercell` sends nothing from the kernel.
+
+    Parameters
+    ----------
+    structure : ase.Atoms or pymatgen.core.Structure or pymatgen.core.Molecule, optional
+        What to show. Stored as a private ASE copy: later changes to the object you
+        passed are not shown until you assign it again.
+    **kwargs
+        Initial values of the other traits (``supercell=(2, 2, 2)``, ``draw_style=...``).
+
+    Attributes
+    ----------
+    structure : ase.Atoms or None
+        The structure shown. Assigning a new one redraws it in place (the 3D view
+        and its camera stay) and drops selected indices that no longer exist.
+    supercell : tuple of int
+        Copies drawn along the cell vectors a, b and c, each >= 1 (an int ``n``
+        means ``(n, n, n)``). Non-periodic directions are drawn once.
+    draw_style : {"ball-and-stick", "space-filling"}
+        Ball-and-stick draws covalent-radius balls and bonds (bonds are left out
+        above 20,000 drawn atoms); space-filling draws van der Waals spheres.
+        (Not called ``style``: ipywidgets reserves that name for a style widget.)
+    show_cell : bool
+        Whether the unit cell box is drawn (a red, b green, c blue).
+    selected : list of int
+        Indices (into :attr:`structure`) of the selected atoms, in selection order.
+        Clicking in the view toggles them; assigning here updates the view.
+    selection_info : list of dict
+        Read-only: for each selected atom its ``index``, ``symbol``, ``position``
+        (Å) and ``fractional`` coordinates (None without a full 3D cell).
+    max_atoms : int
+        Most atoms the view will draw (structure size times supercell copies);
+        guards the browser tab against a supercell typed too large.
+    height : int
+        Height of the 3D view in pixels.
+
+    Examples
+    --------
+    >>> from ase.build import bulk
+    >>> viewer = StructureViewer(bulk("NaCl", "rocksalt", a=5.64, cubic=True), supercell=2)
+    >>> viewer.supercell
+    (2, 2, 2)
+    >>> viewer.selected = [0]
+    >>> viewer.selection_info[0]["symbol"]
+    'Na'
+    """
+
+    _esm = bundle_path("viewer.js")
+    _css = bundle_path("viewer.css")
+
+    structure = traitlets.Any(default_value=None, allow_none=True)
+    supercell = traitlets.Any(default_value=(1, 1, 1)).tag(sync=True)
+    draw_style = traitlets.Enum(DRAW_STYLES, default_value="ball-and-stick").tag(sync=True)
+    show_cell = traitlets.Bool(default_value=True).tag(sync=True)
+    selected = traitlets.List(trait=traitlets.Any()).tag(sync=True)
+    selection_info = traitlets.List(read_only=True).tag(sync=True)
+    max_atoms = traitlets.Int(default_value=100_000, min=1).tag(sync=True)
+    height = traitlets.Int(default_value=420, min=150, max=4000).tag(sync=True)
+    _structure_data = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, structure: Any = None, **kwargs: Any) -> None:
+        super().__init__(structure=structure, **kwargs)
+
+    @traitlets.validate("structure")
+    def _validate_structure(self, proposal: Any) -> Any:
+        atoms = _as_atoms(proposal["value"])
+        copies = _parse_supercell(self.supercell)
+        if atoms is not None and copies is not None:
+            drawn = _drawn_atoms(atoms, copies)
+            if drawn > self.max_atoms:
+                raise traitlets.TraitError(
+                    f"structure: {len(atoms):,} atoms with supercell {copies} draw "
+                    f"{drawn:,} atoms, more than max_atoms={self.max_atoms:,}; set a smaller "
+                    "supercell first or raise max_atoms"
+                )
+        return atoms
+
+    @traitlets.validate("supercell")
+    def _validate_supercell(self, proposal: Any) -> tuple[int, int, int]:
+        value = proposal["value"]
+        copies = _parse_supercell(value)
+        if copies is None:
+            raise traitlets.TraitError(
+                "supercell: expected three whole numbers >= 1, the copies along a, b and c, "
+                f"e.g. (2, 2, 2); got {value!r}"
+            )
+        # While the constructor sets several traits, structure may not be converted yet;
+        # the structure's own check covers that case.
+        atoms = self.structure
+        if _is_atoms(atoms):
+            drawn = _drawn_atoms(atoms, copies)
+            if drawn > self.max_atoms:
+                raise traitlets.TraitError(
+                    f"supercell: {copies} of {len(atoms):,} atoms draws {drawn:,} "
+                    f"atoms, more than max_atoms={self.max_atoms:,}; choose fewer copies "
+                    "or raise max_atoms"
+                )
+        return copies
+
+    @traitlets.validate("selected")
+    def _validate_selected(self, proposal: Any) -> list[int]:
+        count = 0 if self.structure is None else len(self.structure)
+        indices: list[int] = []
+        for index in proposal["value"]:
+            if not _whole_number(index):
+                raise traitlets.TraitError(
+                    f"selected: atom indices must be whole numbers; got {index!r}"
+                )
+            if not 0 <= index < count:
+                raise traitlets.TraitError(
+                    f"selected: atom index {index} is out of range for a structure of "
+                    f"{count} atoms; use indices 0 to {count - 1}"
+                    if count
+                    else f"selected: atom index {index} given but no structure is shown"
+                )
+            if int(index) not in indices:
+                indices.append(int(index))
+        return indices
+
+    @traitlets.observe("structure")
+    def _on_structure(self, change: Any) -> None:
+        atoms = change["new"]
+        with self.hold_sync():
+            self._structure_data = _structure_data(atoms)
+            count = 0 if atoms is None else len(atoms)
+            kept = [i for i in self.selected if i < count]
+            if kept != self.selected:
+                self.selected = kept
+            self._describe_selection()
+
+    @traitlets.observe("selected")
+    def _on_selected(self, change: Any) -> None:
+        self._describe_selection()
+
+    def _describe_selection(self) -> None:
+        atoms = self.structure
+        info = []
+        if atoms is not None and self.selected:
+            fractional = (
+                atoms.cell.scaled_positions(atoms.positions) if atoms.cell.rank == 3 else None
+            )
+            for index in self.selected:
+                info.append(
+                    {
+                        "index": index,
+                        "symbol": atoms[index].symbol,
+                        "position": [round(float(x), 6) for x in atoms.positions[index]],
+                        "fractional": None
+                        if fractional is None
+                        else [round(float(x), 6) for x in fractional[index]],
+                    }
+                )
+        self.set_trait("selection_info", info)

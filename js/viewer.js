@@ -1,0 +1,469 @@
+// StructureViewer front end: NGL draws the structure that Python sends as compact JSON.
+// Supercell copies, bonds and the cell box are computed here, so changing the supercell never
+// asks the kernel for anything. Clicking an atom toggles its index in `selected`; Python
+// answers with `selection_info`, shown as text under the canvas.
+import { Shape, Stage } from "ngl";
+import { Vector3 } from "three";
+import "./lib/base.css";
+import "./viewer.css";
+import {
+  cellEdges,
+  effectiveRepeats,
+  findBonds,
+  hasCell,
+  isPeriodic,
+  pdbShift,
+  replicate,
+  toPdb,
+} from "./lib/crystal.js";
+import { el, isDarkTheme, onChange, send } from "./lib/dom.js";
+
+/** Above this many drawn atoms, ball-and-stick draws balls only (no bond search, no sticks). */
+const BOND_LIMIT = 20000;
+/** How many atoms the test hook (`data-cw-atoms-on-canvas`) reports. */
+const PROJECTED_ATOMS = 64;
+const AXIS_COLORS = [
+  [0.85, 0.1, 0.1],
+  [0.1, 0.6, 0.1],
+  [0.1, 0.25, 0.9],
+];
+const SELECTION_COLOR = "#ffc400";
+const STYLES = [
+  ["ball-and-stick", "Ball and stick"],
+  ["space-filling", "Space filling"],
+];
+
+const numberFormat = new Intl.NumberFormat("en-US");
+
+function atomsRepresentations(style, drawBonds) {
+  // Impostor spheres and cylinders (NGL's default when WebGL allows) cost a few vertices
+  // per atom whatever the radius, so 10,000+ atoms stay interactive.
+  if (style === "space-filling") {
+    return [["spacefill", { radiusType: "vdw", radiusScale: 1.0 }]];
+  }
+  const reps = [["spacefill", { radiusType: "covalent", radiusScale: 0.45 }]];
+  if (drawBonds) {
+    reps.push(["ball+stick", { cylinderOnly: true, radiusType: "size", radiusSize: 0.1 }]);
+  }
+  return reps;
+}
+
+function selectionRadius(style) {
+  return style === "space-filling"
+    ? { radiusType: "vdw", radiusScale: 1.12 }
+    : { radiusType: "covalent", radiusScale: 0.7 };
+}
+
+function fmt(value) {
+  return value.toFixed(3).padStart(8);
+}
+
+function render({ model, el: host }) {
+  const started = performance.now();
+  const dark = isDarkTheme();
+  const cleanups = [];
+
+  // ---- DOM: toolbar, canvas, status, selection list (all text via textContent) ----
+  const repeatInputs = ["a", "b", "c"].map((axis) =>
+    el("input", {
+      type: "number",
+      min: 1,
+      step: 1,
+      title: `copies along ${axis}`,
+      "aria-label": `supercell ${axis}`,
+      className: "cw-viewer-repeat",
+      dataset: { axis },
+    }),
+  );
+  const styleSelect = el(
+    "select",
+    { "aria-label": "draw style", className: "cw-viewer-style" },
+    STYLES.map(([value, label]) => el("option", { value, text: label })),
+  );
+  const cellCheckbox = el("input", { type: "checkbox", className: "cw-viewer-cell" });
+  const resetButton = el("button", { type: "button", text: "Reset view", title: "fit and reorient" });
+  const canvasBox = el("div", { className: "cw-viewer-canvas" });
+  const status = el("span", { className: "cw-viewer-status" });
+  const hover = el("span", { className: "cw-viewer-hover" });
+  const selectionList = el("div", { className: "cw-mono cw-viewer-selection" });
+  const clearButton = el("button", { type: "button", text: "Clear selection" });
+
+  const root = el("div", { className: "cw-widget cw-viewer" }, [
+    el("div", { className: "cw-toolbar" }, [
+      el("span", { className: "cw-group" }, [
+        el("span", { className: "cw-label", text: "Supercell" }),
+        ...repeatInputs.flatMap((input, i) => [i ? "×" : "", input]),
+      ]),
+      el("label", { className: "cw-group" }, [
+        el("span", { className: "cw-label", text: "Style" }),
+        styleSelect,
+      ]),
+      el("label", { className: "cw-group" }, [cellCheckbox, "Unit cell"]),
+      resetButton,
+    ]),
+    canvasBox,
+    el("div", { className: "cw-status" }, [status, hover]),
+    el("div", { className: "cw-viewer-selection-box" }, [selectionList, clearButton]),
+  ]);
+  host.append(root);
+
+  // ---- NGL stage, created once per view and kept for the view's lifetime ----
+  const stage = new Stage(canvasBox, {
+    backgroundColor: dark ? "#111111" : "white",
+    cameraType: "orthographic",
+    tooltip: false,
+    fogNear: 100,
+    fogFar: 100,
+    clipNear: 0,
+    clipDist: 0, // NGL keeps 10 Å in front of the camera clear; our framing does not need it
+  });
+  const viewer = stage.viewer;
+  // NGL's left click also moves the camera onto the atom; here it only selects
+  // (middle click still centres on an atom, right click measures distances).
+  stage.mouseControls.remove("clickPick-left");
+  let shown = null; // what is drawn: { data, repeats, n, count, positions, shift, viewKey }
+  let structureComponent = null;
+  let atomReps = [];
+  let selectionRep = null;
+  let cellComponent = null;
+  let loads = 0;
+  let oriented = false;
+
+  function setStatus(text, isError = false) {
+    status.textContent = text;
+    status.classList.toggle("cw-error", isError);
+  }
+
+  function applyStyle() {
+    if (!structureComponent) return;
+    for (const rep of atomReps) structureComponent.removeRepresentation(rep);
+    if (selectionRep) structureComponent.removeRepresentation(selectionRep);
+    const style = model.get("draw_style");
+    atomReps = atomsRepresentations(style, shown.bonds !== null).map(([type, params]) =>
+      structureComponent.addRepresentation(type, { colorScheme: "element", ...params }),
+    );
+    selectionRep = structureComponent.addRepresentation("spacefill", {
+      ...selectionRadius(style),
+      color: SELECTION_COLOR,
+      opacity: 0.55,
+      disablePicking: true, // clicks go to the atom inside the halo
+      sele: "@0",
+      visible: false,
+    });
+    applySelection();
+  }
+
+  function applySelection() {
+    if (!selectionRep || !shown) return;
+    const selected = (model.get("selected") ?? []).filter((i) => i < shown.n);
+    if (selected.length === 0) {
+      selectionRep.setVisibility(false);
+    } else {
+      const indices = [];
+      const copies = shown.count / shown.n;
+      for (let copy = 0; copy < copies; copy++) {
+        for (const i of selected) indices.push(copy * shown.n + i);
+      }
+      selectionRep.setSelection(`@${indices.join(",")}`);
+      selectionRep.setVisibility(true);
+    }
+    clearButton.disabled = selected.length === 0;
+  }
+
+  function drawCell() {
+    if (cellComponent) {
+      stage.removeComponent(cellComponent);
+      cellComponent = null;
+    }
+    if (!shown || !hasCell(shown.data)) return;
+    const shape = new Shape("unit cell");
+    const origin = shown.shift.map((v) => -v);
+    const edgeColor = dark ? [0.8, 0.8, 0.8] : [0.25, 0.25, 0.25];
+    for (const [start, end, axis] of cellEdges(shown.data.cell, origin)) {
+      shape.addWideline(start, end, axis >= 0 ? AXIS_COLORS[axis] : edgeColor, 2, "cell");
+    }
+    cellComponent = stage.addComponentFromObject(shape);
+    cellComponent.addRepresentation("buffer", {});
+    cellComponent.setVisibility(model.get("show_cell"));
+  }
+
+  function orient() {
+    if (!oriented) {
+      // A slight tilt shows depth; looking straight down c hides half a cubic cell.
+      stage.viewerControls.spin([0, 1, 0], -0.45);
+      stage.viewerControls.spin([1, 0, 0], 0.3);
+      oriented = true;
+    }
+    frame();
+  }
+
+  /** Centre the drawn atoms and cell, zoomed so their bounding sphere fills the view. */
+  function frame() {
+    if (!shown) return;
+    const points = [];
+    for (let k = 0; k < shown.count; k++) {
+      points.push([0, 1, 2].map((d) => shown.positions[3 * k + d] - shown.shift[d]));
+    }
+    if (hasCell(shown.data)) {
+      const origin = shown.shift.map((v) => -v);
+      for (const [start, end] of cellEdges(shown.data.cell, origin)) points.push(start, end);
+    }
+    const low = [Infinity, Infinity, Infinity];
+    const high = [-Infinity, -Infinity, -Infinity];
+    for (const p of points) {
+      for (let d = 0; d < 3; d++) {
+        low[d] = Math.min(low[d], p[d]);
+        high[d] = Math.max(high[d], p[d]);
+      }
+    }
+    const centre = low.map((v, d) => (v + high[d]) / 2);
+    let radius = 0;
+    for (const p of points) {
+      radius = Math.max(radius, Math.hypot(p[0] - centre[0], p[1] - centre[1], p[2] - centre[2]));
+    }
+    // atoms are balls, not points: add the largest ball drawn
+    const largest = Math.max(...Object.values(shown.data.covalent_radii));
+    radius += largest * (model.get("draw_style") === "space-filling" ? 1.6 : 0.6);
+    const halfAngle = ((viewer.perspectiveCamera.fov / 2) * Math.PI) / 180;
+    const aspect = viewer.width / viewer.height;
+    stage.viewerControls.center(centre);
+    stage.viewerControls.distance(radius / Math.tan(halfAngle) / Math.min(1, aspect));
+  }
+
+  async function load() {
+    const load = ++loads;
+    const data = model.get("_structure_data");
+    if (!data || !data.positions || data.positions.length === 0) {
+      if (structureComponent) stage.removeComponent(structureComponent);
+      structureComponent = null;
+      shown = null;
+      drawCell();
+      setStatus("No structure: set viewer.structure to an ASE Atoms or a pymatgen structure.");
+      root.dataset.cwAtoms = "0";
+      return;
+    }
+    const repeats = effectiveRepeats(data, model.get("supercell"));
+    const { n, count, positions } = replicate(data, repeats);
+    let shift;
+    try {
+      shift = pdbShift(positions);
+    } catch (error) {
+      setStatus(`Cannot draw: ${error.message}`, true);
+      return;
+    }
+    let bonds = null;
+    if (count <= BOND_LIMIT) {
+      const radii = new Float64Array(count);
+      for (let k = 0; k < count; k++) {
+        radii[k] = data.covalent_radii[data.symbols[k % n]] ?? 1.5;
+      }
+      bonds = findBonds(positions, radii);
+    }
+    const pdb = toPdb(data.symbols, n, positions, bonds ?? [], shift);
+    const component = await stage.loadFile(new Blob([pdb], { type: "text/plain" }), {
+      ext: "pdb",
+      name: "structure",
+      defaultRepresentation: false,
+    });
+    if (load !== loads) {
+      stage.removeComponent(component); // a newer structure or supercell arrived meanwhile
+      return;
+    }
+    if (structureComponent) stage.removeComponent(structureComponent);
+    structureComponent = component;
+    const viewKey = JSON.stringify([repeats, data.cell, n]);
+    const sameView = shown?.viewKey === viewKey;
+    shown = { data, repeats, n, count, positions, shift, bonds, viewKey };
+    atomReps = [];
+    selectionRep = null;
+    applyStyle();
+    drawCell();
+    if (!sameView) orient();
+    describe();
+    stage.tasks.onZeroOnce(() => {
+      viewer.signals.rendered.addOnce(() => {
+        root.dataset.cwAtoms = String(count);
+        root.dataset.cwLoads = String(load);
+        if (!root.dataset.cwFirstFrameMs) {
+          root.dataset.cwFirstFrameMs = (performance.now() - started).toFixed(0);
+        }
+      });
+      viewer.requestRender();
+    });
+  }
+
+  function describe() {
+    if (!shown) return;
+    const { n, count, repeats, bonds } = shown;
+    let text = `${numberFormat.format(count)} atoms shown`;
+    if (count !== n) text += ` (${numberFormat.format(n)} × ${repeats.join("×")})`;
+    if (bonds === null && model.get("draw_style") === "ball-and-stick") {
+      text += ` · bonds hidden above ${numberFormat.format(BOND_LIMIT)} atoms`;
+    }
+    setStatus(text);
+  }
+
+  function showControls() {
+    const data = model.get("_structure_data");
+    const supercell = model.get("supercell");
+    repeatInputs.forEach((input, axis) => {
+      input.value = String(supercell[axis]);
+      input.disabled = !data || !data.positions?.length || !isPeriodic(data, axis);
+      input.title = input.disabled
+        ? `not periodic along ${"abc"[axis]}`
+        : `copies along ${"abc"[axis]}`;
+    });
+    styleSelect.value = model.get("draw_style");
+    cellCheckbox.checked = model.get("show_cell");
+    cellCheckbox.disabled = !data || !data.positions?.length || !hasCell(data);
+  }
+
+  function showSelectionInfo() {
+    const info = model.get("selection_info") ?? [];
+    selectionList.textContent = info.length
+      ? info
+          .map((atom) => {
+            const [x, y, z] = atom.position;
+            let line = `#${String(atom.index).padEnd(5)} ${String(atom.symbol).padEnd(3)}` +
+              ` x ${fmt(x)}  y ${fmt(y)}  z ${fmt(z)} Å`;
+            if (atom.fractional) line += `   frac ${atom.fractional.map((f) => f.toFixed(4)).join(" ")}`;
+            return line;
+          })
+          .join("\n")
+      : "Click an atom to select it (click again to deselect).";
+  }
+
+  // ---- the test hook: where some atoms are on the canvas, to click them for real ----
+  const projected = new Vector3();
+  let projectTimer = null;
+  function publishProjection() {
+    projectTimer = null;
+    if (!shown) return;
+    const atoms = [];
+    const limit = Math.min(shown.count, PROJECTED_ATOMS);
+    for (let k = 0; k < limit; k++) {
+      projected
+        .set(
+          shown.positions[3 * k] - shown.shift[0],
+          shown.positions[3 * k + 1] - shown.shift[1],
+          shown.positions[3 * k + 2] - shown.shift[2],
+        )
+        .add(viewer.translationGroup.position)
+        .applyMatrix4(viewer.rotationGroup.matrix)
+        .project(viewer.camera);
+      atoms.push([
+        k % shown.n,
+        +(((projected.x + 1) * viewer.width) / 2).toFixed(1),
+        +(((1 - projected.y) * viewer.height) / 2).toFixed(1),
+        +projected.z.toFixed(5),
+      ]);
+    }
+    root.dataset.cwAtomsOnCanvas = JSON.stringify(atoms);
+  }
+  const onRendered = () => {
+    if (projectTimer === null) projectTimer = setTimeout(publishProjection, 50);
+  };
+  viewer.signals.rendered.add(onRendered);
+
+  // ---- user input ----
+  stage.signals.clicked.add((picked) => {
+    const atom = picked?.atom ?? picked?.closestBondAtom;
+    if (!atom || !shown || picked.component !== structureComponent) return;
+    const index = atom.index % shown.n;
+    const selected = [...(model.get("selected") ?? [])];
+    const at = selected.indexOf(index);
+    if (at >= 0) selected.splice(at, 1);
+    else selected.push(index);
+    send(model, "selected", selected);
+  });
+  stage.signals.hovered.add((picked) => {
+    const atom = picked?.atom;
+    if (!atom || !shown || picked.component !== structureComponent) {
+      hover.textContent = "";
+      return;
+    }
+    const index = atom.index % shown.n;
+    hover.textContent = ` · pointer on #${index} ${shown.data.symbols[index]}`;
+  });
+  function commitSupercell() {
+    const values = repeatInputs.map((field) => Number(field.value));
+    const supercell = model.get("supercell");
+    if (!values.every((v) => Number.isInteger(v) && v >= 1)) {
+      setStatus("supercell: each of a, b, c must be a whole number ≥ 1", true);
+      showControls();
+      return;
+    }
+    const data = model.get("_structure_data");
+    const copies = effectiveRepeats(data, values).reduce((p, v) => p * v, 1);
+    const total = (data?.positions?.length ?? 0) * copies;
+    const maxAtoms = model.get("max_atoms");
+    if (total > maxAtoms) {
+      setStatus(
+        `supercell: ${values.join("×")} would draw ${numberFormat.format(total)} atoms, ` +
+          `more than max_atoms=${numberFormat.format(maxAtoms)}; choose fewer copies`,
+        true,
+      );
+      repeatInputs.forEach((field, axis) => (field.value = String(supercell[axis])));
+      return;
+    }
+    send(model, "supercell", values);
+  }
+  for (const input of repeatInputs) {
+    input.addEventListener("change", commitSupercell);
+    // Chromium fires no "change" on Enter in a number field (inside JupyterLab)
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") commitSupercell();
+    });
+  }
+  styleSelect.addEventListener("change", () => send(model, "draw_style", styleSelect.value));
+  cellCheckbox.addEventListener("change", () => send(model, "show_cell", cellCheckbox.checked));
+  resetButton.addEventListener("click", () => {
+    oriented = false;
+    orient();
+  });
+  clearButton.addEventListener("click", () => send(model, "selected", []));
+
+  // ---- model changes (from Python or from another view of the same widget) ----
+  const reload = () => {
+    showControls();
+    load().catch((error) => setStatus(`Cannot draw: ${error.message}`, true));
+  };
+  cleanups.push(
+    onChange(model, "_structure_data", reload),
+    onChange(model, "supercell", reload),
+    onChange(model, "draw_style", () => {
+      showControls();
+      applyStyle();
+      frame();
+      describe();
+    }),
+    onChange(model, "show_cell", () => {
+      showControls();
+      cellComponent?.setVisibility(model.get("show_cell"));
+    }),
+    onChange(model, "selected", applySelection),
+    onChange(model, "selection_info", showSelectionInfo),
+    onChange(model, "height", () => {
+      canvasBox.style.height = `${model.get("height")}px`;
+      stage.handleResize();
+    }),
+  );
+
+  canvasBox.style.height = `${model.get("height")}px`;
+  const resizeObserver = new ResizeObserver(() => stage.handleResize());
+  resizeObserver.observe(canvasBox);
+  showControls();
+  showSelectionInfo();
+  reload();
+
+  return () => {
+    for (const cleanup of cleanups) cleanup();
+    resizeObserver.disconnect();
+    viewer.signals.rendered.remove(onRendered);
+    if (projectTimer !== null) clearTimeout(projectTimer);
+    stage.dispose();
+    root.remove();
+  };
+}
+
+export default { render };

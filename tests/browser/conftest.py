@@ -1,0 +1,66 @@
+"""Fixtures for browser tests: a private JupyterLab and headless Chromium (see ``_lab.py``).
+
+- ``lab`` (session): JupyterLab on a free 127.0.0.1 port with a token, private
+  JUPYTER_CONFIG_DIR / DATA_DIR / RUNTIME_DIR / IPYTHONDIR / CRYSTALWIDGETS_HOME, serving a
+  scratch copy of ``notebooks/``; stopped after the session (terminate, then kill; bounded).
+- ``browser`` (session): Debian's /usr/bin/chromium through Playwright's sync API.
+- ``open_notebook`` (function): ``open_notebook("viewer-demo.ipynb")`` opens the notebook in
+  a fresh page and workspace and returns a :class:`_lab.NotebookPage` (``run_all()``,
+  ``screenshot()``, ``panel``); ``lab.probe(notebook)`` then reads the kernel's Python state.
+
+The whole folder is skipped, with the reason, only when /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _lab import CHROMIUM, JupyterLab, NotebookPage, copy_notebooks, launch_chromium  # noqa: E402
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    base = tmp_path_factory.mktemp("jupyterlab")
+    server = JupyterLab(copy_notebooks(base / "notebooks"), base / "state")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def open_notebook(lab: JupyterLab, browser, request: pytest.FixtureRequest):
+    contexts = []
+
+    def open_(notebook: str, width: int = 1280, height: int = 900) -> NotebookPage:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        return NotebookPage(context.new_page(), lab, notebook).open()
+
+    yield open_
+    for context in contexts:
+        context.close()
