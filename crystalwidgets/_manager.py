@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -25,8 +24,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import psutil
 
+from ._owner import owner_alive as _owner_alive
+from ._owner import owner_id as _owner_id
 from ._paths import CrystalWidgetsError, home_dir, private_dir
 from ._profiles import Profile, ProfileStore
 from ._states import JobState
@@ -40,27 +40,6 @@ log = logging.getLogger(__name__)
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
 Changes = dict[str, dict[str, Any]]
-
-def _owner_id() -> str:
-    """host:pid:process start:instance, so two managers in one process are told apart."""
-    me = psutil.Process()
-    return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_alive(owner: str | None) -> bool:
-    """True when ``owner`` is a live manager process (or on another host: cannot tell)."""
-    if not owner:
-        return False
-    host, pid, created, *_ = (owner.split(":") + ["", ""])[:4]
-    if host != socket.gethostname():
-        return True
-    from .runners.local import process_alive
-
-    try:
-        return process_alive(int(pid), float(created))
-    except ValueError:
-        return False
-
 
 def _jsonable(value: Any) -> Any:
     from monty.json import jsanitize

@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import _slurm, _task
+from .._owner import owner_alive, owner_id
 from .._paths import CrystalWidgetsError, home_dir, private_dir, write_private
 from .._profiles import ProfileError
 from .._states import JobState
@@ -80,18 +81,6 @@ _CANCEL_BACKSTOP_S = 15.0
 _LISTEN_READ_TIMEOUT_S = 2.0
 _MAX_LINE = 16_384
 _ENGINES = "engines"
-
-
-def _owner_id() -> str:
-    from .._manager import _owner_id as owner_id
-
-    return owner_id()
-
-
-def _owner_alive(owner: str | None) -> bool:
-    from .._manager import _owner_alive as owner_alive
-
-    return owner_alive(owner)
 
 
 @dataclasses.dataclass
@@ -386,7 +375,7 @@ class ParslRunner(Runner):
         self._blocks_checked: float | None = None
         self._problem: str | None = None
         self._closed = False
-        self._owner = _owner_id()
+        self._owner = owner_id()
         self._threads = profile.kind == "parsl-threads"
         _RUNNERS.add(self)
 
@@ -1083,7 +1072,7 @@ def _dead_engines(runners_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
         entry = read_json(path)
         if entry is None or not entry.get("label"):
             continue
-        if not _owner_alive(entry.get("owner")):
+        if not owner_alive(entry.get("owner")):
             out.append((path, entry))
     return out
 
