@@ -13,10 +13,7 @@ from crystalwidgets import JobState
 from crystalwidgets._summary import summarise
 
 from . import jobfuncs
-
-# fields that legitimately differ between a job and a direct call
-_VOLATILE = {"work_dir", "wall_time_s"}
-
+from .helpers import states_seen, summary_core
 
 def _direct_summary(tmp_path, recipe, atoms, **kwargs):
     from quacc import change_settings
@@ -25,26 +22,10 @@ def _direct_summary(tmp_path, recipe, atoms, **kwargs):
         return summarise(recipe(atoms, **kwargs))
 
 
-def _strip(summary):
-    return {k: v for k, v in summary.items() if k not in _VOLATILE}
-
-
-def _record_states(mgr):
-    seen: dict[str, list[str]] = {}
-
-    def on_change(changes):
-        for job_id, fields in changes.items():
-            if "state" in fields:
-                seen.setdefault(job_id, []).append(fields["state"])
-
-    mgr.subscribe(on_change)
-    return seen
-
-
 def test_emt_relax_and_static_match_direct_calls(manager, tmp_path):
     from quacc.recipes.emt.core import relax_job, static_job
 
-    seen = _record_states(manager)
+    seen = states_seen(manager)
     cu = bulk("Cu", cubic=True) * (2, 2, 2)
     cu.rattle(0.05, seed=1)
     al = bulk("Al", cubic=True)
@@ -60,8 +41,8 @@ def test_emt_relax_and_static_match_direct_calls(manager, tmp_path):
 
     r, s = done
     assert r.recipe == "emt.relax_job" and s.recipe == "emt.static_job"
-    assert _strip(r.summary) == _strip(_direct_summary(tmp_path, relax_job, cu, relax_cell=False))
-    assert _strip(s.summary) == _strip(_direct_summary(tmp_path, static_job, al))
+    assert summary_core(r.summary) == summary_core(_direct_summary(tmp_path, relax_job, cu, relax_cell=False))
+    assert summary_core(s.summary) == summary_core(_direct_summary(tmp_path, static_job, al))
     assert r.summary["formula"] == "Cu" and r.summary["n_atoms"] == 32
     assert r.summary["converged"] is True
     assert r.summary["n_steps"] == len(r.summary["energies_ev"]) - 1 > 0
@@ -85,7 +66,7 @@ def test_tblite_static_water(manager, tmp_path):
     rec = manager.submit(water, "tblite.static_job")
     (rec,) = manager.wait([rec.id], timeout=180)
     assert rec.state is JobState.COMPLETED, rec.error
-    assert _strip(rec.summary) == _strip(_direct_summary(tmp_path, static_job, water))
+    assert summary_core(rec.summary) == summary_core(_direct_summary(tmp_path, static_job, water))
     assert rec.summary["formula"] == "H2O"
     # tblite's SCF table went to the job's stdout file, not the kernel
     assert (Path(rec.work_dir) / "cw-stdout.txt").stat().st_size > 0
@@ -115,7 +96,7 @@ def test_users_own_job_and_a_flow(manager):
 def test_cancel_running_job_leaves_no_process(manager):
     big = bulk("Cu", cubic=True) * (8, 8, 8)
     big.rattle(0.1, seed=2)
-    seen = _record_states(manager)
+    seen = states_seen(manager)
     rec = manager.submit(big, "emt.relax_job", opt_params={"fmax": 1e-6, "max_steps": 100000})
     deadline = time.time() + 60
     while manager.get(rec.id).state is not JobState.RUNNING and time.time() < deadline:

@@ -24,9 +24,10 @@ from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
 from crystalwidgets._profiles import ProfileError, ProfileStore
 from crystalwidgets._summary import summarise
 
+from .helpers import states_seen, summary_core, wait_for
+
 pytest.importorskip("parsl")
 
-_VOLATILE = {"work_dir", "wall_time_s"}
 
 
 def looping_job(atoms, seconds: float = 60.0, marker: str | None = None):
@@ -43,34 +44,6 @@ def looping_job(atoms, seconds: float = 60.0, marker: str | None = None):
 def noop_job(atoms):
     """Returns the number of atoms."""
     return len(atoms)
-
-
-def states_seen(mgr):
-    """{job_id: [state, ...]} in the order the manager's events told them."""
-    seen: dict[str, list[str]] = {}
-
-    def on_change(changes):
-        for job_id, fields in changes.items():
-            if "state" in fields:
-                seen.setdefault(job_id, []).append(fields["state"])
-
-    mgr.subscribe(on_change)
-    return seen
-
-
-def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
-    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
-def _strip(summary):
-    return {k: v for k, v in summary.items() if k not in _VOLATILE}
 
 
 @pytest.fixture
@@ -117,7 +90,7 @@ def test_emt_relax_on_threads_and_htex_at_once(mgr, tmp_path):
         assert rec.state is JobState.COMPLETED, rec.error
         assert rec.runner == "parsl"
         assert seen[rec.id] == ["pending", "running", "completed"]
-        assert _strip(rec.summary) == _strip(direct)
+        assert summary_core(rec.summary) == summary_core(direct)
         # quacc's files landed in the job's work dir (RESULTS_DIR set inside the task)
         assert list(Path(rec.work_dir).glob("quacc-*/opt.traj*"))
     thr, htex = done

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import psutil
@@ -17,6 +16,7 @@ from ase.build import bulk
 from crystalwidgets import JobManager, JobState
 
 from . import jobfuncs
+from .helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,15 +44,6 @@ FIRST_KERNEL = textwrap.dedent(
 )
 
 
-def _wait_for(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
     marker = tmp_path / "slow-started"
     out = subprocess.run(
@@ -69,8 +60,8 @@ def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
     from crystalwidgets._task import read_outcome
 
     home = Path(os.environ["CRYSTALWIDGETS_HOME"])
-    _wait_for(lambda: read_outcome(home / "results" / ids["quick"]) is not None, 60, "quick job")
-    _wait_for(marker.exists, 60, "slow job start")
+    wait_for(lambda: read_outcome(home / "results" / ids["quick"]) is not None, 60, "quick job")
+    wait_for(marker.exists, 60, "slow job start")
     slow_pid = int(marker.read_text())
     assert psutil.pid_exists(slow_pid)
 
@@ -117,7 +108,7 @@ def test_vanished_process_is_orphaned_with_reason(cw_home, tmp_path):
     marker = tmp_path / "started"
     mgr = JobManager()
     rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(marker))
-    _wait_for(marker.exists, 60, "job start")
+    wait_for(marker.exists, 60, "job start")
     pid = mgr.get(rec.id).engine_ref["pid"]
     mgr.close()  # the kernel goes away; the job keeps running...
     assert psutil.pid_exists(pid)
@@ -134,7 +125,7 @@ def test_reused_pid_is_not_mistaken_for_the_job(cw_home, tmp_path):
     """A record whose pid now belongs to another process (different start time) is orphaned."""
     mgr = JobManager()
     rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(tmp_path / "m"))
-    _wait_for((tmp_path / "m").exists, 60, "job start")
+    wait_for((tmp_path / "m").exists, 60, "job start")
     real_pid = mgr.get(rec.id).engine_ref["pid"]
     mgr.close()
     os.killpg(real_pid, signal.SIGKILL)

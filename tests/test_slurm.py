@@ -24,7 +24,8 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets._hpc_profiles import ParslSlurmProfile
 from crystalwidgets._profiles import ProfileError, ProfileStore
 
-from .test_parsl import looping_job, noop_job, states_seen, wait_for
+from .helpers import states_seen, wait_for
+from .test_parsl import looping_job, noop_job
 
 pytestmark = pytest.mark.slurm
 

@@ -1,0 +1,37 @@
+"""Helpers shared by the test modules."""
+
+from __future__ import annotations
+
+import time
+
+#: summary fields that legitimately differ between a job and a direct call of its recipe
+VOLATILE = {"work_dir", "wall_time_s"}
+
+
+def summary_core(summary: dict) -> dict:
+    """A summary without the fields that differ from run to run."""
+    return {k: v for k, v in summary.items() if k not in VOLATILE}
+
+
+def states_seen(mgr) -> dict[str, list[str]]:
+    """{job_id: [state, ...]} in the order the manager's change events told them."""
+    seen: dict[str, list[str]] = {}
+
+    def on_change(changes):
+        for job_id, fields in changes.items():
+            if "state" in fields:
+                seen.setdefault(job_id, []).append(fields["state"])
+
+    mgr.subscribe(on_change)
+    return seen
+
+
+def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
+    """Poll ``predicate`` until it returns something true (returned); fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s: {what}")
