@@ -37,6 +37,9 @@ __all__ = ["JobManager", "JobRecord", "Changes"]
 
 log = logging.getLogger(__name__)
 
+#: How long events may wait for the kernel's loop before the dispatcher thread applies them.
+_LOOP_GRACE_S = 0.25
+
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
 Changes = dict[str, dict[str, Any]]
@@ -94,18 +97,21 @@ class JobManager:
         self._foreign_checked = time.time()
         self._poll_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cw-poll")
         self._polling: concurrent.futures.Future | None = None
+        self._last_poll = time.monotonic()
+        self._pending_since: float | None = None  # oldest event the loop has not applied yet
 
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
         self._loop_thread = threading.get_ident() if self._loop else None
-        self._dispatcher: threading.Thread | None = None
         self._monitor_task: asyncio.Task | None = None
         if self._loop is not None:
             self._monitor_task = self._loop.create_task(self._monitor())
-        else:
-            self._start_dispatcher()
+        # the dispatcher thread applies events when there is no loop, and stands in for a
+        # loop that does not run callbacks (a cell busy for minutes; a loop nobody runs)
+        self._dispatcher = threading.Thread(target=self._dispatch, name="cw-dispatch", daemon=True)
+        self._dispatcher.start()
         self._recover()
 
     # -- public API ----------------------------------------------------------
@@ -468,19 +474,20 @@ class JobManager:
     def _post(self, event: JobEvent) -> None:
         """Thread-safe: queue a runner event and get it applied soon."""
         self._events.put(event)
-        self._wakeup.set()
-        if self._loop is None:
-            return  # the dispatcher thread wakes up
         with self._lock:
-            if self._drain_scheduled:
-                return
-            self._drain_scheduled = True
-        self._call_soon(self._drain)
+            if self._pending_since is None:
+                self._pending_since = time.monotonic()
+            schedule = self._loop is not None and not self._drain_scheduled
+            self._drain_scheduled = self._drain_scheduled or schedule
+        self._wakeup.set()
+        if schedule:
+            self._call_soon(self._drain)
 
     def _drain(self) -> None:
         """Apply every queued event: store first, then cache, then subscribers."""
         with self._lock:
             self._drain_scheduled = False
+            self._pending_since = None
             events = []
             while True:
                 try:
@@ -577,15 +584,15 @@ class JobManager:
             try:
                 loop.call_soon_threadsafe(fn, *args)
                 return
-            except RuntimeError:
+            except RuntimeError:  # the loop is closed (kernel shutting down)
                 self._loop = None
-                self._start_dispatcher()
         fn(*args)
 
     def _start_poll(self) -> concurrent.futures.Future | None:
         """Run one poll in the poll thread unless the previous one still runs."""
         if self._polling is not None and not self._polling.done():
             return None  # a runner is slow: never pile polls up
+        self._last_poll = time.monotonic()
         self._polling = self._poll_pool.submit(self._poll_once)
         return self._polling
 
@@ -599,18 +606,19 @@ class JobManager:
                 except (asyncio.TimeoutError, Exception):
                     log.warning("job monitor: a poll took too long or failed", exc_info=True)
 
-    def _start_dispatcher(self) -> None:
-        if self._dispatcher is not None and self._dispatcher.is_alive():
-            return
-        self._dispatcher = threading.Thread(target=self._dispatch, name="cw-dispatch", daemon=True)
-        self._dispatcher.start()
-
     def _dispatch(self) -> None:
-        next_poll = time.monotonic() + self.monitor_interval
+        """Without a loop: apply events and poll. With one: step in only when it stalls."""
         while not self._closed:
-            self._wakeup.wait(max(0.0, next_poll - time.monotonic()))
-            self._wakeup.clear()
-            self._drain()
-            if time.monotonic() >= next_poll:
-                self._start_poll()
-                next_poll = time.monotonic() + self.monitor_interval
+            now = time.monotonic()
+            deadline = self._last_poll + self.monitor_interval * (1 if self._loop is None else 2)
+            pending = self._pending_since
+            if self._loop is not None and pending is not None:
+                deadline = min(deadline, pending + _LOOP_GRACE_S)
+            if self._wakeup.wait(max(0.0, deadline - now)):
+                self._wakeup.clear()
+            now = time.monotonic()
+            pending = self._pending_since
+            if self._loop is None or (pending is not None and now - pending >= _LOOP_GRACE_S):
+                self._drain()
+            if now - self._last_poll >= self.monitor_interval * (1 if self._loop is None else 2):
+                self._start_poll()  # with a loop: its monitor task has not run for two intervals

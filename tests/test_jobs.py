@@ -153,3 +153,28 @@ def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
     assert all(r.state is JobState.COMPLETED for r in done)
     # the queued two started only after the first two finished
     assert min(r.started for r in done[2:]) >= max(r.finished for r in done[:2]) - 0.5
+
+
+def test_events_flow_when_the_registered_loop_never_runs(cw_home):
+    """Playwright's sync API (or a cell busy for minutes) leaves a loop that runs no callbacks:
+    the manager's own thread must apply the job's events anyway."""
+    import asyncio
+
+    from crystalwidgets import JobManager
+
+    from .helpers import wait_for
+
+    loop = asyncio.new_event_loop()
+    asyncio.events._set_running_loop(loop)  # what such a loop looks like from this thread
+    try:
+        mgr = JobManager(monitor_interval=0.5)
+        assert mgr._loop is loop
+        seen = states_seen(mgr)
+        rec = mgr.submit(bulk("Cu"), "emt.static_job")
+        wait_for(lambda: mgr.get(rec.id).state.is_terminal, 60, "the job's events to be applied")
+        assert mgr.get(rec.id).state is JobState.COMPLETED
+        assert seen[rec.id] == ["pending", "running", "completed"]
+        mgr.close()
+    finally:
+        asyncio.events._set_running_loop(None)
+        loop.close()
