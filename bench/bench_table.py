@@ -41,10 +41,10 @@ TICKS = 40
 def seed_store(home: Path, n: int = N_JOBS) -> list[str]:
     """``n`` jobs in a fresh store, a tenth finished and the rest running; the running ids."""
     from crystalwidgets import JobState
-    from crystalwidgets._manager import _owner_id
+    from crystalwidgets._owner import owner_id
     from crystalwidgets._store import JobRecord, JobStore
 
-    owner = _owner_id()  # this process's manager follows them (no orphan recovery)
+    owner = owner_id()  # this process's manager follows them (no orphan recovery)
     store = JobStore(home / "jobs.sqlite")
     now = time.time()
     records = []
