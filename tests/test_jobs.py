@@ -13,7 +13,7 @@ from crystalwidgets import JobState
 from crystalwidgets._summary import summarise
 
 from . import jobfuncs
-from .helpers import states_seen, summary_core
+from .helpers import states_seen, summary_core, wait_for
 
 def _direct_summary(tmp_path, recipe, atoms, **kwargs):
     from quacc import change_settings
@@ -147,6 +147,9 @@ def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
     ProfileStore().save(LocalProfile(name="two", max_workers=2))
     with JobManager() as mgr:
         recs = [mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "two", seconds=2) for _ in range(4)]
+        wait_for(
+            lambda: [mgr.get(r.id).state for r in recs].count(JobState.RUNNING) == 2, 10, "two running"
+        )
         states = [mgr.get(r.id).state for r in recs]
         assert states.count(JobState.RUNNING) == 2 and states.count(JobState.PENDING) == 2
         done = mgr.wait([r.id for r in recs], timeout=60)
@@ -161,8 +164,6 @@ def test_events_flow_when_the_registered_loop_never_runs(cw_home):
     import asyncio
 
     from crystalwidgets import JobManager
-
-    from .helpers import wait_for
 
     loop = asyncio.new_event_loop()
     asyncio.events._set_running_loop(loop)  # what such a loop looks like from this thread

@@ -249,7 +249,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-import test_parsl as t
+from tests import test_parsl as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "htex", seconds=s).id for s in (3, 120)]
@@ -266,7 +266,7 @@ def test_kernel_restart_recovers_result_orphans_queued_job(profiles, tmp_path):
     from crystalwidgets.runners.parsl import cleanup_leftovers, leftover_blocks
 
     script = tmp_path / "kernel.py"
-    script.write_text(_KERNEL.format(tests=str(Path(__file__).parent)))
+    script.write_text(_KERNEL.format(tests=str(Path(__file__).resolve().parents[1])))
     kernel = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
     )

@@ -324,7 +324,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-import test_parsl as t
+from tests import test_parsl as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "one", seconds=s).id for s in (3, 120)]
@@ -342,7 +342,7 @@ def test_kernel_killed_on_slurm_leftover_block_listed_and_cleaned(cw_home, slurm
 
     ProfileStore().save(_profile(name="one", max_workers_per_node=1))
     script = tmp_path / "kernel.py"
-    script.write_text(_KERNEL.format(tests=str(Path(__file__).parent)))
+    script.write_text(_KERNEL.format(tests=str(Path(__file__).resolve().parents[1])))
     kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         ids = json.loads(kernel.stdout.readline())

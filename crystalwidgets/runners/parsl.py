@@ -1091,7 +1091,8 @@ def leftover_blocks(runners_dir: str | os.PathLike | None = None) -> list[dict[s
         ``job_id``, ``name``, ``state``, ``reason``, ``profile``, ``owner`` of each block.
     """
     runners_dir = Path(runners_dir) if runners_dir is not None else home_dir() / "runners"
-    dead = _dead_engines(runners_dir)
+    # only Slurm engines have blocks to look for (and Slurm may not be there at all)
+    dead = [(path, entry) for path, entry in _dead_engines(runners_dir) if entry.get("kind") == "parsl-slurm"]
     if not dead or _slurm.missing_commands():
         return []
     jobs = _slurm.queue()
