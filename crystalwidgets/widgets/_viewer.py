@@ -44,7 +44,6 @@ def _structure_data(atoms: Any) -> dict[str, Any]:
     symbols = atoms.get_chemical_symbols()
     return {
         "symbols": symbols,
-        "numbers": atoms.numbers.tolist(),
         "positions": atoms.positions.round(6).tolist(),
         "cell": atoms.cell.array.round(6).tolist(),
         "pbc": [bool(p) for p in atoms.pbc],

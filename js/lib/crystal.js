@@ -1,5 +1,5 @@
 // Geometry of a periodic structure as the widgets receive it from Python:
-//   { numbers: [Z...], symbols: [..], positions: [[x, y, z]...] (Å), cell: [[a], [b], [c]] (Å),
+//   { symbols: [..], positions: [[x, y, z]...] (Å), cell: [[a], [b], [c]] (Å),
 //     pbc: [bool, bool, bool], covalent_radii: { symbol: Å } }
 // Pure functions, no DOM and no NGL, so every widget that draws atoms can share them.
 
