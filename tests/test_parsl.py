@@ -98,7 +98,12 @@ def test_emt_relax_on_threads_and_htex_at_once(mgr, tmp_path):
     ref = htex.engine_ref
     assert ref["executor"].startswith("cw-") and ref["block"] == "0"
     assert ref["pid"] == ref["pgid"] != ref["worker_pid"]  # the job ran in its own process group
-    blocks = mgr.runner("htex").block_status()
+    # block states come from the provider's poll (every few seconds): the next one says so
+    blocks = wait_for(
+        lambda: (b := mgr.runner("htex").block_status()) and b[0]["state"] == "RUNNING" and b,
+        15,
+        "the block to show RUNNING",
+    )
     assert [b["state"] for b in blocks] == ["RUNNING"]
     health = mgr.runner("htex").health()
     assert health["engine"] == "ready" and health["problem"] is None
