@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-import psutil
 import pytest
+
+from .helpers import close_and_kill
 
 
 @pytest.fixture
@@ -24,11 +23,4 @@ def manager(cw_home):
 
     mgr = JobManager(monitor_interval=0.5)
     yield mgr
-    pids = [(r.engine_ref or {}).get("pid") for r in mgr.jobs()]
-    mgr.close()
-    for pid in filter(None, pids):
-        try:
-            os.killpg(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-    psutil.wait_procs([p for p in psutil.process_iter() if p.pid in pids], timeout=5)
+    close_and_kill(mgr)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
+
+import psutil
 
 #: summary fields that legitimately differ between a job and a direct call of its recipe
 VOLATILE = {"work_dir", "wall_time_s"}
@@ -35,3 +38,15 @@ def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
             return value
         time.sleep(step)
     raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def close_and_kill(mgr) -> None:
+    """Close ``mgr`` and kill the process groups of its jobs (local jobs outlive managers)."""
+    pids = [(r.engine_ref or {}).get("pid") for r in mgr.jobs()]
+    mgr.close()
+    for pid in filter(None, pids):
+        try:
+            os.killpg(pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+    psutil.wait_procs([p for p in psutil.process_iter() if p.pid in pids], timeout=5)

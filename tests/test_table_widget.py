@@ -8,7 +8,6 @@ is tested in tests/browser/test_table.py.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 
@@ -20,6 +19,8 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets._store import JobRecord, JobStore
 from crystalwidgets.runners._base import JobEvent
 from crystalwidgets.widgets._table import COLUMNS, JobTable
+
+from .helpers import close_and_kill
 
 from . import jobfuncs
 
@@ -111,13 +112,7 @@ def seeded(cw_home):
     ids = seed(cw_home, 300)
     mgr = JobManager(monitor_interval=0.5)
     yield mgr, ids
-    pids = [(r.engine_ref or {}).get("pid") for r in mgr.jobs()]
-    mgr.close()
-    for pid in filter(None, pids):
-        try:
-            os.killpg(pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
+    close_and_kill(mgr)
 
 
 def rattled_cu():

@@ -435,3 +435,31 @@ class NotebookPage:
         path = artifacts_dir() / f"{name}.png"
         (locator or self.page).screenshot(path=str(path))
         return path
+
+
+@contextmanager
+def demo_notebook(
+    lab: JupyterLab, browser: Any, notebook: str, setup: str, width: int = 1280, timeout: float = 180
+) -> Iterator[NotebookPage]:
+    """Open and run ``notebook`` in its own browser context, recording and dismissing every
+    browser dialog (``.dialogs``), with a kernel probe (``.probe``) that first ran ``setup``."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        opened = NotebookPage(page, lab, notebook).open()
+        opened.run_all(timeout=timeout)
+        opened.dialogs = dialogs
+        with lab.probe(notebook) as probe:
+            probe.exec(setup)
+            opened.probe = probe
+            yield opened
+    finally:
+        context.close()
+

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 
 import pytest
-from _lab import NotebookPage, wait_until
+from _lab import demo_notebook, wait_until
 
 NOTEBOOK = "picker-demo.ipynb"
 XSS = "<img src=x onerror=alert(1)>"
@@ -22,28 +22,14 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def demo(lab, browser):
     """The demo notebook, run once; every dialog the page opens is recorded and dismissed."""
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
-    page = context.new_page()
-    dialogs: list[str] = []
-
-    def on_dialog(dialog):
-        dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    notebook = NotebookPage(page, lab, NOTEBOOK).open()
-    notebook.run_all(timeout=120)
-    notebook.dialogs = dialogs
-    with lab.probe(NOTEBOOK) as probe:
-        probe.exec("from crystalwidgets._profiles import ProfileStore; from ase.build import bulk; import os, json")
-        notebook.probe = probe
+    setup = "from crystalwidgets._profiles import ProfileStore; from ase.build import bulk; import os, json"
+    with demo_notebook(lab, browser, NOTEBOOK, setup, width=1100, timeout=120) as notebook:
         yield notebook
-        probe.exec("mgr.close()", timeout=60)  # no Parsl engine outlives the test
-        probe.exec(  # the lab's config dir is shared by the session's other tests
+        notebook.probe.exec("mgr.close()", timeout=60)  # no Parsl engine outlives the test
+        notebook.probe.exec(  # the lab's config dir is shared by the session's other tests
             "for _name in ('laptop', 'greedy', 'htex', 'hpc', 'toolong'):\n"
             "    if _name in ProfileStore().names(): ProfileStore().delete(_name)"
         )
-    context.close()
 
 
 def picker_of(notebook):

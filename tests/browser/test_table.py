@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _lab import REPO, NotebookPage, wait_until
+from _lab import REPO, demo_notebook, wait_until
 
 NOTEBOOK = "table-demo.ipynb"
 XSS = "<img src=x onerror=alert(1)>"
@@ -19,23 +19,9 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def demo(lab, browser):
     """The demo notebook, run once; every dialog the page opens is recorded and dismissed."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    dialogs: list[str] = []
-
-    def on_dialog(dialog):
-        dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    notebook = NotebookPage(page, lab, NOTEBOOK).open()
-    notebook.run_all(timeout=180)
-    notebook.dialogs = dialogs
-    with lab.probe(NOTEBOOK) as probe:
-        probe.exec(f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import jobfuncs")
-        notebook.probe = probe
+    setup = f"import sys; sys.path.insert(0, {str(REPO)!r}); from tests import jobfuncs"
+    with demo_notebook(lab, browser, NOTEBOOK, setup, width=1280, timeout=180) as notebook:
         yield notebook
-    context.close()
 
 
 def table_of(notebook):
