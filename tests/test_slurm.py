@@ -363,8 +363,15 @@ def _recover_and_clean(home: Path, ids: list[str], block: str) -> None:
     # the job that was running finishes in the block on its own
     wait_for(lambda: (home / "results" / ids[0] / "cw-outcome.json").exists(), 30, "its outcome")
     with JobManager(monitor_interval=0.5) as mgr:
-        done, orphan = mgr.get(ids[0]), mgr.get(ids[1])
+        done = mgr.get(ids[0])
         assert done.state is JobState.COMPLETED, done.error
+        # a job the dead kernel's interchange was handing to the worker just then is pending
+        # until its task reports (running) or the runner gives it up (orphaned): never lost
+        orphan = wait_for(
+            lambda: (r := mgr.get(ids[1])).state in (JobState.ORPHANED, JobState.RUNNING) and r,
+            20,
+            "the waiting job to be followed or orphaned",
+        )
         # the dead kernel's interchange may already have handed the waiting job to the worker
         if orphan.state is JobState.ORPHANED:
             assert "Parsl queue of a kernel that ended" in orphan.error

@@ -478,7 +478,11 @@ class ParslRunner(Runner):
                     self._jobs[rec.id] = _Job(
                         Task(rec.id, wd), "running", info=info, reattached=True
                     )
-                self._emit(rec.id, last_checked=time.time())
+                if rec.state is JobState.RUNNING:
+                    self._emit(rec.id, last_checked=time.time())
+                else:  # it started after its kernel died (handed to a worker just then)
+                    started = (_task.read_started(wd) or {}).get("started") or time.time()
+                    self._emit(rec.id, JobState.RUNNING, engine_ref=info, started=started)
                 continue
             if self._emit_outcome(rec.id, wd):  # it may have ended between the two looks
                 continue
