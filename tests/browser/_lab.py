@@ -49,7 +49,9 @@ REPO = Path(__file__).resolve().parents[2]
 # Lab settings for tests: every cell attached to the DOM (so widgets below the fold render),
 # no news or update checks (no network), no toasts over the notebook.
 LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    # autoStartDefaultKernel: no "Select Kernel" dialog popping up over a running notebook
+    # (seen under load; accepting it disturbed the kernel mid Run All)
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
     "@jupyterlab/apputils-extension/notification": {
         "fetchNews": "false",
         "checkForUpdates": False,
