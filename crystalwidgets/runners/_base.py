@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -105,6 +106,17 @@ class Runner(abc.ABC):
         Emits ``last_checked`` for every job checked, and any state change seen.
         The default does nothing: runners whose engine calls back need no polling.
         """
+
+    def emit_outcome(self, job_id: str, work_dir: str | os.PathLike) -> bool:
+        """Emit the outcome the job body wrote in ``work_dir``; False when there is none yet."""
+        from .._task import read_outcome
+
+        outcome = read_outcome(work_dir)
+        if outcome is None:
+            return False
+        fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}
+        self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
+        return True
 
     @abc.abstractmethod
     def shutdown(self) -> None:

@@ -169,7 +169,7 @@ class LocalRunner(Runner):
         for rec in records:
             ref = rec.engine_ref or {}
             pid, create_time = ref.get("pid"), ref.get("create_time")
-            if rec.work_dir and self._emit_outcome(rec.id, rec.work_dir):
+            if rec.work_dir and self.emit_outcome(rec.id, rec.work_dir):
                 continue
             if process_alive(pid, create_time):
                 task = Task(rec.id, Path(rec.work_dir))
@@ -179,7 +179,7 @@ class LocalRunner(Runner):
                 self.emit(JobEvent(rec.id, fields={"last_checked": time.time()}))
                 continue
             # gone: it may have written its outcome between the two looks
-            if rec.work_dir and self._emit_outcome(rec.id, rec.work_dir):
+            if rec.work_dir and self.emit_outcome(rec.id, rec.work_dir):
                 continue
             if pid is None:
                 reason = (
@@ -267,14 +267,6 @@ class LocalRunner(Runner):
             create_time = time.time()
         return _Proc(task, popen.pid, create_time, popen)
 
-    def _emit_outcome(self, job_id: str, work_dir: str | os.PathLike) -> bool:
-        outcome = _task.read_outcome(work_dir)
-        if outcome is None:
-            return False
-        fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}
-        self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
-        return True
-
     def _on_exit(self, job_id: str) -> None:
         with self._lock:
             proc = self._running.pop(job_id, None)
@@ -285,10 +277,10 @@ class LocalRunner(Runner):
             self._kill_leftovers(proc)
             outcome = _task.read_outcome(proc.task.work_dir)
             if outcome is not None and outcome.get("state") == "completed":
-                self._emit_outcome(job_id, proc.task.work_dir)  # it won the race
+                self.emit_outcome(job_id, proc.task.work_dir)  # it won the race
             else:
                 self.emit(JobEvent(job_id, JobState.CANCELLED, {"finished": time.time()}))
-        elif not self._emit_outcome(job_id, proc.task.work_dir):
+        elif not self.emit_outcome(job_id, proc.task.work_dir):
             how = f"with code {code}" if code is not None else "(not a child of this kernel)"
             if code is not None and code < 0:
                 how = f"killed by signal {signal.Signals(-code).name}"

@@ -439,7 +439,7 @@ class ParslRunner(Runner):
                 self._emit(rec.id, JobState.ORPHANED, error="it has no work dir to recover from")
                 continue
             wd = Path(rec.work_dir)
-            if self._emit_outcome(rec.id, wd):
+            if self.emit_outcome(rec.id, wd):
                 continue
             info = {**(rec.engine_ref or {}), **(read_json(wd / TASK) or {})}
             if info.get("thread"):
@@ -484,7 +484,7 @@ class ParslRunner(Runner):
                     started = (_task.read_started(wd) or {}).get("started") or time.time()
                     self._emit(rec.id, JobState.RUNNING, engine_ref=info, started=started)
                 continue
-            if self._emit_outcome(rec.id, wd):  # it may have ended between the two looks
+            if self.emit_outcome(rec.id, wd):  # it may have ended between the two looks
                 continue
             self._emit(rec.id, JobState.ORPHANED, error=self._ended_unwatched(info, wd))
 
@@ -532,7 +532,7 @@ class ParslRunner(Runner):
         if not report:  # interpreter exit: nobody listens; the next kernel judges the jobs
             return
         for job in jobs:
-            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+            if self.emit_outcome(job.task.job_id, job.task.work_dir):
                 continue
             was = "running" if job.state == "running" else "waiting"
             self._emit(
@@ -738,12 +738,12 @@ class ParslRunner(Runner):
         outcome = _task.read_outcome(wd)
         if job.cancel:
             if outcome is not None and outcome.get("state") == "completed":
-                self._emit_outcome(job_id, wd)  # it won the race
+                self.emit_outcome(job_id, wd)  # it won the race
             else:
                 self._emit(job_id, JobState.CANCELLED, finished=time.time())
             return
         if outcome is not None:
-            self._emit_outcome(job_id, wd)
+            self.emit_outcome(job_id, wd)
             return
         if isinstance(result, dict) and result.get("state") == "cancelled":
             self._emit(job_id, JobState.CANCELLED, finished=time.time())
@@ -821,7 +821,7 @@ class ParslRunner(Runner):
             with self._lock:
                 if self._jobs.pop(job_id, None) is None:
                     continue
-            if self._emit_outcome(job_id, wd):
+            if self.emit_outcome(job_id, wd):
                 continue
             if job.cancel:
                 self._emit(job_id, JobState.CANCELLED, finished=time.time())
@@ -866,7 +866,7 @@ class ParslRunner(Runner):
             with self._lock:
                 if self._jobs.pop(job.task.job_id, None) is None:
                     continue
-            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+            if self.emit_outcome(job.task.job_id, job.task.work_dir):
                 continue
             if job.cancel:
                 self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
@@ -942,7 +942,7 @@ class ParslRunner(Runner):
         for job in victims:
             if job.state == "running":
                 self._kill(job.info)
-            if self._emit_outcome(job.task.job_id, job.task.work_dir):
+            if self.emit_outcome(job.task.job_id, job.task.work_dir):
                 continue
             if job.cancel:
                 self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
@@ -1007,14 +1007,6 @@ class ParslRunner(Runner):
 
     def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
         self.emit(JobEvent(job_id, state, fields))
-
-    def _emit_outcome(self, job_id: str, work_dir: Path) -> bool:
-        outcome = _task.read_outcome(work_dir)
-        if outcome is None:
-            return False
-        fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}
-        self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
-        return True
 
     def _squeue_by_id(self) -> dict[str, _slurm.SlurmJob]:
         try:
