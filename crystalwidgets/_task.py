@@ -8,6 +8,14 @@ A job's work dir is self-contained::
     cw-result.json    the recipe's full result (jsanitized), when it completed
     quacc-*/          quacc's own files (RESULTS_DIR is the work dir)
 
+Every file is written atomically (temporary file, then rename), so a job or
+kernel that dies mid-write never leaves half a file. Result and outcome are
+also flushed to disk (fsync) when the job ran for :data:`DURABLE_AFTER_S` or
+more: then a power cut of the node cannot lose the work either. For shorter
+jobs the fsync would cost more than the job; they are as durable as the job
+store itself (SQLite WAL with ``synchronous=NORMAL``): safe against any
+process or kernel crash, not against a power cut in the following seconds.
+
 Runners start the body (``python -m crystalwidgets._task WORK_DIR`` in a process,
 or :func:`run` inside an engine's task) and read :func:`read_outcome` when it ends.
 A kernel that was away reads the same files, so nothing finished is lost.
@@ -25,7 +33,16 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_input", "run", "read_outcome", "read_started", "INPUT", "OUTCOME", "RESULT"]
+__all__ = [
+    "encode_input",
+    "write_input",
+    "run",
+    "read_outcome",
+    "read_started",
+    "INPUT",
+    "OUTCOME",
+    "RESULT",
+]
 
 INPUT = "cw-input.pkl"
 STARTED = "cw-started.json"
@@ -34,6 +51,8 @@ RESULT = "cw-result.json"
 STDOUT = "cw-stdout.txt"
 STDERR = "cw-stderr.txt"
 _ERROR_MAX = 20_000
+#: Jobs that ran at least this long (seconds) have their result and outcome fsync'ed.
+DURABLE_AFTER_S = 1.0
 
 
 def _plain(obj: Any) -> Any:
@@ -43,13 +62,17 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _write_json(path: Path, data: dict[str, Any], *, durable: bool = False) -> str:
+    """Write ``data`` atomically (fsync'ed when ``durable``); returns the JSON text written."""
+    text = json.dumps(data, default=_plain)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, default=_plain)
-        fh.flush()
-        os.fsync(fh.fileno())
+        fh.write(text)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
+    return text
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -60,24 +83,41 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def write_input(work_dir: Path, recipe: str | Any, atoms: Any, kwargs: dict[str, Any]) -> None:
-    """Write what the job body needs into ``work_dir`` (created private).
+def encode_input(recipe: str | Any, atoms: Any, kwargs: dict[str, Any]) -> bytes:
+    """What the job body needs, as the bytes :func:`write_input` stores.
 
     ``recipe`` is a dotted path (imported by the body) or a callable (pickled by
     value with cloudpickle when it cannot be imported, e.g. defined in a notebook).
     """
     import cloudpickle
 
-    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     module = sys.modules.get(getattr(recipe, "__module__", "") or "")
     by_value = module is not None and module.__name__ != "__main__" and not _installed(module)
     if by_value:  # e.g. a helper module next to the notebook: the job process cannot import it
         cloudpickle.register_pickle_by_value(module)
     try:
-        payload = cloudpickle.dumps({"recipe": recipe, "atoms": atoms, "kwargs": kwargs})
+        return cloudpickle.dumps({"recipe": recipe, "atoms": atoms, "kwargs": kwargs})
     finally:
         if by_value:
             cloudpickle.unregister_pickle_by_value(module)
+
+
+def write_input(
+    work_dir: Path,
+    recipe: str | Any,
+    atoms: Any,
+    kwargs: dict[str, Any],
+    *,
+    payload: bytes | None = None,
+) -> None:
+    """Write what the job body needs into ``work_dir`` (created private).
+
+    ``payload``, when given, is :func:`encode_input` of the same arguments (a
+    sweep encodes a structure once for many jobs).
+    """
+    if payload is None:
+        payload = encode_input(recipe, atoms, kwargs)
+    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(work_dir / INPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(payload)
@@ -120,9 +160,11 @@ def _jsanitize(result: Any) -> Any:
         return jsanitize(result, strict=False, enum_values=True)
 
 
-def run(work_dir: str | os.PathLike) -> str:
-    """Run the job in ``work_dir``; write its outcome there. Returns the final state.
+def run(work_dir: str | os.PathLike) -> dict[str, Any]:
+    """Run the job in ``work_dir``; write its outcome there. Returns the outcome.
 
+    The outcome is what :func:`read_outcome` reads back: ``state`` (``completed``
+    or ``failed``), ``started``, ``finished``, and ``summary`` or ``error``.
     Never raises for the recipe's own errors: they become a ``failed`` outcome
     with the traceback text.
     """
@@ -144,12 +186,14 @@ def run(work_dir: str | os.PathLike) -> str:
         # quacc settings are per thread: set them here, in the thread that runs the recipe
         with change_settings({"RESULTS_DIR": work_dir}):
             result = recipe(job["atoms"], **job["kwargs"])
+        durable = time.time() - started >= DURABLE_AFTER_S  # the same for result and outcome
         from ._summary import summarise
 
         summary = summarise(result)
-        _write_json(work_dir / RESULT, {"result": _jsanitize(result)})
+        _write_json(work_dir / RESULT, {"result": _jsanitize(result)}, durable=durable)
         outcome.update(state="completed", summary=summary)
     except Exception:
+        durable = time.time() - started >= DURABLE_AFTER_S
         text = traceback.format_exc()
         if len(text) > _ERROR_MAX:
             text = "…" + text[-_ERROR_MAX:]
@@ -157,8 +201,7 @@ def run(work_dir: str | os.PathLike) -> str:
     outcome["finished"] = time.time()
     if outcome.get("summary") is not None:
         outcome["summary"]["wall_time_s"] = outcome["finished"] - started
-    _write_json(work_dir / OUTCOME, outcome)
-    return outcome["state"]
+    return json.loads(_write_json(work_dir / OUTCOME, outcome, durable=durable))
 
 
 def read_outcome(work_dir: str | os.PathLike) -> dict[str, Any] | None:
@@ -188,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print("usage: python -m crystalwidgets._task WORK_DIR", file=sys.stderr)
         return 2
-    code = 0 if run(argv[0]) == "completed" else 1
+    code = 0 if run(argv[0])["state"] == "completed" else 1
     sys.stdout.flush()
     sys.stderr.flush()
     # the outcome is on disk: skip interpreter teardown so the watcher hears of the end at once

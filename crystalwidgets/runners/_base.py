@@ -107,11 +107,17 @@ class Runner(abc.ABC):
         The default does nothing: runners whose engine calls back need no polling.
         """
 
-    def emit_outcome(self, job_id: str, work_dir: str | os.PathLike) -> bool:
-        """Emit the outcome the job body wrote in ``work_dir``; False when there is none yet."""
+    def emit_outcome(
+        self, job_id: str, work_dir: str | os.PathLike, outcome: dict[str, Any] | None = None
+    ) -> bool:
+        """Emit the outcome the job body wrote in ``work_dir``; False when there is none yet.
+
+        ``outcome``: the one the body returned in this process, when it did (not read again).
+        """
         from .._task import read_outcome
 
-        outcome = read_outcome(work_dir)
+        if outcome is None:
+            outcome = read_outcome(work_dir)
         if outcome is None:
             return False
         fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}

@@ -150,7 +150,9 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
 
     Returns ``{"state": ...}``: the body's final state (``completed``/``failed``),
     ``cancelled`` (stopped or never started; ``ran`` says which), or ``killed``
-    (the job's process died of a signal nobody asked for).
+    (the job's process died of a signal nobody asked for). A body run in the
+    worker's own thread (no fork) also returns its ``outcome``, so the runner
+    need not read it back from the work dir.
     """
     wd = Path(work_dir)
     if not link.claim(job_id, wd):
@@ -162,12 +164,12 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
     try:
         try:
             link.started(job_id, wd, {"pid": os.getpid(), "started": time.time(), **_where()})
-            state = _task.run(wd)
+            outcome = _task.run(wd)
         finally:
             link.finished(job_id)
     except JobCancelled:
         return {"state": "cancelled", "ran": True}
-    return {"state": state}
+    return {"state": outcome["state"], "outcome": outcome}
 
 
 def _preload(wd: Path) -> None:
@@ -201,7 +203,7 @@ def _run_forked(wd: Path, job_id: str, link: RemoteLink) -> dict[str, Any]:
                 out = os.open(wd / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 os.dup2(out, fd)
                 os.close(out)
-            code = 0 if _task.run(wd) == "completed" else 1
+            code = 0 if _task.run(wd)["state"] == "completed" else 1
         except BaseException:
             traceback.print_exc()
         finally:

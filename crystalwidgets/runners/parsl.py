@@ -735,15 +735,17 @@ class ParslRunner(Runner):
         except BaseException as e:  # noqa: BLE001  (the future's own error)
             result, exc = None, e
         wd = job.task.work_dir
-        outcome = _task.read_outcome(wd)
+        outcome = result.get("outcome") if isinstance(result, dict) else None
+        if outcome is None:
+            outcome = _task.read_outcome(wd)
         if job.cancel:
             if outcome is not None and outcome.get("state") == "completed":
-                self.emit_outcome(job_id, wd)  # it won the race
+                self.emit_outcome(job_id, wd, outcome)  # it won the race
             else:
                 self._emit(job_id, JobState.CANCELLED, finished=time.time())
             return
         if outcome is not None:
-            self.emit_outcome(job_id, wd)
+            self.emit_outcome(job_id, wd, outcome)
             return
         if isinstance(result, dict) and result.get("state") == "cancelled":
             self._emit(job_id, JobState.CANCELLED, finished=time.time())
