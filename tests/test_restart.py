@@ -139,3 +139,24 @@ def test_reused_pid_is_not_mistaken_for_the_job(cw_home, tmp_path):
     with JobManager() as mgr2:
         assert mgr2.get(rec.id).state is JobState.ORPHANED
     assert psutil.pid_exists(me.pid)
+
+
+def test_job_started_just_before_the_kernel_died_is_reattached(cw_home, tmp_path):
+    """The kernel died after starting a job but before recording its pid: the next one finds it."""
+    mgr = JobManager()
+    rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=4, marker=str(tmp_path / "m"))
+    wait_for((tmp_path / "m").exists, 60, "job start")
+    pid = int((tmp_path / "m").read_text())
+    mgr.close()
+    # the "running" event (with the pid) never reached the store
+    from crystalwidgets._store import JobStore
+
+    store = JobStore(Path(os.environ["CRYSTALWIDGETS_HOME"]) / "jobs.sqlite")
+    store.update({rec.id: {"state": JobState.PENDING, "engine_ref": None, "started": None}})
+    store.close()
+    with JobManager() as mgr2:
+        again = mgr2.get(rec.id)
+        assert again.state is JobState.RUNNING, again.error
+        assert again.engine_ref["pid"] == pid
+        (done,) = mgr2.wait([rec.id], timeout=60)
+        assert done.state is JobState.COMPLETED and done.summary["value"] == "4.0"

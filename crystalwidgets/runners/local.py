@@ -50,6 +50,22 @@ def process_alive(pid: int | None, create_time: float | None) -> bool:
         return False
 
 
+def _job_processes(work_dirs: set[str]) -> dict[str, tuple[int, float]]:
+    """Live job processes (``python -m crystalwidgets._task WORK_DIR``) of ``work_dirs``:
+    ``{work_dir: (pid, create_time)}``."""
+    found: dict[str, tuple[int, float]] = {}
+    for proc in psutil.process_iter(["cmdline", "create_time", "status"]):
+        cmd = proc.info["cmdline"] or []
+        if (
+            len(cmd) >= 3
+            and cmd[-2] == "crystalwidgets._task"
+            and cmd[-1] in work_dirs
+            and proc.info["status"] != psutil.STATUS_ZOMBIE
+        ):
+            found[cmd[-1]] = (proc.pid, proc.info["create_time"])
+    return found
+
+
 class _ExitWatcher:
     """One daemon thread calling ``callback()`` when a watched process ends."""
 
@@ -166,9 +182,21 @@ class LocalRunner(Runner):
         self._kill_tree(proc)
 
     def reattach(self, records: Iterable[Any]) -> None:
+        records = list(records)
+        # a kernel that died right after starting a job may not have recorded its pid:
+        # find such jobs' processes by their command line (one scan for all of them)
+        unrecorded = {
+            str(rec.work_dir) for rec in records if rec.work_dir and not (rec.engine_ref or {}).get("pid")
+        }
+        found = _job_processes(unrecorded) if unrecorded else {}
         for rec in records:
             ref = rec.engine_ref or {}
             pid, create_time = ref.get("pid"), ref.get("create_time")
+            if pid is None and str(rec.work_dir) in found:
+                pid, create_time = found[str(rec.work_dir)]
+                started = (_task.read_started(rec.work_dir) or {}).get("started") or create_time
+                ref = {"pid": pid, "create_time": create_time, "pgid": pid}
+                self.emit(JobEvent(rec.id, JobState.RUNNING, {"started": started, "engine_ref": ref}))
             if rec.work_dir and self.emit_outcome(rec.id, rec.work_dir):
                 continue
             if process_alive(pid, create_time):
@@ -277,7 +305,7 @@ class LocalRunner(Runner):
             self._kill_leftovers(proc)
             outcome = _task.read_outcome(proc.task.work_dir)
             if outcome is not None and outcome.get("state") == "completed":
-                self.emit_outcome(job_id, proc.task.work_dir)  # it won the race
+                self.emit_outcome(job_id, proc.task.work_dir, outcome)  # it won the race
             else:
                 self.emit(JobEvent(job_id, JobState.CANCELLED, {"finished": time.time()}))
         elif not self.emit_outcome(job_id, proc.task.work_dir):
