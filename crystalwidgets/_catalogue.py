@@ -24,6 +24,7 @@ import inspect
 import re
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -677,6 +678,10 @@ class RecipeCatalogue:
         self._entries: list[RecipeInfo] | None = None
         self._lookup: dict[str, RecipeInfo] = {}
         self._sources = ModuleSources({package.split(".")[0]})
+        # a function submitted many times (a sweep) is read once; a redefined one is new
+        self._by_callable: weakref.WeakKeyDictionary[Any, dict[str | None, RecipeInfo]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def __repr__(self) -> str:
         state = f"{len(self._entries)} recipes" if self._entries is not None else "not read yet"
@@ -853,6 +858,15 @@ class RecipeCatalogue:
         return UnknownRecipeError(f"{what}; {hint}", name, close)
 
     def _resolve_callable(self, func: Callable, path: str | None = None) -> RecipeInfo:
+        try:
+            seen = self._by_callable.setdefault(func, {})
+        except TypeError:  # not weakly referenceable (e.g. a builtin): read it each time
+            return self._read_callable(func, path)
+        if path not in seen:
+            seen[path] = self._read_callable(func, path)
+        return seen[path]
+
+    def _read_callable(self, func: Callable, path: str | None) -> RecipeInfo:
         module = getattr(func, "__module__", None) or ""
         qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
         if module.startswith(f"{self.package}."):

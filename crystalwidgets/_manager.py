@@ -12,6 +12,7 @@ task on the same loop, off the loop's thread, with a bounded wait.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import logging
 import os
@@ -20,7 +21,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from typing import Any
 from ._owner import owner_alive as _owner_alive
 from ._owner import owner_id as _owner_id
 from ._paths import CrystalWidgetsError, home_dir, private_dir
-from ._profiles import Profile, ProfileStore
+from ._profiles import Profile, ProfileError, ProfileStore
 from ._states import JobState
 from ._store import JobRecord, JobStore
 from .runners._base import JobEvent, Runner, Task
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: How long events may wait for the kernel's loop before the dispatcher thread applies them.
 _LOOP_GRACE_S = 0.25
+#: Under a stream of events, apply them at most this often (seconds): each drain is one
+#: store transaction and one message per subscriber; an event after a quiet spell goes at once.
+_DRAIN_GAP_S = 0.01
 
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
@@ -86,10 +90,15 @@ class JobManager:
 
         self._lock = threading.RLock()
         self._records: dict[str, JobRecord] = {r.id: r for r in self.store.records()}
+        self._stored_structures: set[str] = set()  # hashes this manager wrote to the store
         self._runners: dict[str, Runner] = {}
         self._subscribers: list[Callable[[Changes], None]] = []
         self._events: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
         self._drain_scheduled = False
+        # _post runs in engine threads for every event: it only takes this small lock
+        self._post_lock = threading.Lock()
+        # one drain at a time, from taking events to telling subscribers: changes arrive in order
+        self._drain_lock = threading.RLock()
         self._wakeup = threading.Event()
         self._changed = threading.Condition(self._lock)
         self._closed = False
@@ -99,6 +108,7 @@ class JobManager:
         self._polling: concurrent.futures.Future | None = None
         self._last_poll = time.monotonic()
         self._pending_since: float | None = None  # oldest event the loop has not applied yet
+        self._last_drain = 0.0  # monotonic time the last drain began
 
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -148,52 +158,139 @@ class JobManager:
             For an unknown recipe or profile, invalid parameters, an unreadable
             structure: nothing is recorded then.
         """
-        from ._catalogue import recipes
-        from ._structures import describe_structure, load_structure, structure_hash, structure_to_dict
-        from ._task import write_input
+        return self.submit_many([(structure, kwargs)], recipe, profile, label=label)[0]
 
+    def submit_many(
+        self,
+        jobs: Iterable[Any],
+        recipe: str | Callable[..., Any],
+        profile: str = "local",
+        *,
+        label: str | None = None,
+        **kwargs: Any,
+    ) -> list[JobRecord]:
+        """Submit a batch of jobs of one recipe: all are checked first, then recorded at once.
+
+        For sweeps: one store transaction for the whole batch, and a structure used
+        by many jobs is read and checked once. Returns at once.
+
+        Parameters
+        ----------
+        jobs
+            Each item is a structure (anything :meth:`submit` accepts) or a pair
+            ``(structure, params)`` with that job's own parameters.
+        recipe, profile, label
+            As for :meth:`submit`, the same for every job.
+        **kwargs
+            Parameters common to every job (a job's own ``params`` win).
+
+        Raises
+        ------
+        CrystalWidgetsError
+            When any job is invalid, naming it (``job 3 of 10: ...``): then no job
+            of the batch is recorded. When the runner refuses jobs (e.g. a profile
+            that cannot run any: :class:`ProfileError`), they are recorded as
+            ``failed`` with the reason and the error is raised after.
+
+        Examples
+        --------
+        >>> mgr.submit_many([(cu, {"relax_cell": v}) for v in (False, True)], "emt.relax_job")
+        >>> mgr.submit_many(structures, "emt.static_job", "cluster")
+        """
+        from ._catalogue import recipes
+        from ._structures import load_structure, reduced_formula, structure_hash, structure_to_dict
+        from ._task import encode_input, write_input
+
+        no_params: dict[str, Any] = {}
+        items = [
+            item if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping)
+            else (item, no_params)
+            for item in jobs
+        ]
         info = recipes.resolve(recipe)
-        cleaned = info.spec.validate(kwargs)
-        atoms = load_structure(structure)
         prof = self.profiles.get(profile)
         runner = self._runner_for(prof)
-
-        job_id = uuid.uuid4().hex[:16]
-        work_dir = self.results_dir / job_id
-        digest = structure_hash(atoms)
-        now = time.time()
-        record = JobRecord.create(
-            id=job_id,
-            recipe=info.name,
-            params=_jsonable(cleaned),
-            profile=prof.name,
-            runner=runner.kind,
-            state=JobState.PENDING,
-            created=now,
-            structure_hash=digest,
-            formula=describe_structure(atoms)["formula"],
-            work_dir=str(work_dir),
-            owner=self.owner,
-            label=label,
-            last_checked=now,
-        )
+        source = recipe if callable(recipe) else info.path
+        records: list[JobRecord] = []
+        inputs: list[tuple[Any, dict[str, Any], bytes]] = []
+        structures: dict[str, dict[str, Any]] = {}
+        # one structure object in many jobs is loaded, hashed and described once...
+        loaded: dict[int, tuple[Any, str, str]] = {}
+        payloads: dict[tuple[int, int], bytes] = {}  # ... and encoded once per params object
+        for i, (structure, params) in enumerate(items):
+            try:
+                cleaned = info.spec.validate({**kwargs, **params})
+                if id(structure) not in loaded:
+                    atoms = load_structure(structure)
+                    loaded[id(structure)] = (atoms, structure_hash(atoms), reduced_formula(atoms))
+                atoms, digest, formula = loaded[id(structure)]
+            except CrystalWidgetsError as exc:
+                if len(items) == 1:
+                    raise
+                raise CrystalWidgetsError(f"job {i + 1} of {len(items)}: {exc}") from exc
+            if digest not in self._stored_structures:
+                structures.setdefault(digest, structure_to_dict(atoms))
+            job_id = uuid.uuid4().hex[:16]
+            now = time.time()
+            records.append(
+                JobRecord.create(
+                    id=job_id,
+                    recipe=info.name,
+                    params=_jsonable(cleaned),
+                    profile=prof.name,
+                    runner=runner.kind,
+                    state=JobState.PENDING,
+                    created=now,
+                    structure_hash=digest,
+                    formula=formula,
+                    work_dir=str(self.results_dir / job_id),
+                    owner=self.owner,
+                    label=label,
+                    last_checked=now,
+                )
+            )
+            key = (id(structure), id(params))
+            if key not in payloads:
+                payloads[key] = encode_input(source, atoms, cleaned)
+            inputs.append((atoms, cleaned, payloads[key]))
         try:
-            write_input(work_dir, recipe if callable(recipe) else info.path, atoms, cleaned)
-            self.store.put_structure(digest, structure_to_dict(atoms))
-            self.store.insert(record)
+            for rec, (atoms, cleaned, payload) in zip(records, inputs):
+                write_input(Path(rec.work_dir), source, atoms, cleaned, payload=payload)
+            self.store.insert(records, structures)
         except BaseException:
-            shutil.rmtree(work_dir, ignore_errors=True)
+            for rec in records:
+                shutil.rmtree(rec.work_dir, ignore_errors=True)
             raise
+        self._stored_structures.update(structures)
         with self._lock:
-            self._records[job_id] = record
-        self._publish({job_id: record.to_dict()})
-        try:
-            runner.submit(Task(job_id, work_dir))
-        except Exception as exc:  # recorded, not lost: the job shows as failed with why
-            self._post(JobEvent(job_id, JobState.FAILED, {"error": f"submit failed: {exc}"}))
+            for rec in records:
+                self._records[rec.id] = rec
+        self._publish({rec.id: rec.to_dict() for rec in records})
+        failed: list[tuple[JobRecord, Exception]] = []
+        refused: ProfileError | None = None  # the profile cannot run jobs: none of the batch tries
+        for rec in records:
+            exc: Exception | None = refused
+            if exc is None:
+                try:
+                    runner.submit(Task(rec.id, Path(rec.work_dir)))
+                    continue
+                except Exception as e:
+                    exc = e
+            # recorded, not lost: the job shows as failed with why
+            self._post(JobEvent(rec.id, JobState.FAILED, {"error": f"submit failed: {exc}"}))
+            failed.append((rec, exc))
+            if isinstance(exc, ProfileError):
+                refused = exc
+        if failed:
             self._drain()
-            raise
-        return self._records[job_id]
+            rec, exc = failed[0]
+            if len(records) == 1 or refused is not None:
+                raise refused or exc  # a refusing profile names its own fields
+            raise CrystalWidgetsError(
+                f"{len(failed)} of {len(records)} jobs failed at submit (recorded as failed); "
+                f"{rec.short_id}: {exc}"
+            ) from exc
+        return [self._records[rec.id] for rec in records]
 
     def resubmit(self, job_id: str, profile: str | None = None) -> JobRecord:
         """Submit again a job's recipe, structure and parameters (e.g. an orphaned one)."""
@@ -266,7 +363,7 @@ class JobManager:
         done = self._waiter(job_ids, timeout)
         on_loop = self._loop_thread == threading.get_ident()
         while True:
-            if on_loop or self._loop is None:
+            if on_loop:
                 self._drain()  # the loop cannot run while we block it: apply events here
             left = done()
             if isinstance(left, list):
@@ -300,13 +397,20 @@ class JobManager:
         """
         ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
         deadline = time.monotonic() + timeout
+        unfinished = collections.deque(ids)  # jobs end roughly in order: a check stops at
+        # the first one still unfinished, so waiting for thousands costs little per change
 
         def check() -> list[JobRecord] | float:
-            recs = [self.get(i) for i in ids]
-            if all(r.state.is_terminal for r in recs):
-                return recs
+            with self._lock:
+                for _ in range(len(unfinished)):
+                    if not self._records[unfinished[0]].state.is_terminal:
+                        break
+                    unfinished.popleft()
+                if not unfinished:
+                    return [self._records[i] for i in ids]
             left = deadline - time.monotonic()
             if left <= 0:
+                recs = [self.get(i) for i in unfinished]
                 todo = ", ".join(f"{r.short_id} {r.state}" for r in recs if not r.state.is_terminal)
                 raise TimeoutError(f"jobs not finished after {timeout} s: {todo}")
             return left
@@ -474,20 +578,38 @@ class JobManager:
     def _post(self, event: JobEvent) -> None:
         """Thread-safe: queue a runner event and get it applied soon."""
         self._events.put(event)
-        with self._lock:
+        with self._post_lock:
             if self._pending_since is None:
                 self._pending_since = time.monotonic()
             schedule = self._loop is not None and not self._drain_scheduled
             self._drain_scheduled = self._drain_scheduled or schedule
         self._wakeup.set()
         if schedule:
-            self._call_soon(self._drain)
+            delay = self._last_drain + _DRAIN_GAP_S - time.monotonic()
+            if delay > 0:
+                self._call_soon(self._drain_later, delay)
+            else:
+                self._call_soon(self._drain)
+
+    def _drain_later(self, delay: float) -> None:
+        """On the loop: drain after ``delay`` seconds (events keep coming: batch them)."""
+        loop = self._loop
+        if loop is None:  # the loop closed meanwhile
+            self._drain()
+        else:
+            loop.call_later(delay, self._drain)
 
     def _drain(self) -> None:
-        """Apply every queued event: store first, then cache, then subscribers."""
-        with self._lock:
-            self._drain_scheduled = False
-            self._pending_since = None
+        """Apply every queued event: store first, then cache, then subscribers.
+
+        The store is written without holding the manager's lock, so engine threads
+        posting events and readers of records never wait for the disk.
+        """
+        with self._drain_lock:
+            self._last_drain = time.monotonic()
+            with self._post_lock:
+                self._drain_scheduled = False
+                self._pending_since = None
             events = []
             while True:
                 try:
@@ -521,14 +643,15 @@ class JobManager:
                 self.store.update(updates)
             except Exception:
                 log.exception("could not write job updates to the store")
-            self._records.update(new_records)
-            self._changed.notify_all()
-        self._publish(
-            {
-                job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
-                for job_id, fields in updates.items()
-            }
-        )
+            with self._lock:
+                self._records.update(new_records)
+                self._changed.notify_all()
+            self._publish(
+                {
+                    job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
+                    for job_id, fields in updates.items()
+                }
+            )
 
     def _publish(self, changes: Changes) -> None:
         with self._lock:
@@ -566,16 +689,17 @@ class JobManager:
 
     def _apply_foreign(self, foreign: list[JobRecord]) -> None:
         changes: Changes = {}
-        with self._lock:
-            for rec in foreign:
-                old = self._records.get(rec.id)
-                self._records[rec.id] = rec
-                new = rec.to_dict()
-                changes[rec.id] = new if old is None else {
-                    k: v for k, v in new.items() if getattr(old, k) != getattr(rec, k)
-                }
-            self._changed.notify_all()
-        self._publish(changes)
+        with self._drain_lock:
+            with self._lock:
+                for rec in foreign:
+                    old = self._records.get(rec.id)
+                    self._records[rec.id] = rec
+                    new = rec.to_dict()
+                    changes[rec.id] = new if old is None else {
+                        k: v for k, v in new.items() if getattr(old, k) != getattr(rec, k)
+                    }
+                self._changed.notify_all()
+            self._publish(changes)
 
     def _call_soon(self, fn: Callable[..., None], *args: Any) -> None:
         """Run ``fn(*args)`` on the kernel's loop, or right here when there is none."""
@@ -618,7 +742,12 @@ class JobManager:
                 self._wakeup.clear()
             now = time.monotonic()
             pending = self._pending_since
-            if self._loop is None or (pending is not None and now - pending >= _LOOP_GRACE_S):
+            if self._loop is None:
+                gap = self._last_drain + _DRAIN_GAP_S - now
+                if gap > 0 and not self._closed:
+                    time.sleep(gap)  # events keep coming: let them gather into one drain
+                self._drain()
+            elif pending is not None and now - pending >= _LOOP_GRACE_S:
                 self._drain()
             if now - self._last_poll >= self.monitor_interval * (1 if self._loop is None else 2):
                 self._start_poll()  # with a loop: its monitor task has not run for two intervals

@@ -147,6 +147,7 @@ class ProfileStore:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else config_dir() / "profiles.json"
+        self._parsed: dict[str, tuple[tuple[int, int, int] | None, Profile]] = {}
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
@@ -194,9 +195,19 @@ class ProfileStore:
         ProfileError
             When there is none, listing the names there are.
         """
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        cached = self._parsed.get(name)
+        if cached is not None and stamp is not None and cached[0] == stamp:
+            return cached[1].model_copy()  # every submit asks: parse the file only when it changed
         data = self._read()
         if name in data:
-            return _parse(data[name])
+            profile = _parse(data[name])
+            self._parsed[name] = (stamp, profile)
+            return profile.model_copy()
         if name == "local":
             return LocalProfile()
         raise ProfileError(

@@ -330,14 +330,23 @@ class JobStore:
 
     # -- jobs ----------------------------------------------------------------
 
-    def insert(self, records: JobRecord | Iterable[JobRecord]) -> None:
-        """Insert one record or many (in one transaction)."""
+    def insert(
+        self,
+        records: JobRecord | Iterable[JobRecord],
+        structures: Mapping[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Insert one record or many, and the structures they use, in one transaction.
+
+        ``structures`` maps hashes to JSON-able structures (see :meth:`put_structure`).
+        """
         if isinstance(records, JobRecord):
             records = [records]
         now = time.time()
         placeholders = ",".join("?" * (len(_COLUMNS) + 1))
         sql = f"INSERT INTO jobs ({','.join(_COLUMNS)},updated) VALUES ({placeholders})"
         with self._write() as conn:
+            if structures:
+                conn.executemany(_PUT_STRUCTURE, _structure_rows(structures))
             conn.executemany(sql, ((*r[:5], r.state.value, *r[6:], now) for r in records))
 
     def update(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
@@ -397,10 +406,7 @@ class JobStore:
     def put_structure(self, digest: str, data: dict[str, Any]) -> None:
         """Keep a structure (JSON-able dict) under its hash; a no-op when already there."""
         with self._write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO structures (hash, data) VALUES (?, ?)",
-                (digest, json.dumps(data, separators=(",", ":"))),
-            )
+            conn.executemany(_PUT_STRUCTURE, _structure_rows({digest: data}))
 
     def get_structure(self, digest: str) -> dict[str, Any] | None:
         """The structure stored under ``digest``, or None."""
@@ -411,3 +417,11 @@ class JobStore:
         """Close the connection (the store stays on disk)."""
         with self._lock:
             self._conn.close()
+
+
+_PUT_STRUCTURE = "INSERT OR IGNORE INTO structures (hash, data) VALUES (?, ?)"
+
+
+def _structure_rows(structures: Mapping[str, dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    for digest, data in structures.items():
+        yield digest, json.dumps(data, separators=(",", ":"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -31,6 +32,7 @@ __all__ = [
     "check_structure",
     "describe_structure",
     "load_structure",
+    "reduced_formula",
     "structure_from_dict",
     "structure_hash",
     "structure_to_dict",
@@ -225,6 +227,12 @@ def load_structure(
     return atoms
 
 
+#: (structure hash, min_distance) of structures whose overlap search passed. The
+#: hash rounds to 1e-5 Å, far below any min_distance, so a hit means the same answer.
+_PASSED: set[tuple[str, float]] = set()
+_PASSED_MAX = 4096
+
+
 def check_structure(
     atoms: Atoms,
     *,
@@ -280,9 +288,15 @@ def check_structure(
     if min_distance <= 0:
         _periodic_basis(cell, atoms.pbc, label)
         return
+    key = (structure_hash(atoms), float(min_distance))
+    if key in _PASSED:  # a sweep submits one structure many times: search once
+        return
     distance, neighbour, across = _nearest_neighbours(atoms, min_distance, label)
     too_close = np.flatnonzero(distance < min_distance)
     if too_close.size == 0:
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED.add(key)
         return
     i = int(too_close[np.argmin(distance[too_close])])
     j = int(neighbour[i])
@@ -483,6 +497,18 @@ def structure_hash(atoms: Atoms) -> str:
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)
+def _reduced_formula_and_factor(chemical_formula: str) -> tuple[str, float]:
+    from pymatgen.core import Composition
+
+    return Composition(chemical_formula).get_reduced_formula_and_factor()
+
+
+def reduced_formula(atoms: Atoms) -> str:
+    """The reduced formula as pymatgen writes it ("Cu", "H2O"); "" for no atoms."""
+    return _reduced_formula_and_factor(atoms.get_chemical_formula())[0] if len(atoms) else ""
+
+
 def describe_structure(atoms: Atoms) -> dict[str, Any]:
     """A short JSON-able description of a structure, for widgets and job tables.
 
@@ -502,13 +528,8 @@ def describe_structure(atoms: Atoms) -> dict[str, Any]:
         molecule without a box); ``volume`` (Å³) and ``density`` (g/cm³):
         only for structures periodic in all three directions, else None.
     """
-    from pymatgen.core import Composition
-
     n = len(atoms)
-    if n:
-        formula, units = Composition(atoms.get_chemical_formula()).get_reduced_formula_and_factor()
-    else:
-        formula, units = "", 0
+    formula, units = _reduced_formula_and_factor(atoms.get_chemical_formula()) if n else ("", 0)
     cell = atoms.cell
     has_volume = abs(cell.volume) > 1e-9
     lengths = cell.lengths().tolist() if has_volume else None

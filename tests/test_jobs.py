@@ -9,11 +9,12 @@ import psutil
 import pytest
 from ase.build import bulk, molecule
 
-from crystalwidgets import JobState
+from crystalwidgets import CrystalWidgetsError, JobState
 from crystalwidgets._summary import summarise
 
 from . import jobfuncs
 from .helpers import states_seen, summary_core, wait_for
+
 
 def _direct_summary(tmp_path, recipe, atoms, **kwargs):
     from quacc import change_settings
@@ -179,3 +180,42 @@ def test_events_flow_when_the_registered_loop_never_runs(cw_home):
     finally:
         asyncio.events._set_running_loop(None)
         loop.close()
+
+
+def test_submit_many_runs_a_sweep_with_each_jobs_own_parameters(manager, tmp_path):
+    from quacc.recipes.emt.core import relax_job
+
+    cu = bulk("Cu")
+    seen = states_seen(manager)
+    fmaxes = (0.1, 0.01)
+    recs = manager.submit_many(
+        [(cu, {"opt_params": {"fmax": f}}) for f in fmaxes] + [bulk("Al"), bulk("Ni")],
+        "emt.relax_job",
+        label="sweep",
+        relax_cell=True,
+    )
+    assert [r.formula for r in recs] == ["Cu", "Cu", "Al", "Ni"]
+    assert [r.params.get("opt_params") for r in recs] == [{"fmax": 0.1}, {"fmax": 0.01}, None, None]
+    assert all(r.params["relax_cell"] is True and r.label == "sweep" for r in recs)
+    done = manager.wait([r.id for r in recs], timeout=180)
+    for rec in done:
+        assert rec.state is JobState.COMPLETED, rec.error
+        assert seen[rec.id] == ["pending", "running", "completed"]
+    loose, tight = done[:2]
+    direct = _direct_summary(tmp_path, relax_job, cu, relax_cell=True, opt_params={"fmax": 0.01})
+    assert summary_core(tight.summary) == summary_core(direct)
+    assert loose.summary["max_force_ev_ang"] < 0.1 and tight.summary["max_force_ev_ang"] < 0.01
+    # one structure stored once for the two Cu jobs
+    assert recs[0].structure_hash == recs[1].structure_hash
+    assert len(manager.structure(recs[1].id)) == 1
+
+
+def test_submit_many_with_one_bad_job_records_nothing(manager):
+    before = set(Path(manager.results_dir).iterdir())
+    with pytest.raises(CrystalWidgetsError, match=r"(?s)job 2 of 3: .*fmax"):
+        manager.submit_many(
+            [(bulk("Cu"), {}), (bulk("Al"), {"opt_params": {"fmax": "abc"}}), (bulk("Ni"), {})],
+            "emt.relax_job",
+        )
+    assert manager.jobs() == [] and manager.store.count() == 0
+    assert set(Path(manager.results_dir).iterdir()) == before
