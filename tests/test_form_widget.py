@@ -88,8 +88,8 @@ def test_availability_is_computed_out_of_process():
     assert "emt.defects.bulk_to_defects_flow" in reasons and reasons["emt.defects.bulk_to_defects_flow"]
 
 
-def test_app_submits_the_form_and_sweeps(manager):
-    from crystalwidgets.widgets import App
+def test_app_submits_the_form_and_sweeps(manager, monkeypatch):
+    from crystalwidgets.widgets import App, _app
 
     app = App(manager, recipe="emt.static_job")
     assert not app.form.can_submit and "structure" in app.form.status
@@ -108,6 +108,21 @@ def test_app_submits_the_form_and_sweeps(manager):
     assert app.progress.value == 2 and len(recs) == 2
     done = manager.wait([r.id for r in [rec, *recs]], timeout=180)
     assert all(r.state is JobState.COMPLETED for r in done)
+
+    # a long sweep goes in batches, the progress bar following; a bad job stops it, saying where
+    monkeypatch.setattr(_app, "_SWEEP_BATCH", 2)
+    app.form.recipe = "emt.static_job"
+    many = app.sweep_jobs() * 2
+    recs = app._run_sweep_sync(many)
+    assert len(recs) == 4 and app.progress.value == 4 and app.progress_text.value == "submitted 4 of 4"
+    bad = [*many[:3], (bulk("Cu"), {"additional_fields": 5})]
+    recs = app._run_sweep_sync(bad)
+    assert len(recs) == 2 and app.progress.value == 2
+    text = app.progress_text.value
+    assert "2 of 4 jobs submitted" in text and "jobs 3-4" in text
+    assert "job 2 of 2" in text and "additional_fields" in text
+    assert not app.sweep_button.disabled
+    assert len(manager.jobs()) == 3 + 4 + 2  # the failed batch recorded nothing
 
     with pytest.raises(Exception, match="relax_cell"):
         app.form.recipe = "emt.relax_job"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -24,6 +24,9 @@ from ._table import JobTable
 from ._viewer import StructureViewer
 
 __all__ = ["App"]
+
+#: Sweep jobs submitted per ``submit_many`` (the progress bar moves between batches).
+_SWEEP_BATCH = 25
 
 _FORMATS = ["auto", "cif", "poscar", "xyz", "extxyz", "json"]
 
@@ -255,38 +258,48 @@ class App(w.VBox):
             self._sweep_task = loop.create_task(self._run_sweep(jobs))
 
     async def _run_sweep(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
-        self._sweep_begin(len(jobs))
-        recs = []
-        try:
-            for i, (atoms, kwargs) in enumerate(jobs):
-                recs.append(self._sweep_one(i, len(jobs), atoms, kwargs))
-                await asyncio.sleep(0)  # let the progress reach the browser
-        finally:
-            self.sweep_button.disabled = False
-        return [r for r in recs if r is not None]
+        recs: list[Any] = []
+        for _ in self._sweep(jobs, recs):
+            await asyncio.sleep(0)  # let the progress reach the browser
+        return recs
 
     def _run_sweep_sync(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+        recs: list[Any] = []
+        for _ in self._sweep(jobs, recs):
+            pass
+        return recs
+
+    def _sweep(self, jobs: list[tuple[Any, dict[str, Any]]], recs: list[Any]) -> Iterator[None]:
+        """Submit the sweep a batch at a time (one store transaction each), yielding between."""
         self._sweep_begin(len(jobs))
         try:
-            recs = [self._sweep_one(i, len(jobs), a, k) for i, (a, k) in enumerate(jobs)]
+            for start in range(0, len(jobs), _SWEEP_BATCH):
+                if not self._sweep_batch(jobs, start, recs):
+                    return
+                yield
         finally:
             self.sweep_button.disabled = False
-        return [r for r in recs if r is not None]
 
     def _sweep_begin(self, n: int) -> None:
         self.progress.max = max(n, 1)
         self.progress.value = 0
         self.progress.layout.visibility = "visible"
 
-    def _sweep_one(self, i: int, n: int, atoms: Any, kwargs: dict[str, Any]) -> Any:
+    def _sweep_batch(self, jobs: list[tuple[Any, dict[str, Any]]], start: int, recs: list[Any]) -> bool:
+        """Submit ``jobs[start:start + _SWEEP_BATCH]`` at once; False (and why, shown) on an error."""
+        n = len(jobs)
+        batch = jobs[start : start + _SWEEP_BATCH]
         try:
-            rec = self.manager.submit(atoms, self.form.recipe, self.picker.value, **kwargs)
+            recs += self.manager.submit_many(batch, self.form.recipe, self.picker.value)
         except CrystalWidgetsError as exc:
-            self.progress_text.value = f"job {i + 1} of {n} not submitted: {exc}"
-            return None
-        self.progress.value = i + 1
-        self.progress_text.value = f"submitted {i + 1} of {n}"
-        return rec
+            self.progress_text.value = (
+                f"sweep stopped: {len(recs)} of {n} jobs submitted, then the batch of jobs "
+                f"{start + 1}-{start + len(batch)} failed: {exc}"
+            )
+            return False
+        self.progress.value = start + len(batch)
+        self.progress_text.value = f"submitted {start + len(batch)} of {n}"
+        return True
 
     def _on_spec(self, change: dict[str, Any]) -> None:
         numeric = [
