@@ -62,16 +62,20 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
-def _write_json(path: Path, data: dict[str, Any], *, durable: bool = False) -> str:
-    """Write ``data`` atomically (fsync'ed when ``durable``); returns the JSON text written."""
+def _write_json(path: Path, data: dict[str, Any], *, durable: bool = False, atomic: bool = True) -> str:
+    """Write ``data`` (fsync'ed when ``durable``); returns the JSON text written.
+
+    ``atomic``: through a temporary file and a rename, so no reader ever sees half of it.
+    """
     text = json.dumps(data, default=_plain)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.tmp") if atomic else path
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
         if durable:
             fh.flush()
             os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    if atomic:
+        os.replace(tmp, path)
     return text
 
 
@@ -160,22 +164,25 @@ def _jsanitize(result: Any) -> Any:
         return jsanitize(result, strict=False, enum_values=True)
 
 
-def run(work_dir: str | os.PathLike) -> dict[str, Any]:
+def run(work_dir: str | os.PathLike, *, mark_started: bool = True) -> dict[str, Any]:
     """Run the job in ``work_dir``; write its outcome there. Returns the outcome.
 
     The outcome is what :func:`read_outcome` reads back: ``state`` (``completed``
     or ``failed``), ``started``, ``finished``, and ``summary`` or ``error``.
     Never raises for the recipe's own errors: they become a ``failed`` outcome
     with the traceback text.
+
+    ``mark_started=False`` skips ``cw-started.json`` (pid, host, time), for a
+    body run inside the kernel's own process, whose runner already knows.
     """
     import pickle
 
     work_dir = Path(work_dir)
     os.umask(0o077)  # everything the job writes is private to the user
     started = time.time()
-    _write_json(
-        work_dir / STARTED, {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
-    )
+    if mark_started:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
+        _write_json(work_dir / STARTED, info)
     outcome: dict[str, Any] = {"started": started}
     try:
         with open(work_dir / INPUT, "rb") as fh:
@@ -190,7 +197,9 @@ def run(work_dir: str | os.PathLike) -> dict[str, Any]:
         from ._summary import summarise
 
         summary = summarise(result)
-        _write_json(work_dir / RESULT, {"result": _jsanitize(result)}, durable=durable)
+        # not atomic: the result counts only once the outcome, written after it, says so
+        result_json = {"result": _jsanitize(result)}
+        _write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
         outcome.update(state="completed", summary=summary)
     except Exception:
         durable = time.time() - started >= DURABLE_AFTER_S
