@@ -46,6 +46,14 @@ def noop_job(atoms):
     return len(atoms)
 
 
+def chatty_job(atoms, text: str = "", leave_cwd: str | None = None):
+    """Prints ``text``, optionally leaves the process in another directory; returns its pid."""
+    print(text, flush=True)
+    if leave_cwd:
+        os.chdir(leave_cwd)
+    return {"pid": os.getpid(), "cwd": os.getcwd()}
+
+
 @pytest.fixture
 def profiles(cw_home):
     store = ProfileStore()
@@ -180,7 +188,8 @@ def test_htex_cancel_kills_only_the_jobs_process_group(mgr, tmp_path):
     nxt = mgr.submit(cu, noop_job, "htex")
     (done,) = mgr.wait([nxt.id], timeout=60)
     assert done.state is JobState.COMPLETED, done.error
-    assert done.engine_ref["worker_pid"] == worker.pid  # the same worker took it
+    assert done.engine_ref["worker_pid"] == worker.pid  # the same worker took it...
+    assert done.engine_ref["pid"] != job_proc.pid  # ...in a new job process
     time.sleep(1.0)  # the worker has seen the cancelled job's flag by now: it never ran
     assert not (tmp_path / "never").exists()
     assert not (Path(pending.work_dir) / "cw-started.json").exists()
@@ -306,3 +315,22 @@ def test_kernel_restart_recovers_result_orphans_queued_job(profiles, tmp_path):
         assert cleanup_leftovers(home / "runners") == []
         assert not list((home / "runners" / "htex" / "engines").glob("*.json"))
     assert not (waiting / "cw-started.json").exists()
+
+
+def test_htex_worker_runs_its_jobs_in_one_job_process_each_on_its_own(mgr, tmp_path):
+    """Later jobs of a worker reuse its warm job process; output and cwd stay each job's own."""
+    cu = bulk("Cu")
+    first = mgr.submit(cu, chatty_job, "htex", text="first job says hi", leave_cwd=str(tmp_path))
+    (a,) = mgr.wait([first.id], timeout=90)
+    second = mgr.submit(cu, chatty_job, "htex", text="second job says hi")
+    (b,) = mgr.wait([second.id], timeout=60)
+    assert a.state is b.state is JobState.COMPLETED, (a.error, b.error)
+    ra, rb = mgr.result(a.id), mgr.result(b.id)
+    # one worker, one job process for both: no fork per job
+    assert a.engine_ref["pid"] == b.engine_ref["pid"] == ra["pid"] == rb["pid"]
+    assert a.engine_ref["worker_pid"] == b.engine_ref["worker_pid"] != ra["pid"]
+    assert ra["cwd"] == str(tmp_path) and rb["cwd"] != str(tmp_path)  # cwd restored between jobs
+    out_a = (Path(a.work_dir) / "cw-stdout.txt").read_text()
+    out_b = (Path(b.work_dir) / "cw-stdout.txt").read_text()
+    assert "first job says hi" in out_a and "second" not in out_a
+    assert "second job says hi" in out_b and "first" not in out_b

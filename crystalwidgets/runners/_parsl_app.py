@@ -11,15 +11,16 @@ cancellable, which Parsl alone cannot do:
   (``cw-cancel`` in the work dir), records its claim (``cw-task.json``: host,
   worker, Slurm job, block) and checks the flag again. A runner that writes
   the flag and then finds no claim knows the job can never start.
-- **Started.** On an HTEX worker the job body runs in a forked child in its own
-  session (imports stay warm in the worker; the child's process group holds
-  everything the recipe spawns). The task records the child's pid in
-  ``cw-task.json`` and reports it to the runner at once over TCP (one line,
-  HMAC-signed with the runner's per-kernel key).
-- **Cancel.** The worker waits for the child while watching the cancel flag;
-  when it appears the child's process group gets SIGTERM, then SIGKILL after a
-  grace. On the submitting host the runner also kills the group directly. The
-  worker, its block and other jobs are never touched.
+- **Started.** On an HTEX worker the job body runs in the worker's job process
+  (see :mod:`._job_process`: forked once per worker, in its own session, so its
+  process group holds everything the recipe spawns). The task records that
+  process's pid in ``cw-task.json`` and reports it to the runner at once over
+  TCP (one line, HMAC-signed with the runner's per-kernel key).
+- **Cancel.** The worker waits for the job while watching the cancel flag; when
+  it appears the job process's group gets SIGTERM, then SIGKILL after a grace,
+  and the worker's next job gets a new job process. Only the worker knows
+  which job its job process runs at that instant, so only the worker kills.
+  The worker, its block and other jobs are never touched.
 
 With the thread-pool executor the body runs in the kernel's own thread; the
 runner passes an in-process ``link`` instead (see :class:`RemoteLink` for the
@@ -33,14 +34,12 @@ import hashlib
 import hmac
 import json
 import os
-import select
-import signal
 import socket
-import sys
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from ._job_process import JobProcess
 
 __all__ = ["run_job", "RemoteLink", "JobCancelled", "CANCEL", "TASK", "sign", "verify"]
 
@@ -49,8 +48,6 @@ CANCEL = "cw-cancel"
 #: Written by the task: its claim, then the running child's pid and where it runs.
 TASK = "cw-task.json"
 
-KILL_GRACE_S = 3.0
-_WATCH_S = 0.5
 _NOTIFY_TIMEOUT_S = 1.0
 
 
@@ -158,7 +155,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
     if not link.claim(job_id, wd):
         return {"state": "cancelled", "ran": False}
     if link.fork:
-        return _run_forked(wd, job_id, link)
+        return _run_in_job_process(wd, job_id, link)
     from .. import _task
 
     try:
@@ -173,7 +170,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
 
 
 def _preload(wd: Path) -> None:
-    """Import what the body needs in the worker itself, so forked children start warm."""
+    """Import what the body needs in the worker itself, so its job process starts warm."""
     try:
         import pickle
 
@@ -184,105 +181,28 @@ def _preload(wd: Path) -> None:
         with open(wd / _task.INPUT, "rb") as fh:
             job = pickle.load(fh)
         _task._load_recipe(job["recipe"])  # imports the recipe's module
-    except Exception:  # the child reports any real problem in its outcome
+    except Exception:  # the job reports any real problem in its outcome
         pass
 
 
-def _run_forked(wd: Path, job_id: str, link: RemoteLink) -> dict[str, Any]:
-    from .. import _task
+#: This worker's job process (one per HTEX worker, made at its first job).
+_JOB_PROCESS: JobProcess | None = None
 
-    _preload(wd)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the job's own process, in its own session
-        code = 70
-        try:
-            os.setsid()
-            for fd, name in ((1, _task.STDOUT), (2, _task.STDERR)):
-                out = os.open(wd / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.dup2(out, fd)
-                os.close(out)
-            code = 0 if _task.run(wd)["state"] == "completed" else 1
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+
+def _run_in_job_process(wd: Path, job_id: str, link: RemoteLink) -> dict[str, Any]:
+    global _JOB_PROCESS
+    proc = _JOB_PROCESS
+    if proc is None or not proc.alive():  # the first job, or the last one was cancelled
+        if proc is not None:
+            proc.close()
+        _preload(wd)
+        proc = _JOB_PROCESS = JobProcess(CANCEL)
     info = {
-        "pid": pid,
-        "pgid": pid,
-        "create_time": _create_time(pid),
+        "pid": proc.pid,
+        "pgid": proc.pid,
+        "create_time": proc.create_time,
         "started": time.time(),
         **_where(),
     }
     link.started(job_id, wd, info)
-    return _wait(wd, pid)
-
-
-def _create_time(pid: int) -> float | None:
-    try:
-        import psutil
-
-        return psutil.Process(pid).create_time()
-    except Exception:
-        return None
-
-
-def kill_group(pgid: int, sig: int, *, leader: bool = True) -> None:
-    """Signal the job's process group; with ``leader``, also its leader before it made the group.
-
-    Pass ``leader=False`` once the leader was reaped: its pid may belong to someone else.
-    """
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        if leader:
-            try:
-                os.kill(pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-    except PermissionError:
-        pass
-
-
-def _wait(wd: Path, pid: int) -> dict[str, Any]:
-    """Wait for the child, killing its group when the cancel flag appears."""
-    try:
-        pidfd: int | None = os.pidfd_open(pid)
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-    except (AttributeError, OSError):
-        pidfd, poller = None, None
-    kill_at: float | None = None
-    status = 0
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if kill_at is None and (wd / CANCEL).exists():
-                kill_group(pid, signal.SIGTERM)
-                kill_at = time.monotonic() + KILL_GRACE_S
-            elif kill_at is not None and time.monotonic() >= kill_at:
-                kill_group(pid, signal.SIGKILL)
-            if poller is not None:
-                poller.poll(_WATCH_S * 1000)
-            else:
-                time.sleep(_WATCH_S / 2)
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
-    if kill_at is not None:
-        kill_group(pid, signal.SIGKILL, leader=False)  # what the recipe left in the group
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        state = "cancelled" if kill_at is not None else "killed"
-        return {"state": state, "ran": True, "signal": signal.Signals(sig).name}
-    code = os.WEXITSTATUS(status)
-    if kill_at is not None and code != 0:
-        return {"state": "cancelled", "ran": True, "exit_code": code}
-    return {"state": "completed" if code == 0 else "failed", "exit_code": code}
+    return proc.run(wd)

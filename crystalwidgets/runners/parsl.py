@@ -23,9 +23,9 @@ What Parsl does not give, this runner adds:
   replaced, as it is when Parsl declares its executor broken.
 - **Cancel.** A job that has not started never will (a flag in its work dir,
   checked by the task before it starts); a running job's process group is killed
-  (by this runner when it runs on this host, by the task's own watchdog
-  anywhere), leaving the worker and its block to other jobs. Threads are stopped
-  at their next Python instruction.
+  by its worker, which watches the flag (by this runner when that worker is
+  gone), leaving the worker and its block to other jobs. Threads are stopped at
+  their next Python instruction.
 - **Clean exit.** ``shutdown`` (and interpreter exit) cleans up the
   DataFlowKernels and scancels every block; jobs still pending or running are
   marked orphaned with the reason. Blocks left by a kernel that died are listed
@@ -59,12 +59,12 @@ from .._paths import CrystalWidgetsError, home_dir, private_dir, write_private
 from .._profiles import ProfileError
 from .._states import JobState
 from ._base import Emit, JobEvent, Runner, Task
+from ._job_process import kill_group
 from ._parsl_app import (
     CANCEL,
     TASK,
     JobCancelled,
     RemoteLink,
-    kill_group,
     read_json,
     run_job,
     verify,
@@ -427,7 +427,10 @@ class ParslRunner(Runner):
             self._emit(job_id, JobState.CANCELLED, finished=time.time())
             return
         info = {**(claim or {}), **job.info}
-        self._kill(info)
+        # the job's worker kills its job process when it sees the flag: only the worker knows
+        # which job that process runs now; a job whose worker died has nobody else to do it
+        if not _worker_alive(info):
+            self._kill(info)
         timer = threading.Timer(_CANCEL_BACKSTOP_S, self._cancel_backstop, args=(job_id,))
         timer.daemon = True
         timer.start()
@@ -721,8 +724,8 @@ class ParslRunner(Runner):
         self._emit(
             job_id, JobState.RUNNING, started=info.get("started") or time.time(), engine_ref=ref
         )
-        if cancel and not self._threads:
-            self._kill(info)
+        if cancel and not self._threads and not _worker_alive(info):
+            self._kill(info)  # cancelled before it started; its worker (the flag's reader) is gone
 
     def _on_done(self, job_id: str, engine: _Engine, fut: Any) -> None:
         with self._lock:
@@ -1030,6 +1033,16 @@ class ParslRunner(Runner):
         )
         tail = _task.stderr_tail(wd)
         return text + (f"; the end of its stderr:\n{tail}" if tail.strip() else "")
+
+
+def _worker_alive(info: dict[str, Any]) -> bool:
+    """Whether the job's Parsl worker may still be alive (it is assumed so on another host)."""
+    pid = info.get("worker_pid")
+    if not pid or info.get("host") != socket.gethostname():
+        return bool(pid)
+    import psutil
+
+    return psutil.pid_exists(pid)
 
 
 def _where(info: dict[str, Any]) -> str:
