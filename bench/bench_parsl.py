@@ -66,7 +66,7 @@ def raw_parsl(profile, n: int, atoms, what: str = "noop") -> float:
             dirs = []
             for i in range(n + 1):
                 wd = tmp / f"job{i}"
-                _task.write_input(wd, trivial.noop_job, atoms, {})
+                _task.write_input(wd, _task.encode_input(trivial.noop_job, atoms, {}))
                 dirs.append(str(wd))
             app = python_app(_task.run, data_flow_kernel=dfk, executors=["raw"])
             args = [(d,) for d in dirs]

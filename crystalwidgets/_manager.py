@@ -212,7 +212,7 @@ class JobManager:
         runner = self._runner_for(prof)
         source = recipe if callable(recipe) else info.path
         records: list[JobRecord] = []
-        inputs: list[tuple[Any, dict[str, Any], bytes]] = []
+        inputs: list[bytes] = []
         structures: dict[str, dict[str, Any]] = {}
         # one structure object in many jobs is loaded, hashed and described once...
         loaded: dict[int, tuple[Any, str, str]] = {}
@@ -252,10 +252,10 @@ class JobManager:
             key = (id(structure), id(params))
             if key not in payloads:
                 payloads[key] = encode_input(source, atoms, cleaned)
-            inputs.append((atoms, cleaned, payloads[key]))
+            inputs.append(payloads[key])
         try:
-            for rec, (atoms, cleaned, payload) in zip(records, inputs):
-                write_input(Path(rec.work_dir), source, atoms, cleaned, payload=payload)
+            for rec, payload in zip(records, inputs):
+                write_input(Path(rec.work_dir), payload)
             self.store.insert(records, structures)
         except BaseException:
             for rec in records:

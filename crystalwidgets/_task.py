@@ -106,21 +106,11 @@ def encode_input(recipe: str | Any, atoms: Any, kwargs: dict[str, Any]) -> bytes
             cloudpickle.unregister_pickle_by_value(module)
 
 
-def write_input(
-    work_dir: Path,
-    recipe: str | Any,
-    atoms: Any,
-    kwargs: dict[str, Any],
-    *,
-    payload: bytes | None = None,
-) -> None:
-    """Write what the job body needs into ``work_dir`` (created private).
+def write_input(work_dir: Path, payload: bytes) -> None:
+    """Write a job's input (:func:`encode_input`) into ``work_dir``, created private.
 
-    ``payload``, when given, is :func:`encode_input` of the same arguments (a
-    sweep encodes a structure once for many jobs).
+    The bytes are encoded apart so a sweep encodes a structure once for many jobs.
     """
-    if payload is None:
-        payload = encode_input(recipe, atoms, kwargs)
     work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(work_dir / INPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
