@@ -77,6 +77,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("parsl").propagate = False  # quacc calls basicConfig: keep Parsl's DEBUG out
 
 _CLEANUP_TIMEOUT_S = 20.0
+#: How long closing an engine waits for Slurm to see its blocks ended (COMPLETING included).
+_BLOCKS_GONE_S = 15.0
 _CANCEL_BACKSTOP_S = 15.0
 _LISTEN_READ_TIMEOUT_S = 2.0
 _MAX_LINE = 16_384
@@ -244,20 +246,31 @@ class _Engine:
             proc = getattr(self.executor, "interchange_proc", None)
             if proc is not None and proc.poll() is None:
                 proc.kill()
-        left = 0
-        if self.slurm:
-            try:
-                alive = [
-                    j.job_id
-                    for j in _slurm.queue(name_prefix=f"parsl.{self.label}.")
-                    if not j.finished
-                ]
-                _slurm.cancel(alive)
-            except _slurm.SlurmError:
-                log.warning("could not scancel the blocks of %s", self.label, exc_info=True)
-                left = 1
-        if not left:
+        if not self.slurm or self._cancel_blocks():
             self.registry.unlink(missing_ok=True)
+
+    def _cancel_blocks(self) -> bool:
+        """scancel the blocks still in Slurm and wait (bounded) until none is left, even
+        completing; False when some are (the registry then lets ``cleanup_leftovers`` find them)."""
+        deadline = time.monotonic() + _BLOCKS_GONE_S
+        try:
+            while True:
+                alive = [j for j in _slurm.queue(name_prefix=f"parsl.{self.label}.") if not j.finished]
+                if not alive:
+                    return True
+                if time.monotonic() > deadline:
+                    log.warning(
+                        "blocks of %s still in Slurm after %s s: %s",
+                        self.label,
+                        _BLOCKS_GONE_S,
+                        ", ".join(f"{j.job_id} {j.state}" for j in alive),
+                    )
+                    return False
+                _slurm.cancel([j.job_id for j in alive if j.state != "COMPLETING"])
+                time.sleep(0.2)
+        except _slurm.SlurmError:
+            log.warning("could not scancel the blocks of %s", self.label, exc_info=True)
+            return False
 
 
 class _Listener:
