@@ -348,9 +348,25 @@ class NotebookPage:
         """The visible notebook panel (hidden panels of other tabs are excluded)."""
         return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
-    def open(self, timeout: float = 60) -> NotebookPage:
-        """Open the notebook in a fresh workspace and wait until its kernel is idle."""
+    def open(self, timeout: float = 60, settle: float = 3.0) -> NotebookPage:
+        """Open the notebook in a fresh workspace; wait until its kernel is idle and settled.
+
+        Lab sometimes starts a second kernel for a freshly opened notebook a few seconds
+        after the first and shuts the first down; cells sent to it meanwhile are lost
+        (prompts stay ``[ ]:`` with the kernel idle). So the notebook's kernel must keep
+        the same id for ``settle`` seconds before anything runs.
+        """
         self.page.goto(self.lab.notebook_url(self.notebook), timeout=timeout * 1000)
+        self.wait_idle(timeout)
+        kernel = [self.lab.kernel_id(self.notebook, timeout), time.monotonic()]
+
+        def settled() -> bool:
+            now = self.lab.kernel_id(self.notebook, timeout)
+            if now != kernel[0]:
+                kernel[:] = [now, time.monotonic()]
+            return time.monotonic() - kernel[1] >= settle
+
+        wait_until(settled, timeout, f"the kernel of {self.notebook} to settle", interval=0.25)
         self.wait_idle(timeout)
         return self
 
@@ -430,6 +446,7 @@ class NotebookPage:
         return (
             f"; dialogs {dialogs}; screenshot {path}; console tail:\n"
             + "\n".join(self.console[-15:])
+            + f"\nJupyterLab log tail:\n{self.lab.log_tail()}"
         )
 
     def screenshot(self, name: str, locator: Any = None) -> Path:

@@ -19,7 +19,7 @@ def form_text(panel) -> str:
 
 def test_quickstart_app(open_notebook, lab):
     notebook = open_notebook(NOTEBOOK)
-    notebook.run_all(timeout=300)
+    notebook.run_all(timeout=200)  # under pytest-timeout (300 s): a failure shows its diagnosis
     panel, page = notebook.panel, notebook.page
     notebook.screenshot("quickstart-after-run-all")
 
