@@ -31,6 +31,7 @@ from pydantic import Field, field_validator, model_validator
 from . import _slurm
 from ._paths import home_dir, private_dir
 from ._profiles import _NAME, Profile, register_kind
+from ._threads import thread_exports
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
 
@@ -171,10 +172,14 @@ class _HtexProfile(_ParslProfile):
         return self
 
     def effective_worker_init(self) -> str:
-        """``worker_init``, or a line putting this kernel's environment first on PATH."""
+        """``worker_init`` (or, when empty, a line putting this kernel's environment first
+        on PATH), then the thread limits of :mod:`crystalwidgets._threads` for
+        ``cores_per_worker`` where ``worker_init`` set none."""
         if self.worker_init.strip():
-            return self.worker_init
-        return f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
+            first = self.worker_init
+        else:
+            first = f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
+        return first + "\n" + thread_exports(self.cores_per_worker)
 
     def _executor(self, label: str, provider: Any, address: str | None) -> Any:
         from parsl.executors import HighThroughputExecutor

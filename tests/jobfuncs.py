@@ -41,3 +41,17 @@ def sleeping_job(atoms, seconds: float = 5.0, marker: str | None = None):
             fh.write(str(os.getpid()))
     time.sleep(seconds)
     return seconds
+
+
+def thread_limits_job(atoms):
+    """What the job process's numerical libraries were told, and the threads it runs."""
+    import numpy as np
+
+    from crystalwidgets._threads import THREAD_VARS
+
+    a = np.ones((200, 200))
+    a @ a  # BLAS in use: its thread pool, if any, exists
+    return {
+        "env": {var: os.environ.get(var) for var in THREAD_VARS},
+        "threads": len(os.listdir("/proc/self/task")),
+    }

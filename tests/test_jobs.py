@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -157,6 +158,26 @@ def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
     assert all(r.state is JobState.COMPLETED for r in done)
     # the queued two started only after the first two finished
     assert min(r.started for r in done[2:]) >= max(r.finished for r in done[:2]) - 0.5
+
+
+def test_job_processes_share_the_cores_for_blas_threads(cw_home, monkeypatch):
+    """Two jobs side by side must not each start a BLAS thread per core (they spin against
+    each other: 20x slower EMT relaxations here); a variable the user set wins."""
+    from crystalwidgets import JobManager
+    from crystalwidgets._profiles import LocalProfile, ProfileStore
+    from crystalwidgets._threads import THREAD_VARS
+
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    ProfileStore().save(LocalProfile(name="two", max_workers=2))
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    with JobManager() as mgr:
+        (rec,) = mgr.wait([mgr.submit(bulk("Cu"), jobfuncs.thread_limits_job, "two").id], timeout=60)
+        assert rec.state is JobState.COMPLETED, rec.error
+        seen = mgr.result(rec.id)
+    assert seen["env"] == {var: "3" if var == "MKL_NUM_THREADS" else share for var in THREAD_VARS}
+    if share == "1":  # OpenBLAS took it: no thread pool beside the main thread
+        assert seen["threads"] == 1, seen
 
 
 def test_events_flow_when_the_registered_loop_never_runs(cw_home):

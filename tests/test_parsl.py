@@ -334,3 +334,28 @@ def test_htex_worker_runs_its_jobs_in_one_job_process_each_on_its_own(mgr, tmp_p
     out_b = (Path(b.work_dir) / "cw-stdout.txt").read_text()
     assert "first job says hi" in out_a and "second" not in out_a
     assert "second job says hi" in out_b and "first" not in out_b
+
+
+def test_htex_workers_get_cores_per_worker_blas_threads(mgr, profiles, monkeypatch):
+    """Workers sharing a node must not each start a BLAS thread per core; what the user's
+    worker_init (or environment) sets wins."""
+    from crystalwidgets._threads import THREAD_VARS
+
+    from . import jobfuncs
+
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)  # the workers inherit this process's environment
+    venv = Path(sys.executable).parent
+    profiles.save(
+        ParslLocalProfile(
+            name="wide",
+            cores_per_worker=2,
+            max_workers_per_node=1,
+            max_idletime=30,
+            worker_init=f'export PATH={venv}:"$PATH"\nexport OMP_NUM_THREADS=5',
+        )
+    )
+    (rec,) = mgr.wait([mgr.submit(bulk("Cu"), jobfuncs.thread_limits_job, "wide").id], timeout=90)
+    assert rec.state is JobState.COMPLETED, rec.error
+    env = mgr.result(rec.id)["env"]
+    assert env == {var: "5" if var == "OMP_NUM_THREADS" else "2" for var in THREAD_VARS}

@@ -6,7 +6,8 @@ wait (``pending``) in this runner's queue. Process exits are pushed to one
 watcher thread through Linux pidfds (a short liveness poll where pidfds are
 missing), so the manager hears of a finished job within milliseconds, and the
 same watcher follows jobs reattached from an earlier kernel (pid plus process
-start time: a reused pid is never mistaken for the job).
+start time: a reused pid is never mistaken for the job). Each job's BLAS/OpenMP
+threads are limited to its share of the cores (:mod:`crystalwidgets._threads`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import psutil
 
 from .. import _task
 from .._states import JobState
+from .._threads import thread_env
 from ._base import JobEvent, Runner, Task
 
 __all__ = ["LocalRunner", "process_alive"]
@@ -158,6 +160,8 @@ class LocalRunner(Runner):
     def __init__(self, profile: Any, emit: Callable[[JobEvent], None], run_dir: Any) -> None:
         super().__init__(profile, emit, run_dir)
         self.max_workers = getattr(profile, "max_workers", None) or os.cpu_count() or 1
+        #: Threads each job's BLAS/OpenMP may start (see :mod:`crystalwidgets._threads`).
+        self.cores_per_job = (os.cpu_count() or 1) / self.max_workers
         self._lock = threading.RLock()
         self._queue: collections.OrderedDict[str, Task] = collections.OrderedDict()
         self._running: dict[str, _Proc] = {}
@@ -288,6 +292,7 @@ class LocalRunner(Runner):
                 stderr=err,
                 start_new_session=True,  # survives the kernel; its own process group
                 close_fds=True,
+                env=thread_env(self.cores_per_job),
             )
         try:
             create_time = psutil.Process(popen.pid).create_time()
