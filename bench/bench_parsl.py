@@ -51,9 +51,10 @@ def fresh_home() -> Path:
     return home
 
 
-def raw_parsl(profile, n: int, atoms, what: str = "noop") -> float:
-    """Wall time of ``n`` raw python_app calls: ``noop``, ``emt`` (EMT static) or ``body``
-    (the crystalwidgets job body on work dirs prepared beforehand)."""
+def raw_parsl(profile, n: int, atoms, what: str = "noop", **kwargs) -> float:
+    """Wall time of ``n`` raw python_app calls: ``noop``, ``body`` (the crystalwidgets job
+    body on work dirs prepared beforehand) or a quacc EMT recipe (``static_job``,
+    ``relax_job``; ``kwargs`` its arguments)."""
     from parsl import python_app
     from parsl.dataflow.dflow import DataFlowKernel
 
@@ -70,16 +71,16 @@ def raw_parsl(profile, n: int, atoms, what: str = "noop") -> float:
                 dirs.append(str(wd))
             app = python_app(_task.run, data_flow_kernel=dfk, executors=["raw"])
             args = [(d,) for d in dirs]
-        elif what == "emt":
-            app = python_app(trivial.emt_static, data_flow_kernel=dfk, executors=["raw"])
-            args = [(atoms, str(tmp / "results"))] * (n + 1)
-        else:
+        elif what == "noop":
             app = python_app(trivial.noop_job, data_flow_kernel=dfk, executors=["raw"])
             args = [(atoms,)] * (n + 1)
-        app(*args[0]).result(timeout=120)  # warm: workers up, imports done
+        else:
+            app = python_app(trivial.emt, data_flow_kernel=dfk, executors=["raw"])
+            args = [(atoms, str(tmp / "results"), what)] * (n + 1)
+        app(*args[0], **kwargs).result(timeout=120)  # warm: workers up, imports done
         os.sync()  # earlier runs' files on disk: their writeback does not land in this timing
         t0 = time.perf_counter()
-        futs = [app(*a) for a in args[1:]]
+        futs = [app(*a, **kwargs) for a in args[1:]]
         for f in futs:
             f.result(timeout=600)
         return time.perf_counter() - t0
@@ -87,7 +88,7 @@ def raw_parsl(profile, n: int, atoms, what: str = "noop") -> float:
         dfk.cleanup()  # files stay until the end of the comparison (deleting them slows the disk)
 
 
-def through_manager(profile_name: str, n: int, atoms, recipe, batch: bool = True) -> float:
+def through_manager(profile_name: str, n: int, atoms, recipe, batch: bool = True, **kwargs) -> float:
     """Wall time of ``n`` jobs through JobManager: first submit to last terminal record.
 
     ``batch``: one ``submit_many`` (what a sweep does), else ``n`` calls of ``submit``.
@@ -95,14 +96,14 @@ def through_manager(profile_name: str, n: int, atoms, recipe, batch: bool = True
     from crystalwidgets import JobManager
 
     with JobManager(monitor_interval=5.0) as mgr:
-        first = mgr.submit(atoms, recipe, profile_name)  # warm: engine, workers
+        first = mgr.submit(atoms, recipe, profile_name, **kwargs)  # warm: engine, workers
         mgr.wait([first.id], timeout=120)
         os.sync()
         t0 = time.perf_counter()
         if batch:
-            ids = [r.id for r in mgr.submit_many([atoms] * n, recipe, profile_name)]
+            ids = [r.id for r in mgr.submit_many([atoms] * n, recipe, profile_name, **kwargs)]
         else:
-            ids = [mgr.submit(atoms, recipe, profile_name).id for _ in range(n)]
+            ids = [mgr.submit(atoms, recipe, profile_name, **kwargs).id for _ in range(n)]
         recs = mgr.wait(ids, timeout=1200)
         took = time.perf_counter() - t0
         bad = [r for r in recs if r.state.value != "completed"]
@@ -117,10 +118,15 @@ def overhead(kind: str, profile, n: int, atoms, repeats: int = 7) -> None:
     from crystalwidgets._profiles import ProfileStore
 
     home = fresh_home()
-    n_emt = max(n // 5, 1)
+    n_emt, n_relax = max(n // 5, 1), max(n // 20, 1)
+    strained = atoms.copy()
+    strained.set_cell(atoms.cell * 1.03, scale_atoms=True)  # the quickstart's job: ~20 steps
+    relax = {"relax_cell": True}
     runs: dict[str, list[float]] = {}
     measures = {
-        "emt_raw": lambda: raw_parsl(profile, n_emt, atoms, "emt"),
+        "relax_raw": lambda: raw_parsl(profile, n_relax, strained, "relax_job", **relax),
+        "relax_ours": lambda: through_manager(profile.name, n_relax, strained, "emt.relax_job", **relax),
+        "emt_raw": lambda: raw_parsl(profile, n_emt, atoms, "static_job"),
         "emt_ours": lambda: through_manager(profile.name, n_emt, atoms, "emt.static_job"),
         "raw": lambda: raw_parsl(profile, n, atoms),
         "raw_body": lambda: raw_parsl(profile, n, atoms, "body"),
@@ -149,6 +155,12 @@ def overhead(kind: str, profile, n: int, atoms, repeats: int = 7) -> None:
         f"submit_many {med['emt_ours']:.2f} s ({per_job(med['emt_ours'], n_emt)})"
     )
     print(f"  ratio JobManager / raw app = {ratios('emt_ours', 'emt_raw')} (target <= 1.10)")
+    print(
+        f"{kind}: {n_relax} EMT relax jobs (Cu strained 3 %, cell relaxed): raw python_app "
+        f"{med['relax_raw']:.2f} s ({per_job(med['relax_raw'], n_relax)}); JobManager "
+        f"submit_many {med['relax_ours']:.2f} s ({per_job(med['relax_ours'], n_relax)})"
+    )
+    print(f"  ratio JobManager / raw app = {ratios('relax_ours', 'relax_raw')}")
     print(
         f"{kind}: {n} no-op jobs: raw python_app {med['raw']:.2f} s ({per_job(med['raw'])}); raw "
         f"apps running the job body {med['raw_body']:.2f} s ({per_job(med['raw_body'])}); "

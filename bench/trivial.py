@@ -6,13 +6,14 @@ def noop_job(atoms):
     return len(atoms)
 
 
-def emt_static(atoms, results_dir):
-    """quacc's EMT static job as a user would call it from a raw Parsl app.
+def emt(atoms, results_dir, recipe="static_job", **kwargs):
+    """A quacc EMT recipe (``static_job`` or ``relax_job``) as a user would call it from a
+    raw Parsl app.
 
     quacc's settings are per thread, so RESULTS_DIR must be set inside the task.
     """
     from quacc import change_settings
-    from quacc.recipes.emt.core import static_job
+    from quacc.recipes.emt import core
 
     with change_settings({"RESULTS_DIR": results_dir}):
-        return static_job(atoms)
+        return getattr(core, recipe)(atoms, **kwargs)
