@@ -618,7 +618,10 @@ class JobManager:
                     break
             if not events:
                 return
-            updates: dict[str, dict[str, Any]] = {}
+            updates: dict[str, dict[str, Any]] = {}  # the store's: final values
+            # the subscribers': a job's second state change in this batch opens the next
+            # change set, so each transition is told, in order (running, then completed)
+            told: list[dict[str, dict[str, Any]]] = [{}]
             new_records: dict[str, JobRecord] = {}
             for ev in events:
                 rec = new_records.get(ev.job_id) or self._records.get(ev.job_id)
@@ -637,6 +640,9 @@ class JobManager:
                     continue
                 new_records[ev.job_id] = rec.replace(**changed)
                 updates.setdefault(ev.job_id, {}).update(changed)
+                if "state" in changed and "state" in told[-1].get(ev.job_id, {}):
+                    told.append({})
+                told[-1].setdefault(ev.job_id, {}).update(changed)
             if not updates:
                 return
             try:
@@ -646,12 +652,13 @@ class JobManager:
             with self._lock:
                 self._records.update(new_records)
                 self._changed.notify_all()
-            self._publish(
-                {
-                    job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
-                    for job_id, fields in updates.items()
-                }
-            )
+            for changes in told:
+                self._publish(
+                    {
+                        job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
+                        for job_id, fields in changes.items()
+                    }
+                )
 
     def _publish(self, changes: Changes) -> None:
         with self._lock:

@@ -359,3 +359,14 @@ def test_htex_workers_get_cores_per_worker_blas_threads(mgr, profiles, monkeypat
     assert rec.state is JobState.COMPLETED, rec.error
     env = mgr.result(rec.id)["env"]
     assert env == {var: "5" if var == "OMP_NUM_THREADS" else "2" for var in THREAD_VARS}
+
+
+def test_every_transition_is_told_in_order_even_within_one_drain(mgr):
+    """A no-op job runs and completes within microseconds: both land in one drain of the
+    manager, and subscribers (the JobTable) still hear running before completed."""
+    seen = states_seen(mgr)
+    jobs = mgr.submit_many([bulk("Cu")] * 200, noop_job, "threads")
+    recs = mgr.wait([j.id for j in jobs], timeout=60)
+    assert all(r.state is JobState.COMPLETED for r in recs)
+    wrong = {j.id: seen.get(j.id) for j in jobs if seen.get(j.id) != ["pending", "running", "completed"]}
+    assert not wrong, wrong
