@@ -154,7 +154,7 @@ def _jsanitize(result: Any) -> Any:
         return jsanitize(result, strict=False, enum_values=True)
 
 
-def run(work_dir: str | os.PathLike, *, mark_started: bool = True) -> dict[str, Any]:
+def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, Any]:
     """Run the job in ``work_dir``; write its outcome there. Returns the outcome.
 
     The outcome is what :func:`read_outcome` reads back: ``state`` (``completed``
@@ -162,15 +162,18 @@ def run(work_dir: str | os.PathLike, *, mark_started: bool = True) -> dict[str, 
     Never raises for the recipe's own errors: they become a ``failed`` outcome
     with the traceback text.
 
-    ``mark_started=False`` skips ``cw-started.json`` (pid, host, time), for a
-    body run inside the kernel's own process, whose runner already knows.
+    ``own_process``: the body owns its process (a job process): it records
+    ``cw-started.json`` (pid, host, time) and sets the process's umask to 077, so
+    everything the job writes is private to the user. False for a body run in the
+    kernel's own process (``parsl-threads``): its runner already knows, the
+    kernel's umask stays the user's, and the work dir (0700) keeps the files private.
     """
     import pickle
 
     work_dir = Path(work_dir)
-    os.umask(0o077)  # everything the job writes is private to the user
     started = time.time()
-    if mark_started:
+    if own_process:
+        os.umask(0o077)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
         _write_json(work_dir / STARTED, info)
     outcome: dict[str, Any] = {"started": started}

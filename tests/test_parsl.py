@@ -370,3 +370,21 @@ def test_every_transition_is_told_in_order_even_within_one_drain(mgr):
     assert all(r.state is JobState.COMPLETED for r in recs)
     wrong = {j.id: seen.get(j.id) for j in jobs if seen.get(j.id) != ["pending", "running", "completed"]}
     assert not wrong, wrong
+
+
+def test_thread_jobs_leave_the_kernels_umask_and_keep_their_files_private(mgr):
+    """A job body in the kernel's own thread must not change the kernel's process-wide
+    umask; its work dir (0700) is what keeps its files private."""
+    import stat
+
+    before = os.umask(0o022)
+    try:
+        (rec,) = mgr.wait([mgr.submit(bulk("Cu"), "emt.static_job", "threads").id], timeout=60)
+        assert rec.state is JobState.COMPLETED, rec.error
+        assert os.umask(0o022) == 0o022  # unchanged by the job
+    finally:
+        os.umask(before)
+    wd = Path(rec.work_dir)
+    assert stat.S_IMODE(wd.stat().st_mode) == 0o700
+    assert stat.S_IMODE(wd.parent.stat().st_mode) == 0o700
+    assert not (wd / "cw-started.json").exists()  # the runner knows; no file for it

@@ -161,7 +161,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
     try:
         try:
             link.started(job_id, wd, {"pid": os.getpid(), "started": time.time(), **_where()})
-            outcome = _task.run(wd, mark_started=False)  # the link told the runner
+            outcome = _task.run(wd, own_process=False)  # in the kernel; the link told the runner
         finally:
             link.finished(job_id)
     except JobCancelled:
