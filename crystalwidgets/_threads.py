@@ -12,7 +12,6 @@ user's environment or ``worker_init`` already sets the variable: that wins.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 __all__ = ["THREAD_VARS", "thread_env", "thread_exports"]
 
@@ -31,9 +30,9 @@ def _count(cores: float) -> str:
     return str(max(1, int(cores)))
 
 
-def thread_env(cores: float, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``environ`` (default: this process's) with every unset :data:`THREAD_VARS` set to ``cores``."""
-    env = dict(os.environ if environ is None else environ)
+def thread_env(cores: float) -> dict[str, str]:
+    """This process's environment with every unset :data:`THREAD_VARS` set to ``cores``."""
+    env = dict(os.environ)
     for var in THREAD_VARS:
         env.setdefault(var, _count(cores))
     return env
