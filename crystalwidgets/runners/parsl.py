@@ -59,7 +59,7 @@ from .._paths import CrystalWidgetsError, home_dir, private_dir, write_private
 from .._profiles import ProfileError
 from .._states import JobState
 from ._base import Emit, JobEvent, Runner, Task
-from ._job_process import kill_group
+from ._job_process import KILL_GRACE_S, kill_group
 from ._parsl_app import (
     CANCEL,
     TASK,
@@ -995,7 +995,7 @@ class ParslRunner(Runner):
             if process_alive(pid, create_time):
                 kill_group(pid, signal.SIGKILL)
 
-        timer = threading.Timer(3.0, finish)
+        timer = threading.Timer(KILL_GRACE_S, finish)
         timer.daemon = True
         timer.start()
 
