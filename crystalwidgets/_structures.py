@@ -193,7 +193,8 @@ def load_structure(
         label = repr(name) if name else "the given Atoms"
         _check_single_index(index, label)
         atoms = source.copy()  # copies arrays and constraints, not the calculator
-        atoms.info = copy.deepcopy(source.info)
+        atoms.info = _copied_info(source.info)
+        _refuse_partial_occupancy(atoms, label)  # e.g. from ase.io.read of a disordered CIF
     elif _is_pymatgen(source):
         label = repr(name) if name else f"the given pymatgen {type(source).__name__}"
         _check_single_index(index, label)
@@ -341,12 +342,17 @@ def structure_to_dict(atoms: Atoms) -> dict[str, Any]:
         ``initial_magmoms`` (N or N x 3), ``initial_charges`` (N),
         ``arrays`` (any other per-atom array, e.g. tags, masses, momenta or
         extended-XYZ columns), ``constraints`` (e.g. FixAtoms) and ``info``.
-        Numbers are Python floats (``json`` writes them exactly); numpy
-        arrays inside ``arrays``, ``constraints`` and ``info`` are tagged
-        ``{"__ndarray__": [shape, dtype, flat values]}`` (ASE's convention)
-        and complex numbers ``{"__complex__": [re, im]}``, so the round trip
-        keeps shapes and dtypes. Tuples in ``info`` come back as lists. An
-        attached calculator and its results are not part of the structure.
+        Numbers are Python floats (``json`` writes them exactly). ``arrays``,
+        ``constraints`` and ``info`` are encoded by ``ase.io.jsonio``, as
+        ASE's own JSON files are: numpy arrays tagged
+        ``{"__ndarray__": [shape, dtype, flat values]}``, complex numbers
+        ``{"__complex__": [re, im]}``, so the round trip keeps shapes and
+        dtypes; objects with ``todict()`` are stored as that dict (the
+        ``Spacegroup`` that ASE's CIF reader and ``ase.spacegroup.crystal``
+        put in ``info['spacegroup']`` comes back as ``{"number": ...,
+        "setting": ...}``, as from an ASE JSON file). Tuples in ``info`` come
+        back as lists and integer keys as integers. An attached calculator
+        and its results are not part of the structure.
 
     Raises
     ------
@@ -816,22 +822,48 @@ def _count_frames(path: Path, fmt: str) -> int:
         return 0
 
 
-def _drop_cif_bookkeeping(atoms: Atoms, label: str) -> None:
-    """Refuse partially occupied CIF sites, then drop the CIF reader's own keys."""
+def _copied_info(info: dict[Any, Any]) -> dict[Any, Any]:
+    """A deep copy of ``atoms.info``, refusing (by key) a value nested too deeply to copy."""
+    out = {}
+    for key, value in info.items():
+        try:
+            out[key] = copy.deepcopy(value)
+        except RecursionError:
+            raise StructureError(
+                f"atoms.info[{key!r}] cannot be copied (RecursionError: it is nested too "
+                "deeply or refers to itself); remove it from the structure"
+            ) from None
+    return out
+
+
+def _refuse_partial_occupancy(atoms: Atoms, label: str) -> None:
+    """Refuse the partially occupied sites ASE's CIF reader notes in ``info['occupancy']``."""
     occupancy = atoms.info.get("occupancy") or {}
+    if not isinstance(occupancy, Mapping):
+        return
     kinds = atoms.arrays.get("spacegroup_kinds")
     for kind, fractions in occupancy.items():
+        if not isinstance(fractions, Mapping):
+            continue
         if all(f > 1 - 1e-3 for f in fractions.values()) and len(fractions) == 1:
             continue
-        at = np.flatnonzero(kinds == int(kind)) if kinds is not None else np.array([], int)
+        try:
+            at = np.flatnonzero(kinds == int(kind)) if kinds is not None else np.array([], int)
+        except (TypeError, ValueError):
+            at = np.array([], int)
         site = f" (atom {int(at[0])})" if at.size else ""
         shares = " + ".join(f"{s} {f:g}" for s, f in fractions.items())
         raise StructureError(
-            f"cannot use {label} (format='cif'): it has partially occupied sites, e.g. "
+            f"cannot use {label}: it has partially occupied sites, e.g. "
             f"{shares}{site}, and ASE keeps only one element per site. A calculation "
             "needs an ordered structure: pick an ordered model (e.g. with pymatgen's "
             "OrderDisorderedStructureTransformation) or edit the occupancies"
         )
+
+
+def _drop_cif_bookkeeping(atoms: Atoms, label: str) -> None:
+    """Refuse partially occupied CIF sites, then drop the CIF reader's own keys."""
+    _refuse_partial_occupancy(atoms, f"{label} (format='cif')")
     for key in _CIF_READER_INFO:
         atoms.info.pop(key, None)
     for key in _CIF_READER_ARRAYS:
@@ -1009,47 +1041,51 @@ def _info_key(key: Any) -> str:
     return key
 
 
+class _Unencodable(TypeError):
+    def __init__(self, obj: Any) -> None:
+        super().__init__(obj)
+        self.obj = obj
+
+
+def _ase_default(obj: Any) -> Any:
+    """``ase.io.jsonio``'s encoder for one object, saying which object it could not take."""
+    from ase.io.jsonio import default
+
+    try:
+        return default(obj)
+    except TypeError:
+        raise _Unencodable(obj) from None
+
+
 def _to_jsonable(value: Any, where: str) -> Any:
-    """``value`` as JSON types; numpy arrays and complex numbers tagged as ASE does."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufcU":
-        flat = value.ravel().tolist()
-        if value.dtype.kind == "c":
-            flat = [[z.real, z.imag] for z in flat]
-        return {"__ndarray__": [list(value.shape), value.dtype.str, flat]}
-    if isinstance(value, np.generic):
-        return _to_jsonable(value.item(), where)
-    if isinstance(value, complex):
-        return {"__complex__": [value.real, value.imag]}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise StructureError(
-                    f"{where} has the key {k!r}, which is not a string; JSON keys must be strings"
-                )
-            out[k] = _to_jsonable(v, f"{where}[{k!r}]")
-        return out
-    raise StructureError(
-        f"{where} holds a {type(value).__module__}.{type(value).__qualname__}, which JSON "
-        "cannot carry; remove it or replace it with numbers, strings, lists, dicts or arrays"
-    )
+    """``value`` as JSON types, encoded as ``ase.io.jsonio`` does.
+
+    numpy arrays become ``{"__ndarray__": [shape, dtype, flat]}``, complex numbers
+    ``{"__complex__": [re, im]}``, and objects with ``todict()`` (an
+    ``ase.spacegroup.Spacegroup`` from ASE's CIF reader or ``crystal()``, a Cell)
+    their dict, exactly as ``ase.io.write(..., format="json")`` stores them.
+    """
+    try:
+        return json.loads(json.dumps(value, default=_ase_default))
+    except _Unencodable as exc:
+        kind = type(exc.obj)
+        raise StructureError(
+            f"{where} holds a {kind.__module__}.{kind.__qualname__}, which JSON cannot carry; "
+            "remove it or replace it with numbers, strings, lists, dicts or arrays"
+        ) from None
+    except TypeError as exc:  # e.g. a tuple as a dict key
+        raise StructureError(
+            f"{where} cannot be written as JSON ({exc}); use string keys and plain values"
+        ) from None
+    except (ValueError, RecursionError) as exc:  # a circular or absurdly deep container
+        raise StructureError(
+            f"{where} cannot be written as JSON ({type(exc).__name__}: it refers to itself "
+            "or is nested too deeply); remove it from the structure"
+        ) from None
 
 
 def _from_jsonable(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_from_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__"}:
-            shape, dtype, flat = value["__ndarray__"]
-            dtype = np.dtype(dtype)
-            if dtype.kind == "c":
-                flat = [complex(re_, im) for re_, im in flat]
-            return np.array(flat, dtype=dtype).reshape(shape)
-        if set(value) == {"__complex__"}:
-            return complex(*value["__complex__"])
-        return {k: _from_jsonable(v) for k, v in value.items()}
-    return value
+    """Read back what :func:`_to_jsonable` wrote (and ASE's JSON), as ``ase.io.jsonio`` does."""
+    from ase.io.jsonio import decode
+
+    return decode(json.dumps(value), always_array=False)
