@@ -41,7 +41,7 @@ TICKS = 40
 def seed_store(home: Path, n: int = N_JOBS) -> list[str]:
     """``n`` jobs in a fresh store, a tenth finished and the rest running; the running ids."""
     from crystalwidgets import JobState
-    from crystalwidgets._owner import owner_id
+    from crystalwidgets._procs import owner_id
     from crystalwidgets._store import JobRecord, JobStore
 
     owner = owner_id()  # this process's manager follows them (no orphan recovery)

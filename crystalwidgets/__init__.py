@@ -2,7 +2,7 @@
 
 The public API is small and shared by scripts and widgets::
 
-    from crystalwidgets import JobManager, JobState, load_structure, recipes
+    from crystalwidgets import JobManager, JobState, ProfileStore, load_structure, recipes
 
 Importing this package imports no engine (parsl, dask, covalent) and no quacc
 recipe module; those load when first needed.
@@ -10,79 +10,46 @@ recipe module; those load when first needed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ._paths import CrystalWidgetsError
-from ._states import TERMINAL_STATES, JobState
-
-if TYPE_CHECKING:
-    from ._catalogue import (
-        ParamSpec,
-        RecipeCatalogue,
-        RecipeInfo,
-        RecipeSpec,
-        RecipeUnavailableError,
-        RecipeValidationError,
-        UncheckedKwargsWarning,
-        UnknownRecipeError,
-    )
-    from ._manager import JobManager, JobRecord
-    from ._structures import StructureError, describe_structure, load_structure
-
-    recipes: RecipeCatalogue
-
-__all__ = [
-    "CrystalWidgetsError",
-    "JobManager",
-    "JobRecord",
-    "JobState",
-    "ParamSpec",
-    "RecipeInfo",
-    "RecipeSpec",
-    "RecipeUnavailableError",
-    "RecipeValidationError",
-    "StructureError",
-    "TERMINAL_STATES",
-    "UncheckedKwargsWarning",
-    "UnknownRecipeError",
-    "describe_structure",
-    "load_structure",
-    "recipes",
-]
+from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "JobManager": ("._manager", "JobManager"),
-    "JobRecord": ("._manager", "JobRecord"),
-    "load_structure": ("._structures", "load_structure"),
-    "describe_structure": ("._structures", "describe_structure"),
-    "StructureError": ("._structures", "StructureError"),
-    "recipes": ("._catalogue", "recipes"),
-    **{
-        name: ("._catalogue", name)
-        for name in (
-            "ParamSpec",
-            "RecipeInfo",
-            "RecipeSpec",
-            "RecipeUnavailableError",
-            "RecipeValidationError",
-            "UncheckedKwargsWarning",
-            "UnknownRecipeError",
-        )
-    },
+#: Every public name, once: where it lives. Errors and states load with the package;
+#: the rest (ase, pymatgen, quacc's settings) on first use.
+_PUBLIC = {
+    "CrystalWidgetsError": ".errors",
+    "ProfileError": ".errors",
+    "RecipeUnavailableError": ".errors",
+    "RecipeValidationError": ".errors",
+    "StructureError": ".errors",
+    "UncheckedKwargsWarning": ".errors",
+    "UnknownRecipeError": ".errors",
+    "JobState": ".states",
+    "TERMINAL_STATES": ".states",
+    "JobManager": "._manager",
+    "JobRecord": "._manager",
+    "ProfileStore": "._profiles",
+    "Profile": "._profiles",
+    "describe_structure": "._structures",
+    "load_structure": "._structures",
+    "ParamSpec": "._catalogue",
+    "RecipeInfo": "._catalogue",
+    "RecipeSpec": "._catalogue",
+    "recipes": "._catalogue",
 }
+
+__all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name: str) -> Any:
     # Heavier pieces (ase, pymatgen, quacc's settings) load on first use.
     try:
-        module_name, attr = _LAZY[name]
+        module_name = _PUBLIC[name]
     except KeyError:
         raise AttributeError(f"module 'crystalwidgets' has no attribute {name!r}") from None
     from importlib import import_module
 
-    value = getattr(import_module(module_name, __name__), attr)
+    value = getattr(import_module(module_name, __name__), name)
     globals()[name] = value
     return value
 

@@ -40,7 +40,13 @@ from ._annotations import (
     top_statements,
     type_hint,
 )
-from ._paths import CrystalWidgetsError
+from .errors import (
+    CrystalWidgetsError,
+    RecipeUnavailableError,
+    RecipeValidationError,
+    UncheckedKwargsWarning,
+    UnknownRecipeError,
+)
 
 __all__ = [
     "ParamSpec",
@@ -60,56 +66,6 @@ KINDS = ("job", "flow", "subflow")
 CUSTOM_CODE = "custom"
 EMPTY = inspect.Parameter.empty
 _SPEC_LOCK = threading.RLock()
-
-
-class UnknownRecipeError(CrystalWidgetsError, LookupError):
-    """A recipe name (or code, or kind) that the catalogue does not know.
-
-    Attributes
-    ----------
-    name
-        The name asked for.
-    suggestions
-        The closest valid names, best first.
-    """
-
-    def __init__(self, message: str, name: str = "", suggestions: list[str] | None = None) -> None:
-        super().__init__(message)
-        self.name = name
-        self.suggestions = suggestions or []
-
-    def __reduce__(self) -> tuple:
-        return type(self), (str(self), self.name, self.suggestions)
-
-
-class RecipeUnavailableError(CrystalWidgetsError, ImportError):
-    """A recipe whose module cannot be imported here; the message says why."""
-
-
-class RecipeValidationError(CrystalWidgetsError, ValueError):
-    """Recipe parameters with problems; all of them are listed at once.
-
-    Attributes
-    ----------
-    recipe
-        The recipe's name.
-    problems
-        ``(field, message)`` pairs, one per problem; each message says the fix.
-    """
-
-    def __init__(self, recipe: str, problems: list[tuple[str, str]]) -> None:
-        self.recipe = recipe
-        self.problems = list(problems)
-        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
-        lines = "\n".join(f"  - {field}: {message}" for field, message in self.problems)
-        super().__init__(f"{count} with the parameters of {recipe}:\n{lines}")
-
-    def __reduce__(self) -> tuple:
-        return type(self), (self.recipe, self.problems)
-
-
-class UncheckedKwargsWarning(UserWarning):
-    """Keyword arguments a recipe takes through ``**kwargs`` (usually to its calculator), unchecked."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,9 +29,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from . import _slurm
-from ._paths import home_dir, private_dir
+from ._files import home_dir, private_dir
+from ._procs import thread_exports
 from ._profiles import _NAME, Profile, register_kind
-from ._threads import thread_exports
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
 
@@ -173,7 +173,7 @@ class _HtexProfile(_ParslProfile):
 
     def effective_worker_init(self) -> str:
         """``worker_init`` (or, when empty, a line putting this kernel's environment first
-        on PATH), then the thread limits of :mod:`crystalwidgets._threads` for
+        on PATH), then the thread limits of :mod:`crystalwidgets._procs` for
         ``cores_per_worker`` where ``worker_init`` set none."""
         if self.worker_init.strip():
             first = self.worker_init

@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-
-from ._owner import owner_alive as _owner_alive
-from ._owner import owner_id as _owner_id
-from ._paths import CrystalWidgetsError, home_dir, private_dir
-from ._profiles import Profile, ProfileError, ProfileStore
-from ._states import JobState
+from ._files import home_dir, private_dir
+from ._procs import owner_alive as _owner_alive
+from ._procs import owner_id as _owner_id
+from ._profiles import Profile, ProfileStore
 from ._store import JobRecord, JobStore
+from .errors import CrystalWidgetsError, ProfileError
 from .runners._base import JobEvent, Runner, Task
+from .states import JobState
 
 __all__ = ["JobManager", "JobRecord", "Changes"]
 

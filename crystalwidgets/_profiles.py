@@ -20,7 +20,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._paths import CrystalWidgetsError, config_dir, private_dir, write_private
+from ._files import config_dir, private_dir, write_private
+from .errors import ProfileError
 
 __all__ = [
     "Profile",
@@ -33,20 +34,6 @@ __all__ = [
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SECRET = re.compile(r"pass(word)?|token|secret|api[_-]?key|private[_-]?key", re.I)
-
-
-class ProfileError(CrystalWidgetsError, ValueError):
-    """A profile is unknown, invalid, or could not be saved.
-
-    Attributes
-    ----------
-    problems : list of (field, message)
-        Every problem found, by field ("profile" when it concerns the whole record).
-    """
-
-    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.problems = list(problems or [])
 
 
 class Profile(BaseModel):

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ._paths import CrystalWidgetsError
+from .errors import SlurmError
 
 __all__ = [
     "SlurmError",
@@ -81,10 +81,6 @@ FINISHED = frozenset(
         "SPECIAL_EXIT",
     }
 )
-
-
-class SlurmError(CrystalWidgetsError):
-    """A Slurm command is missing, failed, or did not answer in time."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ._paths import CrystalWidgetsError, private_dir
-from ._states import JobState
+from ._files import private_dir
+from .errors import CrystalWidgetsError, StoreError
+from .states import JobState
 
 __all__ = ["JobRecord", "JobStore", "StoreError", "SCHEMA_VERSION"]
 
@@ -62,10 +63,6 @@ CREATE TABLE IF NOT EXISTS structures (
 _MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
 
 _JSON_FIELDS = ("params", "summary", "engine_ref")
-
-
-class StoreError(CrystalWidgetsError):
-    """The store cannot be opened or used; the message says why and what to do."""
 
 
 class _Row(NamedTuple):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from ._paths import CrystalWidgetsError
+from .errors import StructureError
 
 __all__ = [
     "DEFAULT_MIN_DISTANCE",
@@ -40,14 +40,6 @@ __all__ = [
 
 #: Atoms closer than this (in Å) are refused as overlapping by default.
 DEFAULT_MIN_DISTANCE = 0.5
-
-
-class StructureError(CrystalWidgetsError, ValueError):
-    """A structure could not be read, or is not fit for a calculation.
-
-    The message names the source (a file, ``<bytes>``, ``<pasted text>``),
-    the format tried, what was wrong and how to fix it.
-    """
 
 
 # Friendly format name -> ase.io format.

@@ -33,6 +33,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ._files import read_json, write_json
+
 __all__ = [
     "encode_input",
     "write_input",
@@ -53,38 +55,6 @@ STDERR = "cw-stderr.txt"
 _ERROR_MAX = 20_000
 #: Jobs that ran at least this long (seconds) have their result and outcome fsync'ed.
 DURABLE_AFTER_S = 1.0
-
-
-def _plain(obj: Any) -> Any:
-    # numpy scalars and arrays that slipped into a summary; anything else as text
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
-
-
-def _write_json(path: Path, data: dict[str, Any], *, durable: bool = False, atomic: bool = True) -> str:
-    """Write ``data`` (fsync'ed when ``durable``); returns the JSON text written.
-
-    ``atomic``: through a temporary file and a rename, so no reader ever sees half of it.
-    """
-    text = json.dumps(data, default=_plain)
-    tmp = path.with_name(f".{path.name}.tmp") if atomic else path
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    if atomic:
-        os.replace(tmp, path)
-    return text
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (FileNotFoundError, ValueError):
-        return None
 
 
 def encode_input(recipe: str | Any, atoms: Any, kwargs: dict[str, Any]) -> bytes:
@@ -175,7 +145,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
     if own_process:
         os.umask(0o077)
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
-        _write_json(work_dir / STARTED, info)
+        write_json(work_dir / STARTED, info)
     outcome: dict[str, Any] = {"started": started}
     try:
         with open(work_dir / INPUT, "rb") as fh:
@@ -192,7 +162,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
         summary = summarise(result)
         # not atomic: the result counts only once the outcome, written after it, says so
         result_json = {"result": _jsanitize(result)}
-        _write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
+        write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
         outcome.update(state="completed", summary=summary)
     except Exception:
         durable = time.time() - started >= DURABLE_AFTER_S
@@ -203,17 +173,17 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
     outcome["finished"] = time.time()
     if outcome.get("summary") is not None:
         outcome["summary"]["wall_time_s"] = outcome["finished"] - started
-    return json.loads(_write_json(work_dir / OUTCOME, outcome, durable=durable))
+    return json.loads(write_json(work_dir / OUTCOME, outcome, durable=durable))
 
 
 def read_outcome(work_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The outcome the job wrote (state, started, finished, summary or error), or None."""
-    return _read_json(Path(work_dir) / OUTCOME)
+    return read_json(Path(work_dir) / OUTCOME)
 
 
 def read_started(work_dir: str | os.PathLike) -> dict[str, Any] | None:
     """What the job wrote when its body started (pid, host, time), or None."""
-    return _read_json(Path(work_dir) / STARTED)
+    return read_json(Path(work_dir) / STARTED)
 
 
 def stderr_tail(work_dir: str | os.PathLike, n_chars: int = 2000) -> str:

@@ -47,7 +47,7 @@ def thread_limits_job(atoms):
     """What the job process's numerical libraries were told, and the threads it runs."""
     import numpy as np
 
-    from crystalwidgets._threads import THREAD_VARS
+    from crystalwidgets._procs import THREAD_VARS
 
     a = np.ones((200, 200))
     a @ a  # BLAS in use: its thread pool, if any, exists

@@ -39,7 +39,7 @@ def test_bad_kwargs_name_every_field(manager):
 
 
 def test_unknown_kwargs_of_a_calculator_pass_unchecked_with_a_warning(manager):
-    from crystalwidgets._catalogue import UncheckedKwargsWarning
+    from crystalwidgets.errors import UncheckedKwargsWarning
 
     with pytest.warns(UncheckedKwargsWarning, match="relax_cell"):
         rec = manager.submit(bulk("Cu"), "emt.relax_job", relax_cel=True)
@@ -89,7 +89,8 @@ def test_store_in_unwritable_place_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_profiles_refuse_secrets_and_unknown_fields(cw_home):
-    from crystalwidgets._profiles import ProfileError, ProfileStore
+    from crystalwidgets._profiles import ProfileStore
+    from crystalwidgets.errors import ProfileError
 
     store = ProfileStore()
     with pytest.raises(ProfileError, match="secret"):

@@ -19,13 +19,12 @@ import numpy as np
 import pytest
 
 from crystalwidgets import CrystalWidgetsError
-from crystalwidgets._catalogue import (
-    RecipeCatalogue,
+from crystalwidgets._catalogue import RecipeCatalogue, recipes
+from crystalwidgets.errors import (
     RecipeUnavailableError,
     RecipeValidationError,
     UncheckedKwargsWarning,
     UnknownRecipeError,
-    recipes,
 )
 
 # Walks quacc.recipes the slow, independent way: import every module and ask each

@@ -164,8 +164,8 @@ def test_job_processes_share_the_cores_for_blas_threads(cw_home, monkeypatch):
     """Two jobs side by side must not each start a BLAS thread per core (they spin against
     each other: 20x slower EMT relaxations here); a variable the user set wins."""
     from crystalwidgets import JobManager
+    from crystalwidgets._procs import THREAD_VARS
     from crystalwidgets._profiles import LocalProfile, ProfileStore
-    from crystalwidgets._threads import THREAD_VARS
 
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)

@@ -21,8 +21,9 @@ from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
 from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
-from crystalwidgets._profiles import ProfileError, ProfileStore
+from crystalwidgets._profiles import ProfileStore
 from crystalwidgets._summary import summarise
+from crystalwidgets.errors import ProfileError
 
 from .helpers import states_seen, summary_core, wait_for
 
@@ -339,7 +340,7 @@ def test_htex_worker_runs_its_jobs_in_one_job_process_each_on_its_own(mgr, tmp_p
 def test_htex_workers_get_cores_per_worker_blas_threads(mgr, profiles, monkeypatch):
     """Workers sharing a node must not each start a BLAS thread per core; what the user's
     worker_init (or environment) sets wins."""
-    from crystalwidgets._threads import THREAD_VARS
+    from crystalwidgets._procs import THREAD_VARS
 
     from . import jobfuncs
 

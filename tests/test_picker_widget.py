@@ -18,7 +18,7 @@ import pytest
 import traitlets
 from ase.build import bulk
 
-from crystalwidgets._profiles import Profile, ProfileStore, _KINDS, register_kind
+from crystalwidgets._profiles import _KINDS, Profile, ProfileStore, register_kind
 from crystalwidgets.widgets._picker import ClusterPicker, field_specs
 
 

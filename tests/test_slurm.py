@@ -22,7 +22,8 @@ from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
 from crystalwidgets._hpc_profiles import ParslSlurmProfile
-from crystalwidgets._profiles import ProfileError, ProfileStore
+from crystalwidgets._profiles import ProfileStore
+from crystalwidgets.errors import ProfileError
 
 from .helpers import states_seen, wait_for
 from .test_parsl import looping_job, noop_job

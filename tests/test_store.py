@@ -13,7 +13,8 @@ import time
 import pytest
 
 from crystalwidgets import JobState
-from crystalwidgets._store import SCHEMA_VERSION, JobRecord, JobStore, StoreError
+from crystalwidgets._store import SCHEMA_VERSION, JobRecord, JobStore
+from crystalwidgets.errors import StoreError
 
 
 def _rec(i: int, **kw) -> JobRecord:

@@ -16,9 +16,7 @@ from ase.constraints import FixAtoms
 from ase.io import write
 from ase.neighborlist import neighbor_list
 
-from crystalwidgets._paths import CrystalWidgetsError
 from crystalwidgets._structures import (
-    StructureError,
     _nearest_neighbours,
     check_structure,
     describe_structure,
@@ -27,6 +25,7 @@ from crystalwidgets._structures import (
     structure_hash,
     structure_to_dict,
 )
+from crystalwidgets.errors import CrystalWidgetsError, StructureError
 
 
 def same_geometry(a: Atoms, b: Atoms, tol: float = 1e-6) -> None:

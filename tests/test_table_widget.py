@@ -20,9 +20,8 @@ from crystalwidgets._store import JobRecord, JobStore
 from crystalwidgets.runners._base import JobEvent
 from crystalwidgets.widgets._table import COLUMNS, JobTable
 
-from .helpers import close_and_kill
-
 from . import jobfuncs
+from .helpers import close_and_kill
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .._states import JobState
+from ..states import JobState
 
 __all__ = ["JobEvent", "Task", "Runner", "Emit"]
 

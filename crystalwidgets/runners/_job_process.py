@@ -34,40 +34,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobProcess", "kill_group"]
+from .._procs import KILL_GRACE_S, kill_group, started_at
 
-#: Seconds between SIGTERM and SIGKILL of a cancelled job.
-KILL_GRACE_S = 3.0
+__all__ = ["JobProcess"]
+
 #: How often the worker looks for the cancel flag while a job runs (seconds).
 _WATCH_S = 0.5
 #: Exit code of a job process whose job raised past the job body (e.g. SystemExit).
 _CRASHED = 70
-
-
-def kill_group(pgid: int, sig: int, *, leader: bool = True) -> None:
-    """Signal the job's process group; with ``leader``, also its leader before it made the group.
-
-    Pass ``leader=False`` once the leader was reaped: its pid may belong to someone else.
-    """
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        if leader:
-            try:
-                os.kill(pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-    except PermissionError:
-        pass
-
-
-def _create_time(pid: int) -> float | None:
-    try:
-        import psutil
-
-        return psutil.Process(pid).create_time()
-    except Exception:
-        return None
 
 
 class JobProcess:
@@ -103,7 +77,7 @@ class JobProcess:
         os.close(req_r)
         os.close(rep_w)
         self.pid = pid
-        self.create_time = _create_time(pid)
+        self.create_time = started_at(pid)
         self._request = req_w
         self._reply = rep_r
         self._status: int | None = None  # wait status once reaped

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .._files import write_json
 from ._job_process import JobProcess
 
 __all__ = ["run_job", "RemoteLink", "JobCancelled", "CANCEL", "TASK", "sign", "verify"]
@@ -69,24 +70,6 @@ def verify(key: str, line: bytes) -> dict[str, Any] | None:
         msg = json.loads(text)
         return msg if isinstance(msg, dict) else None
     except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Atomic JSON write (a marker, not precious data: no fsync)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON file's content, or None when missing or half-written."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
         return None
 
 

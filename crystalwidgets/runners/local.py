@@ -29,27 +29,15 @@ from typing import Any
 import psutil
 
 from .. import _task
-from .._states import JobState
-from .._threads import thread_env
+from .._procs import KILL_GRACE_S, kill_group, process_alive, started_at, thread_env
+from ..states import JobState
 from ._base import JobEvent, Runner, Task
 
-__all__ = ["LocalRunner", "process_alive"]
+__all__ = ["LocalRunner"]
 
 log = logging.getLogger(__name__)
 
-_KILL_GRACE_S = 3.0
 _FALLBACK_POLL_S = 0.25
-
-
-def process_alive(pid: int | None, create_time: float | None) -> bool:
-    """True when process ``pid`` exists and started at ``create_time`` (not a reused pid)."""
-    if not pid or create_time is None:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        return abs(proc.create_time() - create_time) < 0.05 and proc.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
 
 
 def _job_processes(work_dirs: set[str]) -> dict[str, tuple[int, float]]:
@@ -294,11 +282,8 @@ class LocalRunner(Runner):
                 close_fds=True,
                 env=thread_env(self.cores_per_job),
             )
-        try:
-            create_time = psutil.Process(popen.pid).create_time()
-        except psutil.NoSuchProcess:
-            create_time = time.time()
-        return _Proc(task, popen.pid, create_time, popen)
+        started = started_at(popen.pid)
+        return _Proc(task, popen.pid, time.time() if started is None else started, popen)
 
     def _on_exit(self, job_id: str) -> None:
         with self._lock:
@@ -330,19 +315,19 @@ class LocalRunner(Runner):
             proc.descendants = psutil.Process(proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             proc.descendants = []
-        _signal_group(proc.pid, signal.SIGTERM)
+        kill_group(proc.pid, signal.SIGTERM, leader=False)
         for child in proc.descendants:
             try:
                 child.terminate()
             except psutil.NoSuchProcess:
                 pass
-        timer = threading.Timer(_KILL_GRACE_S, self._kill_leftovers, args=(proc,))
+        timer = threading.Timer(KILL_GRACE_S, self._kill_leftovers, args=(proc,))
         timer.daemon = True
         timer.start()
 
     def _kill_leftovers(self, proc: _Proc) -> None:
         if process_alive(proc.pid, proc.create_time):
-            _signal_group(proc.pid, signal.SIGKILL)
+            kill_group(proc.pid, signal.SIGKILL, leader=False)
         leftovers = [p for p in proc.descendants if p.is_running()]
         for child in leftovers:
             try:
@@ -350,10 +335,3 @@ class LocalRunner(Runner):
             except psutil.NoSuchProcess:
                 pass
         psutil.wait_procs(leftovers, timeout=2)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -54,22 +54,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import _slurm, _task
-from .._owner import owner_alive, owner_id
-from .._paths import CrystalWidgetsError, home_dir, private_dir, write_private
-from .._profiles import ProfileError
-from .._states import JobState
+from .._files import home_dir, private_dir, read_json, write_private
+from .._procs import KILL_GRACE_S, kill_group, owner_alive, owner_id, process_alive
+from ..errors import CrystalWidgetsError, ProfileError
+from ..states import JobState
 from ._base import Emit, JobEvent, Runner, Task
-from ._job_process import KILL_GRACE_S, kill_group
-from ._parsl_app import (
-    CANCEL,
-    TASK,
-    JobCancelled,
-    RemoteLink,
-    read_json,
-    run_job,
-    verify,
-)
-from .local import process_alive
+from ._parsl_app import CANCEL, TASK, JobCancelled, RemoteLink, run_job, verify
 
 __all__ = ["ParslRunner", "leftover_blocks", "cleanup_leftovers"]
 

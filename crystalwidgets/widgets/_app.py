@@ -15,8 +15,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._paths import CrystalWidgetsError
 from .._structures import describe_structure, load_structure
+from ..errors import CrystalWidgetsError
 from ._entries import from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker

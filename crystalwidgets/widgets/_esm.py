@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._paths import CrystalWidgetsError
+from ..errors import CrystalWidgetsError
 
 __all__ = ["STATIC_DIR", "bundle_path"]
 

@@ -21,7 +21,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .._catalogue import RecipeValidationError, UncheckedKwargsWarning, recipes
+from .._catalogue import recipes
+from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
 

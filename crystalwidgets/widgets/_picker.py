@@ -36,7 +36,8 @@ import traitlets
 from pydantic.fields import FieldInfo
 
 from .._annotations import from_object, jsonable
-from .._profiles import Profile, ProfileError, ProfileStore, profile_kinds
+from .._profiles import Profile, ProfileStore, profile_kinds
+from ..errors import ProfileError
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
 

@@ -24,8 +24,8 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .._paths import CrystalWidgetsError
-from .._states import JobState
+from ..errors import CrystalWidgetsError
+from ..states import JobState
 from ._esm import bundle_path
 
 __all__ = ["JobTable", "COLUMNS", "SORT_KEYS"]

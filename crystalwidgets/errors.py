@@ -1,0 +1,106 @@
+"""Every error crystalwidgets raises on purpose, in one place.
+
+Each message names what was wrong and what to do about it; the classes are the
+lowest layer of the package and import nothing from it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CrystalWidgetsError",
+    "ProfileError",
+    "RecipeUnavailableError",
+    "RecipeValidationError",
+    "SlurmError",
+    "StoreError",
+    "StructureError",
+    "UncheckedKwargsWarning",
+    "UnknownRecipeError",
+]
+
+
+class CrystalWidgetsError(Exception):
+    """Base class of the errors crystalwidgets raises on purpose.
+
+    The message always names what was wrong and what to do about it.
+    """
+
+
+class StructureError(CrystalWidgetsError, ValueError):
+    """A structure could not be read, or is not fit for a calculation.
+
+    The message names the source (a file, ``<bytes>``, ``<pasted text>``),
+    the format tried, what was wrong and how to fix it.
+    """
+
+
+class UnknownRecipeError(CrystalWidgetsError, LookupError):
+    """A recipe name (or code, or kind) that the catalogue does not know.
+
+    Attributes
+    ----------
+    name
+        The name asked for.
+    suggestions
+        The closest valid names, best first.
+    """
+
+    def __init__(self, message: str, name: str = "", suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.suggestions = suggestions or []
+
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.name, self.suggestions)
+
+
+class RecipeUnavailableError(CrystalWidgetsError, ImportError):
+    """A recipe whose module cannot be imported here; the message says why."""
+
+
+class RecipeValidationError(CrystalWidgetsError, ValueError):
+    """Recipe parameters with problems; all of them are listed at once.
+
+    Attributes
+    ----------
+    recipe
+        The recipe's name.
+    problems
+        ``(field, message)`` pairs, one per problem; each message says the fix.
+    """
+
+    def __init__(self, recipe: str, problems: list[tuple[str, str]]) -> None:
+        self.recipe = recipe
+        self.problems = list(problems)
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        lines = "\n".join(f"  - {field}: {message}" for field, message in self.problems)
+        super().__init__(f"{count} with the parameters of {recipe}:\n{lines}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.recipe, self.problems)
+
+
+class UncheckedKwargsWarning(UserWarning):
+    """Keyword arguments a recipe takes through ``**kwargs`` (usually to its calculator), unchecked."""
+
+
+class ProfileError(CrystalWidgetsError, ValueError):
+    """A profile is unknown, invalid, or could not be saved.
+
+    Attributes
+    ----------
+    problems : list of (field, message)
+        Every problem found, by field ("profile" when it concerns the whole record).
+    """
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class StoreError(CrystalWidgetsError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+class SlurmError(CrystalWidgetsError):
+    """A Slurm command is missing, failed, or did not answer in time."""
