@@ -198,8 +198,10 @@ class JobManager:
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
         from ._catalogue import recipes
-        from ._structures import load_structure, reduced_formula, structure_hash, structure_to_dict
         from ._task import encode_input, write_input
+        from .structures.codec import structure_hash, structure_to_dict
+        from .structures.formula import reduced_formula
+        from .structures.io import load_structure
 
         no_params: dict[str, Any] = {}
         items = [
@@ -447,7 +449,7 @@ class JobManager:
 
     def structure(self, job_id: str, *, final: bool = False) -> Any:
         """The job's input structure, or its final one (``final=True``) as ASE Atoms."""
-        from ._structures import structure_from_dict
+        from .structures.codec import structure_from_dict
 
         rec = self.get(job_id)
         if not final:

@@ -25,10 +25,12 @@ def _float(x: Any) -> float | None:
 
 
 def _formula(atoms: Any) -> str | None:
-    try:
-        return atoms.symbols.formula.reduce()[0].format("metal")
-    except AttributeError:
+    """The store's rule (:func:`~crystalwidgets.structures.reduced_formula`), so a row keeps its formula."""
+    if not hasattr(atoms, "get_chemical_formula"):
         return None
+    from .structures.formula import reduced_formula
+
+    return reduced_formula(atoms)
 
 
 def _max_force(forces: Any) -> float | None:

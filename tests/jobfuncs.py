@@ -55,3 +55,8 @@ def thread_limits_job(atoms):
         "env": {var: os.environ.get(var) for var in THREAD_VARS},
         "threads": len(os.listdir("/proc/self/task")),
     }
+
+
+def schema_job(atoms):
+    """A user's job returning what quacc's recipes return: the atoms and their results."""
+    return {"atoms": atoms.copy(), "results": {"energy": -1.0}, "converged": True}

@@ -19,7 +19,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.spacegroup import crystal
 
 from crystalwidgets import JobState, StructureError
-from crystalwidgets._structures import structure_hash
+from crystalwidgets.structures.codec import structure_hash
 
 from . import jobfuncs
 
@@ -196,3 +196,28 @@ def test_info_that_json_cannot_carry_is_refused_naming_the_key(manager):
     with pytest.raises(StructureError, match=r"atoms.info\['deep'\].*nested too deeply"):
         manager.submit(atoms, "emt.static_job")
     assert manager.jobs() == []
+
+
+def test_a_rows_formula_is_the_same_before_and_after_completion(manager):
+    """One formula rule (pymatgen's reduced formula) for the store, the summary and the table."""
+    from pymatgen.core import Lattice, Structure
+
+    lfp = Structure(
+        Lattice.orthorhombic(10.33, 6.01, 4.69), ["Li", "Fe", "P", "O", "O", "O", "O"],
+        [[0, 0, 0], [0.28, 0.25, 0.97], [0.09, 0.25, 0.42], [0.1, 0.25, 0.74],
+         [0.46, 0.25, 0.21], [0.17, 0.05, 0.28], [0.17, 0.45, 0.28]],
+    )
+    table = manager.table()
+    jobs = [manager.submit(s, jobfuncs.schema_job) for s in (_quartz(), lfp, _cu3au())]
+    shown = table.to_dataframe().set_index("id")
+    before = {r.id: (r.formula, shown.loc[r.id, "formula"]) for r in jobs}
+    assert [f for f, _ in before.values()] == ["SiO2", "LiFePO4", "Cu3Au"]
+    done = manager.wait([r.id for r in jobs], timeout=120)
+    for rec in done:
+        assert rec.state is JobState.COMPLETED, rec.error
+        assert rec.summary["formula"] == rec.formula == before[rec.id][0]
+    shown = table.to_dataframe().set_index("id")
+    for rec in done:
+        assert shown.loc[rec.id, "formula"] == before[rec.id][1] == rec.formula
+    df = manager.to_dataframe().set_index("id")
+    assert [df.loc[r.id, "formula"] for r in done] == ["SiO2", "LiFePO4", "Cu3Au"]

@@ -16,16 +16,11 @@ from ase.constraints import FixAtoms
 from ase.io import write
 from ase.neighborlist import neighbor_list
 
-from crystalwidgets._structures import (
-    _nearest_neighbours,
-    check_structure,
-    describe_structure,
-    load_structure,
-    structure_from_dict,
-    structure_hash,
-    structure_to_dict,
-)
 from crystalwidgets.errors import CrystalWidgetsError, StructureError
+from crystalwidgets.structures.checks import _nearest_neighbours, check_structure
+from crystalwidgets.structures.codec import structure_from_dict, structure_hash, structure_to_dict
+from crystalwidgets.structures.formula import describe_structure
+from crystalwidgets.structures.io import load_structure
 
 
 def same_geometry(a: Atoms, b: Atoms, tol: float = 1e-6) -> None:
@@ -639,7 +634,7 @@ def test_describe_structure():
 
 def test_import_is_cheap():
     code = (
-        "import sys, crystalwidgets._structures; "
+        "import sys, crystalwidgets.structures; "
         "print([m for m in ('pymatgen', 'scipy', 'ase.io', 'monty') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

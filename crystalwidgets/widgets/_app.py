@@ -15,8 +15,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._structures import describe_structure, load_structure
 from ..errors import CrystalWidgetsError
+from ..structures.formula import describe_structure
+from ..structures.io import load_structure
 from ._entries import from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker

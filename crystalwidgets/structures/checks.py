@@ -1,0 +1,218 @@
+"""Refuse structures no calculation should run on: no atoms, non-finite values, a degenerate
+periodic cell, overlapping atoms (a k-d tree over the atoms and the images near the cell
+faces: linear in the number of atoms, faster here than ASE's neighbour list)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import StructureError
+from .codec import structure_hash
+
+__all__ = ["DEFAULT_MIN_DISTANCE", "check_structure"]
+
+
+#: Atoms closer than this (in Å) are refused as overlapping by default.
+DEFAULT_MIN_DISTANCE = 0.5
+
+
+#: (structure hash, min_distance) of structures whose overlap search passed. The
+#: hash rounds to 1e-5 Å, far below any min_distance, so a hit means the same answer.
+_PASSED: set[tuple[str, float]] = set()
+
+
+_PASSED_MAX = 4096
+
+
+def check_structure(
+    atoms: Atoms,
+    *,
+    min_distance: float = DEFAULT_MIN_DISTANCE,
+    name: str | None = None,
+) -> None:
+    """Refuse a structure no calculation should be run on.
+
+    Checks that there is at least one atom, that positions and cell are
+    finite, that every periodic direction has a cell vector and that those
+    vectors span a non-zero volume, and that no two atoms are closer than
+    ``min_distance``. Distances include periodic images along periodic
+    directions (the minimum-image distance, in any cell shape); an atom
+    closer than ``min_distance`` to its *own* image means the cell is too
+    small. The search uses a k-d tree over the atoms and the images near the
+    cell faces: time and memory grow linearly with the number of atoms
+    (10-30 ms for 10,000 atoms), even when everything overlaps.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure; it is not changed.
+    min_distance : float, default 0.5
+        Smallest allowed interatomic distance, in Å; ``0`` skips the
+        overlap check (the other checks still run).
+    name : str, optional
+        What to call the structure in messages (default "the structure").
+
+    Raises
+    ------
+    StructureError
+        Naming the problem; for overlaps, the two atom indices (counted from
+        0), their elements, their distance, how many atoms are affected and
+        what to do.
+    """
+    label = name or "the structure"
+    n = len(atoms)
+    if n == 0:
+        raise StructureError(
+            f"{label} holds no atoms: a calculation needs at least one; "
+            "check that the file is complete and that the right frame or data block was read"
+        )
+    positions = atoms.positions
+    if not np.all(np.isfinite(positions)):
+        bad = int(np.flatnonzero(~np.all(np.isfinite(positions), axis=1))[0])
+        raise StructureError(
+            f"{label}: atom {bad} ({atoms.symbols[bad]}) has a non-finite position "
+            f"{positions[bad].tolist()}; fix its coordinates"
+        )
+    cell = atoms.cell.array
+    if not np.all(np.isfinite(cell)):
+        raise StructureError(f"{label}: the cell {cell.tolist()} has non-finite entries; fix the cell")
+    if min_distance <= 0:
+        _periodic_basis(cell, atoms.pbc, label)
+        return
+    key = (structure_hash(atoms), float(min_distance))
+    if key in _PASSED:  # a sweep submits one structure many times: search once
+        return
+    distance, neighbour, across = _nearest_neighbours(atoms, min_distance, label)
+    too_close = np.flatnonzero(distance < min_distance)
+    if too_close.size == 0:
+        if len(_PASSED) >= _PASSED_MAX:
+            _PASSED.clear()
+        _PASSED.add(key)
+        return
+    i = int(too_close[np.argmin(distance[too_close])])
+    j = int(neighbour[i])
+    d = float(distance[i])
+    symbols = atoms.symbols
+    more = (
+        f"; {too_close.size} atoms in all have a neighbour closer than {min_distance} Å"
+        if too_close.size > 2
+        else ""
+    )
+    if i == j:
+        raise StructureError(
+            f"{label}: atom {i} ({symbols[i]}) is only {d:.3f} Å from its own periodic image "
+            f"(closer than {min_distance} Å){more}: the cell is too small. "
+            f"Check the cell (lengths {np.round(atoms.cell.lengths(), 4).tolist()} Å; "
+            "units or lattice constant wrong?)"
+        )
+    i, j = min(i, j), max(i, j)
+    where = " across the periodic boundary" if across[i] or across[j] else ""
+    raise StructureError(
+        f"{label}: atoms {i} ({symbols[i]}) and {j} ({symbols[j]}) (counted from 0) are "
+        f"{d:.3f} Å apart{where}, closer than {min_distance} Å{more}. Overlapping atoms "
+        "usually mean duplicated or partially occupied sites, fractional coordinates read "
+        f"as Cartesian, or a wrong cell. Remove one of them (e.g. del atoms[{j}]), fix the "
+        "positions or cell, or pass min_distance=0 to skip this check"
+    )
+
+
+def _periodic_basis(cell: np.ndarray, pbc: np.ndarray, label: str) -> np.ndarray:
+    """An invertible basis whose periodic rows span the same lattice as ``cell``'s.
+
+    The periodic rows are Minkowski-reduced (shortest lattice vectors, as
+    little skew as possible); the non-periodic rows are unit vectors
+    orthogonal to them, since only periodic directions take images.
+    """
+    periodic = np.flatnonzero(pbc)
+    axes = "abc"
+    for a in periodic:
+        if np.linalg.norm(cell[a]) < 1e-6:
+            raise StructureError(
+                f"{label} is periodic along {axes[a]} but its cell vector {axes[a]} is zero; "
+                "set the cell (atoms.cell) or make that direction non-periodic (atoms.pbc)"
+            )
+    basis = np.zeros((3, 3))
+    if periodic.size:
+        vectors = cell[periodic]
+        singular = np.linalg.svd(vectors, compute_uv=False)
+        if singular[-1] < 1e-6 * singular[0]:
+            raise StructureError(
+                f"{label}: the periodic cell vectors {vectors.tolist()} are parallel or "
+                "coplanar (the cell has no volume); fix the cell"
+            )
+        from ase.geometry import minkowski_reduce
+
+        full = np.zeros((3, 3))
+        full[periodic] = vectors
+        reduced, _ = minkowski_reduce(full, pbc=pbc)
+        basis[periodic] = np.asarray(reduced)[periodic]
+    free = np.flatnonzero(~np.asarray(pbc, dtype=bool))
+    if free.size:
+        # Orthonormal complement of the periodic span.
+        _, _, vt = np.linalg.svd(np.vstack([basis[periodic], np.zeros((1, 3))]))
+        basis[free] = vt[periodic.size :]
+    return basis
+
+
+def _nearest_neighbours(
+    atoms: Atoms, cutoff: float, label: str = "the structure"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each atom's nearest other atom or periodic image closer than ``cutoff``.
+
+    Raises StructureError (see :func:`_periodic_basis`) for a degenerate cell.
+
+    Returns
+    -------
+    distance : ndarray of float
+        Per atom, the distance to its nearest neighbour, ``inf`` when none
+        is closer than ``cutoff``.
+    neighbour : ndarray of int
+        That neighbour's index (the atom's own index for its own image;
+        ``-1`` when none).
+    across : ndarray of bool
+        Whether that neighbour is a periodic image (across a cell face).
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(atoms)
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    basis = _periodic_basis(atoms.cell.array, pbc, label)
+    if pbc.any():
+        shortest = float(np.linalg.norm(basis[pbc], axis=1).min())
+        if shortest < cutoff:  # every atom meets its own image
+            return np.full(n, shortest), np.arange(n), np.ones(n, dtype=bool)
+    inverse = np.linalg.inv(basis)
+    frac = atoms.positions @ inverse
+    frac[:, pbc] %= 1.0
+    home = frac @ basis
+    # Atoms within ``cutoff`` of a point in the cell lie within ``skin`` of it
+    # in fractional units (cutoff over the spacing of the lattice planes).
+    skin = cutoff * np.linalg.norm(inverse, axis=0)
+    reach = [int(np.ceil(skin[a])) if pbc[a] else 0 for a in range(3)]
+    points, owners, shifted = [home], [np.arange(n)], [np.zeros(n, dtype=bool)]
+    for shift in itertools.product(*(range(-r, r + 1) for r in reach)):
+        if not any(shift):
+            continue
+        moved = frac + np.array(shift)
+        inside = np.all((moved[:, pbc] > -skin[pbc]) & (moved[:, pbc] < 1 + skin[pbc]), axis=1)
+        if inside.any():
+            points.append(moved[inside] @ basis)
+            owners.append(np.flatnonzero(inside))
+            shifted.append(np.ones(int(inside.sum()), dtype=bool))
+    owner = np.concatenate(owners)
+    image = np.concatenate(shifted)
+    tree = cKDTree(np.vstack(points))
+    dist, idx = tree.query(home, k=2, distance_upper_bound=cutoff)
+    first_is_self = idx[:, 0] == np.arange(n)
+    col = np.where(first_is_self, 1, 0)
+    rows = np.arange(n)
+    nearest = idx[rows, col]
+    distance = dist[rows, col]
+    found = nearest < len(owner)
+    neighbour = np.where(found, owner[np.minimum(nearest, len(owner) - 1)], -1)
+    across = found & image[np.minimum(nearest, len(owner) - 1)]
+    distance = np.where(found, distance, np.inf)
+    return distance, neighbour, across
