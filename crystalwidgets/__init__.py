@@ -32,10 +32,10 @@ _PUBLIC = {
     "Profile": "._profiles",
     "describe_structure": ".structures",
     "load_structure": ".structures",
-    "ParamSpec": "._catalogue",
-    "RecipeInfo": "._catalogue",
-    "RecipeSpec": "._catalogue",
-    "recipes": "._catalogue",
+    "ParamSpec": ".recipes",
+    "RecipeInfo": ".recipes",
+    "RecipeSpec": ".recipes",
+    "recipes": ".recipes",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -197,8 +197,8 @@ class JobManager:
         >>> mgr.submit_many([(cu, {"relax_cell": v}) for v in (False, True)], "emt.relax_job")
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
-        from ._catalogue import recipes
         from ._task import encode_input, write_input
+        from .recipes.catalogue import recipes
         from .structures.codec import structure_hash, structure_to_dict
         from .structures.formula import reduced_formula
         from .structures.io import load_structure

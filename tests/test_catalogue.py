@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 
 from crystalwidgets import CrystalWidgetsError
-from crystalwidgets._catalogue import RecipeCatalogue, recipes
 from crystalwidgets.errors import (
     RecipeUnavailableError,
     RecipeValidationError,
     UncheckedKwargsWarning,
     UnknownRecipeError,
 )
+from crystalwidgets.recipes.catalogue import RecipeCatalogue, recipes
 
 # Walks quacc.recipes the slow, independent way: import every module and ask each
 # function for the node type its quacc decorator closed over.

@@ -8,8 +8,9 @@ import pytest
 from ase.build import bulk
 
 from crystalwidgets import JobState
+from crystalwidgets.recipes.availability import availability as _availability
 from crystalwidgets.widgets._entries import from_entry, to_entry
-from crystalwidgets.widgets._form import RecipeForm, _availability
+from crystalwidgets.widgets._form import RecipeForm
 
 
 def test_initial_values_and_cleaned_kwargs():

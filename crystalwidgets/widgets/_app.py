@@ -220,7 +220,7 @@ class App(w.VBox):
     def sweep_jobs(self, parameter: str | None = None, values: Sequence[Any] | None = None) -> list[tuple[Any, dict[str, Any]]]:
         """The (structure, kwargs) pairs of a sweep: every loaded structure, or one structure
         with ``parameter`` set to each of ``values``. Each kwargs set is validated first."""
-        from .._catalogue import recipes
+        from ..recipes.catalogue import recipes
 
         spec = recipes.resolve(self.form.recipe).spec
         base = dict(self.form.value)

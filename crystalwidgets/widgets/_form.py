@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -21,36 +19,13 @@ from typing import Any
 import anywidget
 import traitlets
 
-from .._catalogue import recipes
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
+from ..recipes.availability import availability
+from ..recipes.catalogue import recipes
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["RecipeForm"]
-
-# availability needs each recipe module imported: done once per kernel, in a subprocess
-_AVAILABILITY: dict[str, str | None] | None = None
-_AVAILABILITY_LOCK = threading.Lock()
-_AVAILABILITY_SCRIPT = (
-    "import json, logging; logging.disable(logging.CRITICAL)\n"
-    "from crystalwidgets._catalogue import recipes\n"
-    "print(json.dumps({i.name: i.unavailable_reason for i in recipes}))"
-)
-
-
-def _availability(timeout: float = 180) -> dict[str, str | None]:
-    global _AVAILABILITY
-    with _AVAILABILITY_LOCK:
-        if _AVAILABILITY is None:
-            out = subprocess.run(
-                [sys.executable, "-c", _AVAILABILITY_SCRIPT],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-            _AVAILABILITY = json.loads(out.stdout.strip().splitlines()[-1])
-        return _AVAILABILITY
-
 
 class RecipeForm(anywidget.AnyWidget):
     """Pick a recipe and fill its parameters; ``value`` holds the cleaned kwargs.
@@ -187,7 +162,7 @@ class RecipeForm(anywidget.AnyWidget):
 
         def work() -> None:
             try:
-                reasons = _availability()
+                reasons = availability()
             except Exception as exc:  # e.g. timed out: leave them unknown, say so once
                 reasons = None
                 error = f"could not check which recipes can run here: {exc}"

@@ -35,9 +35,10 @@ import anywidget
 import traitlets
 from pydantic.fields import FieldInfo
 
-from .._annotations import from_object, jsonable
 from .._profiles import Profile, ProfileStore, profile_kinds
 from ..errors import ProfileError
+from ..recipes.annotations import from_object
+from ..recipes.annotations import jsonable
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
 

@@ -1,4 +1,4 @@
-"""Parameter types of recipes: a small type tree, read from annotations, and value checks.
+"""Parameter types of recipes: a small type tree, read from annotations without evaluating them.
 
 quacc writes its annotations as strings whose names exist only under
 ``TYPE_CHECKING``, so they are read with :mod:`ast`, never evaluated. Names a
@@ -20,12 +20,9 @@ from __future__ import annotations
 import ast
 import collections.abc
 import dataclasses
-import difflib
 import importlib.util
 import inspect
 import json
-import math
-import numbers
 import sys
 import types
 import typing
@@ -33,23 +30,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "TypeNode",
-    "TypedField",
-    "ModuleSources",
-    "Namespace",
-    "check_value",
-    "describe",
-    "from_object",
-    "jsonable",
-    "module_source",
-    "parse_annotation",
-    "parse_file",
-    "top_statements",
-    "type_hint",
-]
-
-Problems = list[tuple[str, str]]
+__all__ = ["jsonable", "ModuleSources", "Namespace", "TypeNode", "TypedField", "describe", "from_object", "module_source", "parse_annotation", "parse_file", "top_statements", "type_hint"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +123,11 @@ class TypeNode:
 
 
 ANY = TypeNode("any", "Any")
+
+
 NONE = TypeNode("none", "None")
+
+
 _SIMPLE = {
     "bool": TypeNode("bool", "bool"),
     "int": TypeNode("int", "int"),
@@ -153,12 +138,26 @@ _SIMPLE = {
     "Any": ANY,
     "object": ANY,
 }
+
+
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
+
+
 _LISTS = {"list", "List", "Sequence", "MutableSequence"}
+
+
 _TUPLES = {"tuple", "Tuple"}
+
+
 _CALLABLES = {"Callable"}
+
+
 _CLASSES = {"type", "Type"}
+
+
 _UNWRAP = {"NotRequired", "Required", "Annotated", "Final", "ClassVar", "ReadOnly"}
+
+
 _MAX_DEPTH = 12
 
 
@@ -185,9 +184,6 @@ def jsonable(value: Any) -> tuple[Any, bool]:
 
 def _opaque(name: str, origin: str = "") -> TypeNode:
     return TypeNode("opaque", name, origin=origin)
-
-
-# ---------------------------------------------------------------- sources
 
 
 def module_source(module: str) -> Path | None:
@@ -393,9 +389,6 @@ def parse_file(path: Path) -> ast.Module | None:
         return None
 
 
-# ---------------------------------------------------------------- parsing
-
-
 def parse_annotation(annotation: Any, namespace: Namespace | None = None) -> TypeNode:
     """Parse an annotation into a :class:`TypeNode`.
 
@@ -550,23 +543,6 @@ def from_object(obj: Any, namespace: Namespace | None = None, depth: int = 0) ->
     return _opaque(text, f"{obj.__module__}.{obj.__qualname__}" if isinstance(obj, type) else "")
 
 
-# ---------------------------------------------------------------- checking
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars become the Python value; everything else is returned as is."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _got(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
 def describe(node: TypeNode) -> str:
     """A type in words for messages: ``float or None``, ``one of 'a', 'b'``."""
     if node.kind == "literal":
@@ -602,192 +578,3 @@ def type_hint(node: TypeNode) -> str:
     if node.kind == "tuple" and not node.variadic:
         return f"a tuple or list of {len(node.args)} items"
     return hints.get(node.kind, f"a value of type {node}")
-
-
-def _mismatch(node: TypeNode, value: Any, field: str) -> Problems:
-    fix = f"use {type_hint(node)}"
-    if isinstance(value, str) and node.kind in ("int", "float", "union"):
-        try:
-            number = float(value)
-        except ValueError:
-            pass
-        else:  # a number written as a string: say so
-            fix = f"write the number without quotes, e.g. {value.strip()}" if math.isfinite(number) else fix
-    elif isinstance(value, float) and node.kind == "int" and value.is_integer():
-        fix = f"use the whole number {int(value)}"
-    return [(field, f"expected {describe(node)}, got {_got(value)}; {fix}")]
-
-
-def _suggest(word: Any, options: list[str]) -> str:
-    if not isinstance(word, str):
-        return ""
-    lower = {o.lower(): o for o in options}
-    close = [lower[word.lower()]] if word.lower() in lower else difflib.get_close_matches(word, options, 1, 0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def check_value(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    """Check ``value`` against ``node``.
-
-    Parameters
-    ----------
-    node
-        The expected type.
-    value
-        The value given. numpy scalars are turned into Python values; ints are
-        accepted (as floats) where a float is wanted; bools are not numbers;
-        strings are never turned into numbers.
-    field
-        The name used in messages (``opt_params['fmax']`` for nested values).
-
-    Returns
-    -------
-    tuple
-        The cleaned value and the list of ``(field, message)`` problems (empty when valid).
-    """
-    value = _plain(value)
-    return _CHECKS.get(node.kind, _accept)(node, value, field)
-
-
-def _accept(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    return value, []
-
-
-def _simple(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    ok = {
-        "none": value is None,
-        "bool": isinstance(value, bool),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "class": isinstance(value, type),
-        "callable": callable(value),
-    }[node.kind]
-    return (value, []) if ok else (value, _mismatch(node, value, field))
-
-
-def _float(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        return value, _mismatch(node, value, field)
-    number = float(value)
-    if not math.isfinite(number):
-        return value, [(field, f"{number!r} is not a finite number; use a finite number such as 0.05")]
-    return number, []
-
-
-def _literal(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    if any(type(value) is type(v) and value == v for v in node.values):
-        return value, []
-    choices = ", ".join(map(repr, node.values))
-    names = [v for v in node.values if isinstance(v, str)]
-    return value, [(field, f"{value!r} is not one of {choices}{_suggest(value, names)}")]
-
-
-def _union(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    tried = []
-    for member in node.args:
-        cleaned, problems = check_value(member, value, field)
-        if not problems:
-            return cleaned, []
-        tried.append((member, problems))
-    literals = [v for m in node.args if m.kind == "literal" for v in m.values]
-    if node.choices is not None or (isinstance(value, str) and any(isinstance(v, str) for v in literals)):
-        choices = ", ".join(map(repr, literals)) + (", None" if node.optional else "")
-        others = [describe(m) for m in node.args if m.kind not in ("literal", "none")]
-        choices += f" (or {' or '.join(others)})" if others else ""
-        names = [v for v in literals if isinstance(v, str)]
-        return value, [(field, f"{value!r} is not one of {choices}{_suggest(value, names)}")]
-    for member, problems in tried:  # the right kind of value, wrong inside: say what is wrong
-        if _same_family(member, value):
-            return value, problems
-    return value, _mismatch(node, value, field)
-
-
-def _same_family(node: TypeNode, value: Any) -> bool:
-    if node.kind == "float":
-        return isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if node.kind in ("dict", "typeddict"):
-        return isinstance(value, Mapping)
-    if node.kind in ("list", "tuple"):
-        return isinstance(value, (list, tuple))
-    return False
-
-
-def _dict(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    if not isinstance(value, Mapping):
-        return value, _mismatch(node, value, field)
-    key_type, value_type = node.args
-    cleaned, problems = {}, []
-    for key, item in value.items():
-        sub = f"{field}[{key!r}]"
-        key, key_problems = check_value(key_type, key, f"{sub} (key)")
-        cleaned[key], item_problems = check_value(value_type, item, sub)
-        problems += key_problems + item_problems
-    return cleaned, problems
-
-
-def _items(value: Any) -> Any:
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
-def _list(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    value = _items(value)
-    if not isinstance(value, (list, tuple)):
-        return value, _mismatch(node, value, field)
-    cleaned, problems = [], []
-    for i, item in enumerate(value):
-        item, item_problems = check_value(node.args[0], item, f"{field}[{i}]")
-        cleaned.append(item)
-        problems += item_problems
-    return cleaned, problems
-
-
-def _tuple(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    value = _items(value)
-    if not isinstance(value, (list, tuple)):
-        return value, _mismatch(node, value, field)
-    if node.variadic:
-        cleaned, problems = _list(TypeNode("list", args=node.args), value, field)
-        return tuple(cleaned), problems
-    if len(value) != len(node.args):
-        message = f"expected {len(node.args)} items ({node}), got {len(value)}; use {type_hint(node)}"
-        return value, [(field, message)]
-    checked = [check_value(t, v, f"{field}[{i}]") for i, (t, v) in enumerate(zip(node.args, value))]
-    return tuple(c for c, _ in checked), [p for _, ps in checked for p in ps]
-
-
-def _typeddict(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
-    if not isinstance(value, Mapping):
-        return value, _mismatch(node, value, field)
-    known = {f.name: f for f in node.fields}
-    cleaned, problems = {}, []
-    for key, item in value.items():
-        sub = f"{field}[{key!r}]"
-        if key not in known:
-            fix = _suggest(key, list(known)) or f"; valid keys: {', '.join(known)}"
-            problems.append((sub, f"not a key of {node.name}{fix}"))
-            continue
-        cleaned[key], item_problems = check_value(known[key].type, item, sub)
-        problems += item_problems
-    for name, spec in known.items():
-        if spec.required and name not in value:
-            problems.append((f"{field}[{name!r}]", f"required key of {node.name}; give {type_hint(spec.type)}"))
-    return cleaned, problems
-
-
-_CHECKS = {
-    "none": _simple,
-    "bool": _simple,
-    "int": _simple,
-    "str": _simple,
-    "class": _simple,
-    "callable": _simple,
-    "float": _float,
-    "literal": _literal,
-    "union": _union,
-    "dict": _dict,
-    "list": _list,
-    "tuple": _tuple,
-    "typeddict": _typeddict,
-}
