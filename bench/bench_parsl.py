@@ -58,7 +58,7 @@ def raw_parsl(profile, n: int, atoms, what: str = "noop", **kwargs) -> float:
     from parsl import python_app
     from parsl.dataflow.dflow import DataFlowKernel
 
-    from crystalwidgets import _task
+    from crystalwidgets.jobs import task as _task
 
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-raw-", dir=Path(os.environ["CRYSTALWIDGETS_HOME"]).parent))
     dfk = DataFlowKernel(profile.to_parsl_config(tmp / "runinfo", "raw"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from _common import machine
 
 from crystalwidgets import JobState
-from crystalwidgets._store import JobRecord, JobStore
+from crystalwidgets.jobs.store import JobRecord, JobStore
 
 N = 100_000
 N_SINGLE = 5_000

@@ -42,7 +42,7 @@ def seed_store(home: Path, n: int = N_JOBS) -> list[str]:
     """``n`` jobs in a fresh store, a tenth finished and the rest running; the running ids."""
     from crystalwidgets import JobState
     from crystalwidgets._procs import owner_id
-    from crystalwidgets._store import JobRecord, JobStore
+    from crystalwidgets.jobs.store import JobRecord, JobStore
 
     owner = owner_id()  # this process's manager follows them (no orphan recovery)
     store = JobStore(home / "jobs.sqlite")
@@ -81,7 +81,7 @@ def next_tick(running: list[str], n_changed: int):
     """What a runner's poll reports for the next ``n_changed`` running jobs: 80 % liveness
     checks (those jobs go to the back of ``running``), 20 % completions (those leave it)."""
     from crystalwidgets import JobState
-    from crystalwidgets.runners._base import JobEvent
+    from crystalwidgets.jobs.events import JobEvent
 
     at = time.time()
     batch = running[:n_changed]
@@ -192,7 +192,8 @@ from crystalwidgets import JobManager
 home = Path({home!r})
 running = seed_store(home)
 mgr = JobManager(home=home, monitor_interval=3600)
-table = mgr.table(height=500)
+from crystalwidgets.widgets import JobTable
+table = JobTable(mgr, height=500)
 table
 """
 

@@ -11,7 +11,7 @@ import pytest
 from ase.build import bulk, molecule
 
 from crystalwidgets import CrystalWidgetsError, JobState
-from crystalwidgets._summary import summarise
+from crystalwidgets.jobs.summary import summarise
 
 from . import jobfuncs
 from .helpers import states_seen, summary_core, wait_for
@@ -191,7 +191,7 @@ def test_events_flow_when_the_registered_loop_never_runs(cw_home):
     asyncio.events._set_running_loop(loop)  # what such a loop looks like from this thread
     try:
         mgr = JobManager(monitor_interval=0.5)
-        assert mgr._loop is loop
+        assert mgr._pump.loop is loop
         seen = states_seen(mgr)
         rec = mgr.submit(bulk("Cu"), "emt.static_job")
         wait_for(lambda: mgr.get(rec.id).state.is_terminal, 60, "the job's events to be applied")

@@ -22,8 +22,8 @@ from ase.build import bulk
 from crystalwidgets import JobManager, JobState
 from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
 from crystalwidgets._profiles import ProfileStore
-from crystalwidgets._summary import summarise
 from crystalwidgets.errors import ProfileError
+from crystalwidgets.jobs.summary import summarise
 
 from .helpers import states_seen, summary_core, wait_for
 
@@ -109,7 +109,7 @@ def test_emt_relax_on_threads_and_htex_at_once(mgr, tmp_path):
     assert ref["pid"] == ref["pgid"] != ref["worker_pid"]  # the job ran in its own process group
     # block states come from the provider's poll (every few seconds): the next one says so
     blocks = wait_for(
-        lambda: (b := mgr.runner("htex").block_status()) and b[0]["state"] == "RUNNING" and b,
+        lambda: (b := mgr.runner("htex").blocks()) and b[0]["state"] == "RUNNING" and b,
         15,
         "the block to show RUNNING",
     )

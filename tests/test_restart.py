@@ -57,7 +57,7 @@ def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
     ids = json.loads(out.stdout.strip().splitlines()[-1])
 
     # the quick job finishes while no manager is alive; the slow one is still running
-    from crystalwidgets._task import read_outcome
+    from crystalwidgets.jobs.task import read_outcome
 
     home = Path(os.environ["CRYSTALWIDGETS_HOME"])
     wait_for(lambda: read_outcome(home / "results" / ids["quick"]) is not None, 60, "quick job")
@@ -130,7 +130,7 @@ def test_reused_pid_is_not_mistaken_for_the_job(cw_home, tmp_path):
     mgr.close()
     os.killpg(real_pid, signal.SIGKILL)
     # point the record at a live process that is not the job (this test process)
-    from crystalwidgets._store import JobStore
+    from crystalwidgets.jobs.store import JobStore
 
     store = JobStore(Path(os.environ["CRYSTALWIDGETS_HOME"]) / "jobs.sqlite")
     me = psutil.Process()
@@ -149,7 +149,7 @@ def test_job_started_just_before_the_kernel_died_is_reattached(cw_home, tmp_path
     pid = int((tmp_path / "m").read_text())
     mgr.close()
     # the "running" event (with the pid) never reached the store
-    from crystalwidgets._store import JobStore
+    from crystalwidgets.jobs.store import JobStore
 
     store = JobStore(Path(os.environ["CRYSTALWIDGETS_HOME"]) / "jobs.sqlite")
     store.update({rec.id: {"state": JobState.PENDING, "engine_ref": None, "started": None}})

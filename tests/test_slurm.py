@@ -132,7 +132,7 @@ def test_emt_relax_on_slurm(smgr):
     slurm_id = rec.engine_ref["slurm_job_id"]
     (block,) = [b for b in _squeue("-t", "all") if b["id"] == slurm_id]
     assert block["name"].startswith(f"parsl.{rec.engine_ref['executor']}.block-")
-    status = smgr.runner("slurm").block_status()
+    status = smgr.runner("slurm").blocks()
     assert [(b["job_id"], b["state"]) for b in status] == [(slurm_id, "RUNNING")]
 
 

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from crystalwidgets import JobState
-from crystalwidgets._store import SCHEMA_VERSION, JobRecord, JobStore
 from crystalwidgets.errors import StoreError
+from crystalwidgets.jobs.store import SCHEMA_VERSION, JobRecord, JobStore
 
 
 def _rec(i: int, **kw) -> JobRecord:
@@ -104,7 +104,7 @@ def test_read_only_dir_is_a_clear_error(tmp_path):
 WRITER = textwrap.dedent(
     """
     import sys, time
-    from crystalwidgets._store import JobStore, JobRecord
+    from crystalwidgets.jobs.store import JobStore, JobRecord
     from crystalwidgets import JobState
     store = JobStore(sys.argv[1])
     tag = sys.argv[2]

@@ -207,7 +207,9 @@ def test_a_rows_formula_is_the_same_before_and_after_completion(manager):
         [[0, 0, 0], [0.28, 0.25, 0.97], [0.09, 0.25, 0.42], [0.1, 0.25, 0.74],
          [0.46, 0.25, 0.21], [0.17, 0.05, 0.28], [0.17, 0.45, 0.28]],
     )
-    table = manager.table()
+    from crystalwidgets.widgets import JobTable
+
+    table = JobTable(manager)
     jobs = [manager.submit(s, jobfuncs.schema_job) for s in (_quartz(), lfp, _cu3au())]
     shown = table.to_dataframe().set_index("id")
     before = {r.id: (r.formula, shown.loc[r.id, "formula"]) for r in jobs}

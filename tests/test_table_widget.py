@@ -16,8 +16,8 @@ import traitlets
 from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
-from crystalwidgets._store import JobRecord, JobStore
-from crystalwidgets.runners._base import JobEvent
+from crystalwidgets.jobs.events import JobEvent
+from crystalwidgets.jobs.store import JobRecord, JobStore
 from crystalwidgets.widgets._table import COLUMNS, JobTable
 
 from . import jobfuncs
@@ -122,7 +122,7 @@ def rattled_cu():
 
 def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
     mgr, ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     wire = Wire(table)
     assert wire.messages == []  # nothing is sent before a view asks
 
@@ -145,7 +145,7 @@ def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
 
 def test_only_the_changed_rows_are_sent_one_message_per_batch(seeded):
     mgr, ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     wire = Wire(table)
     browser_says(table, {"kind": "snapshot"})
     batches: list[set[str]] = []
@@ -172,7 +172,7 @@ def test_only_the_changed_rows_are_sent_one_message_per_batch(seeded):
 
 def test_a_hundred_changes_in_one_drain_make_one_message_of_a_hundred_rows(seeded):
     mgr, ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     wire = Wire(table)
     browser_says(table, {"kind": "snapshot"})
     wire.clear()
@@ -297,7 +297,7 @@ def test_failed_job_error_is_sent_as_plain_text(manager):
 
 def test_export_applies_the_current_filters(seeded):
     mgr, ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     assert len(table.to_dataframe()) == len(ids)
 
     table.filter_state = "failed"
@@ -330,7 +330,7 @@ def test_bad_input_is_refused_with_the_field_and_the_fix(seeded):
     mgr, ids = seeded
     with pytest.raises(TypeError, match="manager: expected a crystalwidgets.JobManager"):
         JobTable(None)
-    table = mgr.table()
+    table = JobTable(mgr)
     assert table.stale_after == pytest.approx(3 * mgr.monitor_interval)
     with pytest.raises(traitlets.TraitError, match="filter_state: 'done' is not a job state"):
         table.filter_state = "done"
@@ -352,7 +352,7 @@ def test_bad_input_is_refused_with_the_field_and_the_fix(seeded):
 
 def test_a_closed_table_stops_following_the_manager(seeded):
     mgr, ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     browser_says(table, {"kind": "snapshot"})
     calls = []
     table._row = lambda rec: calls.append(rec.id)  # would run for every change it followed

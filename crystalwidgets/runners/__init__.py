@@ -1,9 +1,9 @@
-"""Runners: one module per engine behind the protocol in :mod:`._base`.
+"""Runners: one per engine behind the protocol in :mod:`.base` (``local``; ``parsl/``).
 
-Engine modules (parsl, dask, covalent) are imported only when a profile of
-that kind is first used.
+Engine modules (parsl, dask, covalent) are imported only when a profile of that kind
+is first used.
 """
 
-from ._base import JobEvent, Runner, Task
+from .base import Runner
 
-__all__ = ["JobEvent", "Runner", "Task"]
+__all__ = ["Runner"]

@@ -4,7 +4,7 @@ A Parsl worker that runs a job itself cannot stop it without dying (HTEX has no
 task cancellation), and a job that starts processes of its own (``mpirun``)
 would leave them behind. So each worker forks, at its first job, a copy of
 itself in a session of its own: the job process. It receives the work dirs of
-the worker's jobs over a pipe, runs each with :func:`crystalwidgets._task.run`
+the worker's jobs over a pipe, runs each with :func:`crystalwidgets.jobs.task.run`
 (stdout and stderr into the job's own files) and answers with the final state.
 
 - **Cancel** kills the job process's group: the job and everything it started.
@@ -155,7 +155,7 @@ class JobProcess:
 
 def _serve(requests: int, replies: int) -> None:
     """The job process: run each job named on ``requests``; answer its state on ``replies``."""
-    from .. import _task
+    from ..jobs import task as _task
 
     home = os.getcwd()
     with os.fdopen(requests, "rb") as lines:

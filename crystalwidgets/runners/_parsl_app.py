@@ -2,7 +2,7 @@
 
 :func:`run_job` is the app body the Parsl runner submits; it lives inside the
 installed package so any worker that can import crystalwidgets can run it.
-It runs the plain job body, :func:`crystalwidgets._task.run` (quacc's engine
+It runs the plain job body, :func:`crystalwidgets.jobs.task.run` (quacc's engine
 stays unset; RESULTS_DIR is set inside the body, so quacc's files and the
 outcome land in the job's work dir), and makes Parsl's jobs observable and
 cancellable, which Parsl alone cannot do:
@@ -139,7 +139,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
         return {"state": "cancelled", "ran": False}
     if link.fork:
         return _run_in_job_process(wd, job_id, link)
-    from .. import _task
+    from ..jobs import task as _task
 
     try:
         try:
@@ -159,7 +159,8 @@ def _preload(wd: Path) -> None:
 
         import quacc  # noqa: F401  (quacc's own import is the slow part)
 
-        from .. import _summary, _task  # noqa: F401
+        from ..jobs import summary as _summary  # noqa: F401
+        from ..jobs import task as _task
 
         with open(wd / _task.INPUT, "rb") as fh:
             job = pickle.load(fh)

@@ -1,6 +1,6 @@
 """The embedded local runner (profile kind ``local``): one OS process per job, no server.
 
-Each job runs ``python -m crystalwidgets._task WORK_DIR`` in its own session, so a
+Each job runs ``python -m crystalwidgets.jobs.task WORK_DIR`` in its own session, so a
 kernel restart does not kill it. At most ``max_workers`` run at once; the rest
 wait (``pending``) in this runner's queue. Process exits are pushed to one
 watcher thread through Linux pidfds (a short liveness poll where pidfds are
@@ -28,10 +28,11 @@ from typing import Any
 
 import psutil
 
-from .. import _task
 from .._procs import KILL_GRACE_S, kill_group, process_alive, started_at, thread_env
+from ..jobs import task as _task
+from ..jobs.events import JobEvent, Task
 from ..states import JobState
-from ._base import JobEvent, Runner, Task
+from .base import Runner
 
 __all__ = ["LocalRunner"]
 
@@ -41,14 +42,14 @@ _FALLBACK_POLL_S = 0.25
 
 
 def _job_processes(work_dirs: set[str]) -> dict[str, tuple[int, float]]:
-    """Live job processes (``python -m crystalwidgets._task WORK_DIR``) of ``work_dirs``:
+    """Live job processes (``python -m crystalwidgets.jobs.task WORK_DIR``) of ``work_dirs``:
     ``{work_dir: (pid, create_time)}``."""
     found: dict[str, tuple[int, float]] = {}
     for proc in psutil.process_iter(["cmdline", "create_time", "status"]):
         cmd = proc.info["cmdline"] or []
         if (
             len(cmd) >= 3
-            and cmd[-2] == "crystalwidgets._task"
+            and cmd[-2] == "crystalwidgets.jobs.task"
             and cmd[-1] in work_dirs
             and proc.info["status"] != psutil.STATUS_ZOMBIE
         ):
@@ -273,7 +274,7 @@ class LocalRunner(Runner):
         wd = task.work_dir
         with open(wd / _task.STDOUT, "ab") as out, open(wd / _task.STDERR, "ab") as err:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "crystalwidgets._task", str(wd)],
+                [sys.executable, "-m", "crystalwidgets.jobs.task", str(wd)],
                 cwd=wd,
                 stdin=subprocess.DEVNULL,
                 stdout=out,

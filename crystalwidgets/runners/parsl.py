@@ -53,13 +53,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import _slurm, _task
+from .. import _slurm
 from .._files import home_dir, private_dir, read_json, write_private
 from .._procs import KILL_GRACE_S, kill_group, owner_alive, owner_id, process_alive
 from ..errors import CrystalWidgetsError, ProfileError
+from ..jobs import task as _task
+from ..jobs.events import Emit, JobEvent, Task
 from ..states import JobState
-from ._base import Emit, JobEvent, Runner, Task
 from ._parsl_app import CANCEL, TASK, JobCancelled, RemoteLink, run_job, verify
+from .base import Runner
 
 __all__ = ["ParslRunner", "leftover_blocks", "cleanup_leftovers"]
 
@@ -553,7 +555,7 @@ class ParslRunner(Runner):
 
     # -- block health (for the ClusterPicker) --------------------------------
 
-    def block_status(self) -> list[dict[str, Any]]:
+    def blocks(self) -> list[dict[str, Any]]:
         """The current DataFlowKernel's blocks as seen at the last monitor tick (JSON-able).
 
         Each: ``block`` (Parsl's id), ``job_id`` (Slurm's, or the local pid), ``state``

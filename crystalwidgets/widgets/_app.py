@@ -71,7 +71,7 @@ class App(w.VBox):
         **recipe_kwargs: Any,
     ) -> None:
         if manager is None:
-            from .._manager import JobManager
+            from ..jobs.manager import JobManager
 
             manager = JobManager()
         self.manager = manager

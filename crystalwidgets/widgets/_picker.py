@@ -37,8 +37,7 @@ from pydantic.fields import FieldInfo
 
 from .._profiles import Profile, ProfileStore, profile_kinds
 from ..errors import ProfileError
-from ..recipes.annotations import from_object
-from ..recipes.annotations import jsonable
+from ..recipes.annotations import from_object, jsonable
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
 
@@ -497,17 +496,12 @@ class ClusterPicker(anywidget.AnyWidget):
             self.health = health
 
     def _read_health(self) -> dict[str, Any]:
-        """``health()`` (or ``block_status()``) of the manager's live runner for the selection."""
+        """``health()`` of the manager's live runner for the selection (the Runner protocol)."""
         runner = self._manager.runner(self.value) if self._manager is not None else None
         if runner is None:
             return {}
         try:
-            if callable(getattr(runner, "health", None)):
-                health = runner.health()
-            elif callable(getattr(runner, "block_status", None)):
-                health = {"profile": self.value, "blocks": runner.block_status()}
-            else:
-                return {}
+            health = runner.health()
         except Exception as exc:  # shown, never raised into the comm handler
             problem = f"could not read the block health: {exc}"
             health = {"profile": self.value, "blocks": [], "problem": problem}

@@ -126,7 +126,7 @@ class JobTable(anywidget.AnyWidget):
     Examples
     --------
     >>> mgr = JobManager()
-    >>> table = mgr.table(filter_state="running")
+    >>> table = JobTable(mgr, filter_state="running")
     >>> table  # doctest: +SKIP
     >>> table.to_dataframe()  # the jobs the filter shows, as a pandas DataFrame
     """
@@ -146,12 +146,12 @@ class JobTable(anywidget.AnyWidget):
     viewer = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, manager: Any, **kwargs: Any) -> None:
-        from .._manager import JobManager
+        from ..jobs.manager import JobManager
 
         if not isinstance(manager, JobManager):
             raise TypeError(
                 f"manager: expected a crystalwidgets.JobManager, got {type(manager).__name__}; "
-                "create one with crystalwidgets.JobManager() and pass it, or use mgr.table()"
+                "create one with crystalwidgets.JobManager() and pass it: JobTable(mgr)"
             )
         self.manager = manager
         # id -> (summary JSON text, (formula, energy, max force)): parse each summary once

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ._files import private_dir
-from .errors import CrystalWidgetsError, StoreError
-from .states import JobState
+from .._files import private_dir
+from ..errors import CrystalWidgetsError, StoreError
+from ..states import JobState
 
 __all__ = ["JobRecord", "JobStore", "StoreError", "SCHEMA_VERSION"]
 
@@ -135,7 +135,7 @@ class JobRecord(_Row):
     error : str or None
         Why the job failed or was orphaned (untrusted text: show as text).
     summary : dict or None
-        Energies, forces, formula, ... of a finished job (see ``crystalwidgets._summary``).
+        Energies, forces, formula, ... of a finished job (see ``crystalwidgets.jobs.summary``).
     engine_ref : dict or None
         What the engine knows the job by: pid and start time, future key, Slurm job id.
     owner : str or None

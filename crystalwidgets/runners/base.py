@@ -7,57 +7,22 @@ uses. The :class:`~crystalwidgets.JobManager` turns those events into store
 updates and change notifications on the kernel's loop.
 
 A job is handed over as a :class:`Task`: its id and its work dir, which holds
-everything the job body needs (written by :func:`crystalwidgets._task.write_input`)
-and receives everything it produces (see :mod:`crystalwidgets._task`).
+everything the job body needs (written by :func:`crystalwidgets.jobs.task.write_input`)
+and receives everything it produces (see :mod:`crystalwidgets.jobs.task`).
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
 import os
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..jobs.events import Emit, JobEvent, Task
 from ..states import JobState
 
-__all__ = ["JobEvent", "Task", "Runner", "Emit"]
-
-
-@dataclasses.dataclass(frozen=True)
-class JobEvent:
-    """A change a runner observed for one job.
-
-    Parameters
-    ----------
-    job_id
-        The job's id.
-    state
-        The new state, or None when only ``fields`` changed (e.g. a liveness check).
-    fields
-        Record fields to update: ``started``, ``finished``, ``error``, ``summary``,
-        ``engine_ref``, ``last_checked``, ``reason``. Values must be JSON-able.
-    at
-        When the runner saw it (epoch seconds).
-    """
-
-    job_id: str
-    state: JobState | None = None
-    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
-    at: float = dataclasses.field(default_factory=time.time)
-
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-    """A job as a runner sees it."""
-
-    job_id: str
-    work_dir: Path
-
-
-Emit = Callable[[JobEvent], None]
+__all__ = ["Runner"]
 
 
 class Runner(abc.ABC):
@@ -114,7 +79,7 @@ class Runner(abc.ABC):
 
         ``outcome``: the one the body returned in this process, when it did (not read again).
         """
-        from .._task import read_outcome
+        from ..jobs.task import read_outcome
 
         if outcome is None:
             outcome = read_outcome(work_dir)
@@ -123,6 +88,24 @@ class Runner(abc.ABC):
         fields = {k: outcome.get(k) for k in ("started", "finished", "summary", "error")}
         self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
         return True
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The engine's blocks (batch jobs, worker pools) as last seen, JSON-able.
+
+        Each: ``block`` (the engine's id), ``job_id`` (the scheduler's, or a pid),
+        ``state``, ``reason``, ``nodes``, ``never_starts``. The default: none (jobs
+        run where the kernel is).
+        """
+        return []
+
+    def health(self) -> dict[str, Any]:
+        """A JSON-able summary for the ClusterPicker: ``profile``, ``kind``, ``engine``
+        (its state), ``blocks`` (:meth:`blocks`), ``checked`` (epoch seconds of the last
+        look), ``jobs_waiting``, ``jobs_running``, ``problem`` (the last one, or None).
+
+        The default, for runners without blocks, is ``{}``: nothing to show.
+        """
+        return {}
 
     @abc.abstractmethod
     def shutdown(self) -> None:

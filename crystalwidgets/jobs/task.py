@@ -16,7 +16,7 @@ jobs the fsync would cost more than the job; they are as durable as the job
 store itself (SQLite WAL with ``synchronous=NORMAL``): safe against any
 process or kernel crash, not against a power cut in the following seconds.
 
-Runners start the body (``python -m crystalwidgets._task WORK_DIR`` in a process,
+Runners start the body (``python -m crystalwidgets.jobs.task WORK_DIR`` in a process,
 or :func:`run` inside an engine's task) and read :func:`read_outcome` when it ends.
 A kernel that was away reads the same files, so nothing finished is lost.
 """
@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ._files import read_json, write_json
+from .._files import read_json, write_json
 
 __all__ = [
     "encode_input",
@@ -157,7 +157,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
         with change_settings({"RESULTS_DIR": work_dir}):
             result = recipe(job["atoms"], **job["kwargs"])
         durable = time.time() - started >= DURABLE_AFTER_S  # the same for result and outcome
-        from ._summary import summarise
+        from .summary import summarise
 
         summary = summarise(result)
         # not atomic: the result counts only once the outcome, written after it, says so
@@ -198,10 +198,10 @@ def stderr_tail(work_dir: str | os.PathLike, n_chars: int = 2000) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a job process: ``python -m crystalwidgets._task WORK_DIR``."""
+    """Entry point of a job process: ``python -m crystalwidgets.jobs.task WORK_DIR``."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m crystalwidgets._task WORK_DIR", file=sys.stderr)
+        print("usage: python -m crystalwidgets.jobs.task WORK_DIR", file=sys.stderr)
         return 2
     code = 0 if run(argv[0])["state"] == "completed" else 1
     sys.stdout.flush()

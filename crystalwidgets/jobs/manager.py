@@ -2,47 +2,41 @@
 
 It holds the runners (one per profile, created on first use) and a cache of
 records; it never blocks the kernel. Runners report transitions from their own
-threads; the manager queues them and applies them on the kernel's asyncio loop
-(or on its own dispatcher thread when there is no loop, as in a script), writes
-them to the store in one transaction per batch, and tells subscribers exactly
-which fields of which jobs changed. What must be polled is polled by a monitor
-task on the same loop, off the loop's thread, with a bounded wait.
+threads into an :class:`~crystalwidgets.jobs.events.EventPump`, which hands them
+back in batches on the kernel's asyncio loop (or its own thread in a script); the
+manager writes each batch to the store in one transaction and tells subscribers
+exactly which fields of which jobs changed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
 import os
-import queue
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._files import home_dir, private_dir
-from ._procs import owner_alive as _owner_alive
-from ._procs import owner_id as _owner_id
-from ._profiles import Profile, ProfileStore
-from ._store import JobRecord, JobStore
-from .errors import CrystalWidgetsError, ProfileError
-from .runners._base import JobEvent, Runner, Task
-from .states import JobState
+from .._files import home_dir, private_dir
+from .._procs import owner_alive as _owner_alive
+from .._procs import owner_id as _owner_id
+from .._profiles import Profile, ProfileStore
+from ..errors import CrystalWidgetsError, ProfileError
+from ..states import JobState
+from .events import EventPump, JobEvent, Task
+from .store import JobRecord, JobStore
+
+if TYPE_CHECKING:
+    from ..runners.base import Runner
 
 __all__ = ["JobManager", "JobRecord", "Changes"]
 
 log = logging.getLogger(__name__)
-
-#: How long events may wait for the kernel's loop before the dispatcher thread applies them.
-_LOOP_GRACE_S = 0.25
-#: Under a stream of events, apply them at most this often (seconds): each drain is one
-#: store transaction and one message per subscriber; an event after a quiet spell goes at once.
-_DRAIN_GAP_S = 0.01
 
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
@@ -93,35 +87,11 @@ class JobManager:
         self._stored_structures: set[str] = set()  # hashes this manager wrote to the store
         self._runners: dict[str, Runner] = {}
         self._subscribers: list[Callable[[Changes], None]] = []
-        self._events: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
-        self._drain_scheduled = False
-        # _post runs in engine threads for every event: it only takes this small lock
-        self._post_lock = threading.Lock()
-        # one drain at a time, from taking events to telling subscribers: changes arrive in order
-        self._drain_lock = threading.RLock()
-        self._wakeup = threading.Event()
         self._changed = threading.Condition(self._lock)
         self._closed = False
         self._seen_data_version = self.store.data_version()
         self._foreign_checked = time.time()
-        self._poll_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cw-poll")
-        self._polling: concurrent.futures.Future | None = None
-        self._last_poll = time.monotonic()
-        self._pending_since: float | None = None  # oldest event the loop has not applied yet
-        self._last_drain = 0.0  # monotonic time the last drain began
-
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
-        self._loop_thread = threading.get_ident() if self._loop else None
-        self._monitor_task: asyncio.Task | None = None
-        if self._loop is not None:
-            self._monitor_task = self._loop.create_task(self._monitor())
-        # the dispatcher thread applies events when there is no loop, and stands in for a
-        # loop that does not run callbacks (a cell busy for minutes; a loop nobody runs)
-        self._dispatcher = threading.Thread(target=self._dispatch, name="cw-dispatch", daemon=True)
-        self._dispatcher.start()
+        self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
 
     # -- public API ----------------------------------------------------------
@@ -197,11 +167,11 @@ class JobManager:
         >>> mgr.submit_many([(cu, {"relax_cell": v}) for v in (False, True)], "emt.relax_job")
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
-        from ._task import encode_input, write_input
-        from .recipes.catalogue import recipes
-        from .structures.codec import structure_hash, structure_to_dict
-        from .structures.formula import reduced_formula
-        from .structures.io import load_structure
+        from ..recipes.catalogue import recipes
+        from ..structures.codec import structure_hash, structure_to_dict
+        from ..structures.formula import reduced_formula
+        from ..structures.io import load_structure
+        from .task import encode_input, write_input
 
         no_params: dict[str, Any] = {}
         items = [
@@ -298,7 +268,7 @@ class JobManager:
         """Submit again a job's recipe, structure and parameters (e.g. an orphaned one)."""
         import pickle
 
-        from ._task import INPUT
+        from .task import INPUT
 
         old = self.get(job_id)
         with open(Path(old.work_dir) / INPUT, "rb") as fh:
@@ -363,7 +333,7 @@ class JobManager:
             After ``timeout`` seconds, naming the jobs not yet done and their states.
         """
         done = self._waiter(job_ids, timeout)
-        on_loop = self._loop_thread == threading.get_ident()
+        on_loop = self._pump.on_loop_thread()
         while True:
             if on_loop:
                 self._drain()  # the loop cannot run while we block it: apply events here
@@ -371,8 +341,8 @@ class JobManager:
             if isinstance(left, list):
                 return left
             if on_loop:
-                self._wakeup.wait(min(left, 0.05))
-                self._wakeup.clear()
+                self._pump.wakeup.wait(min(left, 0.05))
+                self._pump.wakeup.clear()
             else:
                 with self._changed:
                     self._changed.wait(min(left, 0.5))
@@ -438,7 +408,7 @@ class JobManager:
         """The full (JSON-decoded) result of a completed job, read from its work dir."""
         import json
 
-        from ._task import RESULT
+        from .task import RESULT
 
         rec = self.get(job_id)
         path = Path(rec.work_dir or "") / RESULT
@@ -449,7 +419,7 @@ class JobManager:
 
     def structure(self, job_id: str, *, final: bool = False) -> Any:
         """The job's input structure, or its final one (``final=True``) as ASE Atoms."""
-        from .structures.codec import structure_from_dict
+        from ..structures.codec import structure_from_dict
 
         rec = self.get(job_id)
         if not final:
@@ -496,20 +466,12 @@ class JobManager:
             )
         return pd.DataFrame(rows, columns=None if rows else ["id", "state"])
 
-    def table(self, **kwargs):
-        """A live JobTable widget of this manager's jobs (``kwargs``: its traits, e.g. ``height``)."""
-        from .widgets._table import JobTable
-
-        return JobTable(self, **kwargs)
-
     def close(self) -> None:
         """Stop following jobs (they keep running) and release engine resources."""
         if self._closed:
             return
         self._closed = True
-        if self._monitor_task is not None:
-            self._monitor_task.cancel()
-        self._wakeup.set()
+        self._pump.close()
         for runner in list(self._runners.values()):
             try:
                 runner.shutdown()
@@ -522,7 +484,7 @@ class JobManager:
             self.store.update({job_id: {"owner": None} for job_id in mine})
         except Exception:
             log.exception("could not release unfinished jobs in the store")
-        self._poll_pool.shutdown(wait=False, cancel_futures=True)
+        self._pump.shutdown()
         self.store.close()
 
     def __enter__(self) -> JobManager:
@@ -578,89 +540,60 @@ class JobManager:
     # -- events --------------------------------------------------------------
 
     def _post(self, event: JobEvent) -> None:
-        """Thread-safe: queue a runner event and get it applied soon."""
-        self._events.put(event)
-        with self._post_lock:
-            if self._pending_since is None:
-                self._pending_since = time.monotonic()
-            schedule = self._loop is not None and not self._drain_scheduled
-            self._drain_scheduled = self._drain_scheduled or schedule
-        self._wakeup.set()
-        if schedule:
-            delay = self._last_drain + _DRAIN_GAP_S - time.monotonic()
-            if delay > 0:
-                self._call_soon(self._drain_later, delay)
-            else:
-                self._call_soon(self._drain)
-
-    def _drain_later(self, delay: float) -> None:
-        """On the loop: drain after ``delay`` seconds (events keep coming: batch them)."""
-        loop = self._loop
-        if loop is None:  # the loop closed meanwhile
-            self._drain()
-        else:
-            loop.call_later(delay, self._drain)
+        """Thread-safe (the runners' emit): queue a runner event, applied soon."""
+        self._pump.post(event)
 
     def _drain(self) -> None:
-        """Apply every queued event: store first, then cache, then subscribers.
+        """Apply every queued event now, in this thread."""
+        self._pump.drain()
+
+    def _apply_events(self, events: list[JobEvent]) -> None:
+        """Apply a batch of runner events: store first, then cache, then subscribers.
 
         The store is written without holding the manager's lock, so engine threads
         posting events and readers of records never wait for the disk.
         """
-        with self._drain_lock:
-            self._last_drain = time.monotonic()
-            with self._post_lock:
-                self._drain_scheduled = False
-                self._pending_since = None
-            events = []
-            while True:
-                try:
-                    events.append(self._events.get_nowait())
-                except queue.Empty:
-                    break
-            if not events:
-                return
-            updates: dict[str, dict[str, Any]] = {}  # the store's: final values
-            # the subscribers': a job's second state change in this batch opens the next
-            # change set, so each transition is told, in order (running, then completed)
-            told: list[dict[str, dict[str, Any]]] = [{}]
-            new_records: dict[str, JobRecord] = {}
-            for ev in events:
-                rec = new_records.get(ev.job_id) or self._records.get(ev.job_id)
-                if rec is None:
-                    continue
-                fields = dict(ev.fields)
-                fields["last_checked"] = max(ev.at, rec.last_checked or 0)
-                if ev.state is not None and ev.state != rec.state:
-                    if rec.state.is_terminal:
-                        continue  # e.g. a late "running" after a cancel
-                    fields["state"] = ev.state
-                    if ev.state.is_terminal and not fields.get("finished"):
-                        fields["finished"] = ev.at
-                changed = {k: v for k, v in fields.items() if getattr(rec, k) != v}
-                if not changed:
-                    continue
-                new_records[ev.job_id] = rec.replace(**changed)
-                updates.setdefault(ev.job_id, {}).update(changed)
-                if "state" in changed and "state" in told[-1].get(ev.job_id, {}):
-                    told.append({})
-                told[-1].setdefault(ev.job_id, {}).update(changed)
-            if not updates:
-                return
-            try:
-                self.store.update(updates)
-            except Exception:
-                log.exception("could not write job updates to the store")
-            with self._lock:
-                self._records.update(new_records)
-                self._changed.notify_all()
-            for changes in told:
-                self._publish(
-                    {
-                        job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
-                        for job_id, fields in changes.items()
-                    }
-                )
+        updates: dict[str, dict[str, Any]] = {}  # the store's: final values
+        # the subscribers': a job's second state change in this batch opens the next
+        # change set, so each transition is told, in order (running, then completed)
+        told: list[dict[str, dict[str, Any]]] = [{}]
+        new_records: dict[str, JobRecord] = {}
+        for ev in events:
+            rec = new_records.get(ev.job_id) or self._records.get(ev.job_id)
+            if rec is None:
+                continue
+            fields = dict(ev.fields)
+            fields["last_checked"] = max(ev.at, rec.last_checked or 0)
+            if ev.state is not None and ev.state != rec.state:
+                if rec.state.is_terminal:
+                    continue  # e.g. a late "running" after a cancel
+                fields["state"] = ev.state
+                if ev.state.is_terminal and not fields.get("finished"):
+                    fields["finished"] = ev.at
+            changed = {k: v for k, v in fields.items() if getattr(rec, k) != v}
+            if not changed:
+                continue
+            new_records[ev.job_id] = rec.replace(**changed)
+            updates.setdefault(ev.job_id, {}).update(changed)
+            if "state" in changed and "state" in told[-1].get(ev.job_id, {}):
+                told.append({})
+            told[-1].setdefault(ev.job_id, {}).update(changed)
+        if not updates:
+            return
+        try:
+            self.store.update(updates)
+        except Exception:
+            log.exception("could not write job updates to the store")
+        with self._lock:
+            self._records.update(new_records)
+            self._changed.notify_all()
+        for changes in told:
+            self._publish(
+                {
+                    job_id: {k: (v.value if isinstance(v, JobState) else v) for k, v in fields.items()}
+                    for job_id, fields in changes.items()
+                }
+            )
 
     def _publish(self, changes: Changes) -> None:
         with self._lock:
@@ -694,11 +627,11 @@ class JobManager:
             if rec.owner != self.owner and self._records.get(rec.id) != rec
         ]
         if foreign:
-            self._call_soon(self._apply_foreign, foreign)
+            self._pump.call_soon(self._apply_foreign, foreign)
 
     def _apply_foreign(self, foreign: list[JobRecord]) -> None:
         changes: Changes = {}
-        with self._drain_lock:
+        with self._pump.exclusive():
             with self._lock:
                 for rec in foreign:
                     old = self._records.get(rec.id)
@@ -709,54 +642,3 @@ class JobManager:
                     }
                 self._changed.notify_all()
             self._publish(changes)
-
-    def _call_soon(self, fn: Callable[..., None], *args: Any) -> None:
-        """Run ``fn(*args)`` on the kernel's loop, or right here when there is none."""
-        loop = self._loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(fn, *args)
-                return
-            except RuntimeError:  # the loop is closed (kernel shutting down)
-                self._loop = None
-        fn(*args)
-
-    def _start_poll(self) -> concurrent.futures.Future | None:
-        """Run one poll in the poll thread unless the previous one still runs."""
-        if self._polling is not None and not self._polling.done():
-            return None  # a runner is slow: never pile polls up
-        self._last_poll = time.monotonic()
-        self._polling = self._poll_pool.submit(self._poll_once)
-        return self._polling
-
-    async def _monitor(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(self.monitor_interval)
-            fut = self._start_poll()
-            if fut is not None:
-                try:
-                    await asyncio.wait_for(asyncio.wrap_future(fut), self.monitor_interval * 4)
-                except (asyncio.TimeoutError, Exception):
-                    log.warning("job monitor: a poll took too long or failed", exc_info=True)
-
-    def _dispatch(self) -> None:
-        """Without a loop: apply events and poll. With one: step in only when it stalls."""
-        while not self._closed:
-            now = time.monotonic()
-            deadline = self._last_poll + self.monitor_interval * (1 if self._loop is None else 2)
-            pending = self._pending_since
-            if self._loop is not None and pending is not None:
-                deadline = min(deadline, pending + _LOOP_GRACE_S)
-            if self._wakeup.wait(max(0.0, deadline - now)):
-                self._wakeup.clear()
-            now = time.monotonic()
-            pending = self._pending_since
-            if self._loop is None:
-                gap = self._last_drain + _DRAIN_GAP_S - now
-                if gap > 0 and not self._closed:
-                    time.sleep(gap)  # events keep coming: let them gather into one drain
-                self._drain()
-            elif pending is not None and now - pending >= _LOOP_GRACE_S:
-                self._drain()
-            if now - self._last_poll >= self.monitor_interval * (1 if self._loop is None else 2):
-                self._start_poll()  # with a loop: its monitor task has not run for two intervals

@@ -28,7 +28,7 @@ def _formula(atoms: Any) -> str | None:
     """The store's rule (:func:`~crystalwidgets.structures.reduced_formula`), so a row keeps its formula."""
     if not hasattr(atoms, "get_chemical_formula"):
         return None
-    from .structures.formula import reduced_formula
+    from ..structures.formula import reduced_formula
 
     return reduced_formula(atoms)
 
