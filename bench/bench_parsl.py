@@ -115,7 +115,7 @@ def overhead(kind: str, profile, n: int, atoms, repeats: int = 7) -> None:
     """Both comparisons, each run ``repeats`` times interleaved, the order reversed every
     other round: this VM's speed drifts by 20 % over seconds, so each JobManager run is
     compared with the raw run next to it; the median of those ratios is the figure."""
-    from crystalwidgets._profiles import ProfileStore
+    from crystalwidgets.profiles import ProfileStore
 
     home = fresh_home()
     n_emt, n_relax = max(n // 5, 1), max(n // 20, 1)
@@ -177,8 +177,8 @@ def overhead(kind: str, profile, n: int, atoms, repeats: int = 7) -> None:
 
 def memory(atoms) -> None:
     from crystalwidgets import JobManager
-    from crystalwidgets._hpc_profiles import ParslThreadsProfile
-    from crystalwidgets._profiles import ProfileStore
+    from crystalwidgets.profiles import ProfileStore
+    from crystalwidgets.runners.parsl.profiles import ParslThreadsProfile
 
     home = fresh_home()
     try:
@@ -209,8 +209,8 @@ def slurm_latencies(atoms, n: int = 10) -> None:
         print("parsl-slurm: skipped (no Slurm answers; start ../shared/slurm/start-slurm.sh)")
         return
     from crystalwidgets import JobManager
-    from crystalwidgets._hpc_profiles import ParslSlurmProfile
-    from crystalwidgets._profiles import ProfileStore
+    from crystalwidgets.profiles import ProfileStore
+    from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
 
     home = fresh_home()
     try:
@@ -262,7 +262,7 @@ def main() -> None:
 
     from ase.build import bulk
 
-    from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
+    from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
 
     logging.getLogger("parsl").propagate = False
     print(machine())

@@ -89,8 +89,8 @@ def test_store_in_unwritable_place_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_profiles_refuse_secrets_and_unknown_fields(cw_home):
-    from crystalwidgets._profiles import ProfileStore
     from crystalwidgets.errors import ProfileError
+    from crystalwidgets.profiles import ProfileStore
 
     store = ProfileStore()
     with pytest.raises(ProfileError, match="secret"):

@@ -118,7 +118,7 @@ def test_cancel_running_job_leaves_no_process(manager):
 
 def test_cancel_pending_job_never_starts(cw_home):
     from crystalwidgets import JobManager
-    from crystalwidgets._profiles import LocalProfile, ProfileStore
+    from crystalwidgets.profiles import LocalProfile, ProfileStore
 
     ProfileStore().save(LocalProfile(name="one-at-a-time", max_workers=1))
     with JobManager() as mgr:
@@ -144,7 +144,7 @@ def test_failing_job_keeps_error_and_files(manager):
 
 def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
     from crystalwidgets import JobManager
-    from crystalwidgets._profiles import LocalProfile, ProfileStore
+    from crystalwidgets.profiles import LocalProfile, ProfileStore
 
     ProfileStore().save(LocalProfile(name="two", max_workers=2))
     with JobManager() as mgr:
@@ -165,7 +165,7 @@ def test_job_processes_share_the_cores_for_blas_threads(cw_home, monkeypatch):
     each other: 20x slower EMT relaxations here); a variable the user set wins."""
     from crystalwidgets import JobManager
     from crystalwidgets._procs import THREAD_VARS
-    from crystalwidgets._profiles import LocalProfile, ProfileStore
+    from crystalwidgets.profiles import LocalProfile, ProfileStore
 
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)

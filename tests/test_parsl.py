@@ -20,10 +20,10 @@ import pytest
 from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
-from crystalwidgets._hpc_profiles import ParslLocalProfile, ParslThreadsProfile
-from crystalwidgets._profiles import ProfileStore
 from crystalwidgets.errors import ProfileError
 from crystalwidgets.jobs.summary import summarise
+from crystalwidgets.profiles import ProfileStore
+from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
 
 from .helpers import states_seen, summary_core, wait_for
 

@@ -18,7 +18,7 @@ import pytest
 import traitlets
 from ase.build import bulk
 
-from crystalwidgets._profiles import _KINDS, Profile, ProfileStore, register_kind
+from crystalwidgets.profiles import Profile, ProfileStore, register_kind, unregister_kind
 from crystalwidgets.widgets._picker import ClusterPicker, field_specs
 
 
@@ -100,7 +100,7 @@ def test_a_broken_profile_is_listed_with_its_problem_and_the_rest_still_works(st
 
 
 def test_fields_come_from_the_kind_model_with_help_and_kind_hidden():
-    from crystalwidgets._hpc_profiles import ParslSlurmProfile
+    from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
 
     specs = {f["name"]: f for f in field_specs(ParslSlurmProfile)}
     order = [f["name"] for f in field_specs(ParslSlurmProfile)]
@@ -310,7 +310,7 @@ def slow_kind():
             return []
 
     yield SlowProfile
-    _KINDS.pop("test-slow")
+    unregister_kind("test-slow")
 
 
 def test_a_check_that_hangs_never_blocks_the_kernel_and_is_reported_unfinished(store, slow_kind):

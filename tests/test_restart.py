@@ -27,7 +27,7 @@ FIRST_KERNEL = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from ase.build import bulk
     from crystalwidgets import JobManager
-    from crystalwidgets._profiles import LocalProfile, ProfileStore
+    from crystalwidgets.profiles import LocalProfile, ProfileStore
     from tests import jobfuncs
 
     ProfileStore().save(LocalProfile(name="two", max_workers=2))

@@ -21,9 +21,9 @@ import pytest
 from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
-from crystalwidgets._hpc_profiles import ParslSlurmProfile
-from crystalwidgets._profiles import ProfileStore
 from crystalwidgets.errors import ProfileError
+from crystalwidgets.profiles import ProfileStore
+from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
 
 from .helpers import states_seen, wait_for
 from .test_parsl import looping_job, noop_job

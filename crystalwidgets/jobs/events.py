@@ -28,14 +28,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from .._loop import LOOP_GRACE_S, call_in_kernel, running_loop
 from ..states import JobState
 
 __all__ = ["DRAIN_GAP_S", "LOOP_GRACE_S", "Emit", "EventPump", "JobEvent", "Task"]
 
 log = logging.getLogger(__name__)
 
-#: How long events may wait for the kernel's loop before the dispatcher thread applies them.
-LOOP_GRACE_S = 0.25
 #: Under a stream of events, apply them at most this often (seconds): each drain is one
 #: store transaction and one message per subscriber.
 DRAIN_GAP_S = 0.01
@@ -108,10 +107,7 @@ class EventPump(Generic[E]):
         self._last_poll = time.monotonic()
         self._pending_since: float | None = None  # oldest event not applied yet
         self._last_drain = 0.0  # monotonic time the last drain began
-        try:
-            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self.loop = None
+        self.loop: asyncio.AbstractEventLoop | None = running_loop()
         self._loop_thread = threading.get_ident() if self.loop else None
         self._monitor_task: asyncio.Task | None = None
         if self.loop is not None:
@@ -163,16 +159,17 @@ class EventPump(Generic[E]):
         """True when called on the thread running the kernel's loop (which must not block)."""
         return self._loop_thread == threading.get_ident()
 
-    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on the kernel's loop, or right here when there is none."""
+    def call_soon(self, fn: Callable[..., Any], *args: Any, fallback: bool = False) -> None:
+        """Run ``fn(*args)`` on the kernel's loop, or right here when there is none.
+
+        ``fallback``: run it from this thread too when the loop does not in time (see
+        :func:`~crystalwidgets._loop.call_in_kernel`); drains need none, the dispatcher
+        thread stands in for them.
+        """
         loop = self.loop
-        if loop is not None:
-            try:
-                loop.call_soon_threadsafe(fn, *args)
-                return
-            except RuntimeError:  # the loop is closed (kernel shutting down)
-                self.loop = None
-        fn(*args)
+        if loop is not None and loop.is_closed():
+            self.loop = loop = None
+        call_in_kernel(loop, fn, *args, fallback_after=LOOP_GRACE_S if fallback else None)
 
     def close(self) -> None:
         """Stop the monitor and the dispatcher; apply what is queued."""

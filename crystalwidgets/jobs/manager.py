@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from .._profiles import Profile, ProfileStore
 from ..errors import CrystalWidgetsError, ProfileError
+from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
 from .store import JobRecord, JobStore
@@ -627,7 +627,7 @@ class JobManager:
             if rec.owner != self.owner and self._records.get(rec.id) != rec
         ]
         if foreign:
-            self._pump.call_soon(self._apply_foreign, foreign)
+            self._pump.call_soon(self._apply_foreign, foreign, fallback=True)
 
     def _apply_foreign(self, foreign: list[JobRecord]) -> None:
         changes: Changes = {}

@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from .._loop import running_loop
 from ..errors import CrystalWidgetsError
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
@@ -249,10 +250,7 @@ class App(w.VBox):
             self.progress_text.value = str(exc)
             return
         self.sweep_button.disabled = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = running_loop()
         if loop is None:  # no kernel loop (a script): submit in place
             self._run_sweep_sync(jobs)
         else:

@@ -9,7 +9,6 @@ messages), ``value`` (the cleaned kwargs) and ``valid``. Nothing is validated in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import warnings
@@ -19,6 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
@@ -155,10 +155,7 @@ class RecipeForm(anywidget.AnyWidget):
                     self.status = f"submit failed: {exc}"
 
     def _start_availability(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = running_loop()
 
         def work() -> None:
             try:
@@ -180,10 +177,7 @@ class RecipeForm(anywidget.AnyWidget):
                     for e in self.catalogue
                 ]
 
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(apply)
-            else:
-                apply()
+            call_in_kernel(loop, apply)
 
         threading.Thread(target=work, name="cw-recipe-availability", daemon=True).start()
 

@@ -4,7 +4,7 @@ Every rule lives here, in Python, as in the RecipeForm: the front end lists
 ``profiles``, renders the ``editor``'s fields (generated from the profile kind's
 pydantic model) and reports what the user typed as ``entries``; this module
 turns entries into values, validates them with the same code
-:meth:`~crystalwidgets._profiles.ProfileStore.save` uses, and sends back
+:meth:`~crystalwidgets.profiles.ProfileStore.save` uses, and sends back
 ``errors`` per field. Nothing is saved while a field is wrong.
 
 Messages browser -> kernel, each with a ``kind``:
@@ -24,19 +24,18 @@ Everything else travels in synced traitlets.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import anywidget
 import traitlets
 from pydantic.fields import FieldInfo
 
-from .._profiles import Profile, ProfileStore, profile_kinds
+from .._loop import call_in_kernel, running_loop
 from ..errors import ProfileError
+from ..profiles import Profile, ProfileStore, profile_kinds
 from ..recipes.annotations import from_object, jsonable
 from ._entries import from_entry, to_entry
 from ._esm import bundle_path
@@ -117,27 +116,12 @@ def _summary(cls: type[Profile]) -> str:
     return " ".join(doc.split())
 
 
-def _call_in_kernel(loop: asyncio.AbstractEventLoop | None, fn: Callable[[], None]) -> None:
-    """Run ``fn`` on the kernel's event loop when there is one (widgets change there), else now."""
-    if loop is not None and not loop.is_closed():
-        loop.call_soon_threadsafe(fn)
-    else:
-        fn()
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
 class ClusterPicker(anywidget.AnyWidget):
     """Pick the cluster profile jobs go to; create, edit, delete and check profiles.
 
     ``value`` is the selected profile's name (what :class:`~crystalwidgets.widgets.App`
     submits to). Profiles are read from and saved to a
-    :class:`~crystalwidgets._profiles.ProfileStore` (``profiles.json``, 0600, no secrets).
+    :class:`~crystalwidgets.profiles.ProfileStore` (``profiles.json``, 0600, no secrets).
 
     Parameters
     ----------
@@ -457,7 +441,7 @@ class ClusterPicker(anywidget.AnyWidget):
             "id": seq, "profile": label, "deep": deep, "state": "running", "problems": [],
             "message": "", "started": time.time(), "finished": None, "timeout": timeout,
         }
-        loop = _running_loop()
+        loop = running_loop()
         outcome: dict[str, Any] = {}
 
         def run() -> None:
@@ -479,7 +463,7 @@ class ClusterPicker(anywidget.AnyWidget):
                 result = {"state": "failed", "message": f"the check itself failed: {outcome['error']}"}
             else:
                 result = {"state": "done", "problems": outcome["problems"]}
-            _call_in_kernel(loop, lambda: self._finish_check(seq, result))
+            call_in_kernel(loop, self._finish_check, seq, result)
 
         threading.Thread(target=watch, name=f"cw-check-watch-{profile.name}", daemon=True).start()
 

@@ -22,7 +22,7 @@ XSS = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def demo(lab, browser):
     """The demo notebook, run once; every dialog the page opens is recorded and dismissed."""
-    setup = "from crystalwidgets._profiles import ProfileStore; from ase.build import bulk; import os, json"
+    setup = "from crystalwidgets import ProfileStore; from ase.build import bulk; import os, json"
     with demo_notebook(lab, browser, NOTEBOOK, setup, width=1100, timeout=120) as notebook:
         yield notebook
         notebook.probe.exec("mgr.close()", timeout=60)  # no Parsl engine outlives the test

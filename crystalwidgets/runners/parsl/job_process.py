@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .._procs import KILL_GRACE_S, kill_group, started_at
+from ..._procs import KILL_GRACE_S, kill_group, started_at
 
 __all__ = ["JobProcess"]
 
@@ -155,7 +155,7 @@ class JobProcess:
 
 def _serve(requests: int, replies: int) -> None:
     """The job process: run each job named on ``requests``; answer its state on ``replies``."""
-    from ..jobs import task as _task
+    from ...jobs import task as _task
 
     home = os.getcwd()
     with os.fdopen(requests, "rb") as lines:

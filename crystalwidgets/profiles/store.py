@@ -1,118 +1,38 @@
-"""Cluster profiles: named, typed, validated records saved in the user's config dir.
+"""Saved profiles: ``local`` plus what is in ``<config dir>/profiles.json`` (0600).
 
-A profile says where jobs run. Each kind is a pydantic model registered with
-:func:`register_kind`; it names its runner class (imported lazily) and has a
-pre-flight :meth:`Profile.check` that returns every problem at once.
-
-``local`` always exists; saved profiles live in ``profiles.json`` (0600) under
-the config dir. No secret is ever stored: a field whose name looks like one is
-refused.
+No secret is ever stored: a field whose name looks like one is refused.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-from importlib import import_module
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from ._files import config_dir, private_dir, write_private
-from .errors import ProfileError
+from .._files import config_dir, private_dir, write_private
+from ..errors import ProfileError
+from .base import SECRET_NAME, LocalProfile, Profile
+from .kinds import kind_class, kind_names
 
-__all__ = [
-    "Profile",
-    "LocalProfile",
-    "ProfileError",
-    "ProfileStore",
-    "register_kind",
-    "profile_kinds",
-]
-
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-_SECRET = re.compile(r"pass(word)?|token|secret|api[_-]?key|private[_-]?key", re.I)
+__all__ = ["ProfileStore", "parse_profile"]
 
 
-class Profile(BaseModel):
-    """Base of all profile kinds. Unknown fields are rejected."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
-
-    #: The kind's name, also the discriminator in saved files.
-    kind: str
-    name: str = Field(pattern=_NAME, description="Name the profile is picked by.")
-    description: str = Field("", max_length=500, description="Free text shown in the picker.")
-
-    #: "module:Class" of the runner, imported on first use.
-    runner: ClassVar[str]
-
-    def runner_class(self) -> type:
-        """The runner class serving this profile (imports its engine)."""
-        module, _, cls = self.runner.partition(":")
-        return getattr(import_module(module), cls)
-
-    def check(self, *, deep: bool = False) -> list[str]:
-        """Pre-flight check. Returns every problem found as a message; empty when fine.
-
-        ``deep=True`` may run a tiny job on the target (slower, still bounded).
-        """
-        return []
-
-
-class LocalProfile(Profile):
-    """Jobs run as processes on this machine, no server: the embedded default."""
-
-    kind: Literal["local"] = "local"
-    name: str = Field("local", pattern=_NAME)
-    max_workers: int | None = Field(
-        None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
-    )
-    runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
-
-    def check(self, *, deep: bool = False) -> list[str]:
-        problems = []
-        cores = os.cpu_count() or 1
-        if self.max_workers and self.max_workers > 4 * cores:
-            problems.append(
-                f"max_workers: {self.max_workers} is far above this machine's {cores} cores; "
-                f"set it to {cores} or fewer"
-            )
-        return problems
-
-
-_KINDS: dict[str, type[Profile]] = {}
-
-
-def register_kind(cls: type[Profile]) -> type[Profile]:
-    """Register a profile kind (usable as a class decorator)."""
-    kind = cls.model_fields["kind"].default
-    _KINDS[kind] = cls
-    return cls
-
-
-def profile_kinds() -> dict[str, type[Profile]]:
-    """Registered kinds by name."""
-    return dict(_KINDS)
-
-
-register_kind(LocalProfile)
-
-
-def _parse(data: dict[str, Any]) -> Profile:
+def parse_profile(data: dict[str, Any]) -> Profile:
+    """The profile ``data`` describes, validated; :class:`ProfileError` lists every problem."""
     kind = data.get("kind")
     name = data.get("name", "?")
-    if kind not in _KINDS:
-        fix = f"unknown kind {kind!r}; use one of {', '.join(sorted(_KINDS))}"
+    if kind not in kind_names():
+        fix = f"unknown kind {kind!r}; use one of {', '.join(sorted(kind_names()))}"
         raise ProfileError(f"profile {name!r}: {fix}", [("kind", fix)])
-    secrets = [k for k in data if _SECRET.search(k)]
+    secrets = [k for k in data if SECRET_NAME.search(k)]
     if secrets:
         fix = "looks like a secret; profiles never store passwords or tokens (Slurm uses your own login)"
         raise ProfileError(f"profile {name!r}: field {secrets[0]!r} {fix}", [(secrets[0], fix)])
     try:
-        return _KINDS[kind].model_validate(data)
+        return kind_class(kind).model_validate(data)
     except ValidationError as exc:
         problems = [
             (".".join(map(str, e["loc"])) or "profile", e["msg"].removeprefix("Value error, "))
@@ -160,7 +80,7 @@ class ProfileStore:
         ProfileError
             With ``problems``: every bad field and its fix.
         """
-        return _parse(data)
+        return parse_profile(data)
 
     def is_saved(self, name: str) -> bool:
         """Whether ``name`` is in the profiles file (the built-in ``local`` is not, until saved over)."""
@@ -192,7 +112,7 @@ class ProfileStore:
             return cached[1].model_copy()  # every submit asks: parse the file only when it changed
         data = self._read()
         if name in data:
-            profile = _parse(data[name])
+            profile = parse_profile(data[name])
             self._parsed[name] = (stamp, profile)
             return profile.model_copy()
         if name == "local":
@@ -205,9 +125,9 @@ class ProfileStore:
     def save(self, profile: Profile | dict[str, Any]) -> Profile:
         """Validate and save ``profile`` (replacing one of the same name). Returns it."""
         if isinstance(profile, dict):
-            profile = _parse(profile)
+            profile = parse_profile(profile)
         else:
-            profile = _parse(profile.model_dump())
+            profile = parse_profile(profile.model_dump())
         data = self._read()
         data[profile.name] = profile.model_dump(mode="json")
         private_dir(self.path.parent)
@@ -221,6 +141,3 @@ class ProfileStore:
             raise ProfileError(f"unknown profile {name!r}; nothing deleted")
         del data[name]
         write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
-
-
-from . import _hpc_profiles  # noqa: E402,F401  (registers the HPC kinds)

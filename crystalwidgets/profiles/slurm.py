@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .errors import SlurmError
+from ..errors import SlurmError
 
 __all__ = [
     "SlurmError",
@@ -203,6 +203,16 @@ def parse_walltime(text: str) -> float | None:
         )
     days, a, b, c = m.groups()
     nums = [int(x) for x in (a, b, c) if x is not None]
+    # after the leading number, minutes and seconds count to 59 (and hours to 23 after a day)
+    bounded = nums[1:] if days is None else nums
+    limits = ([23] if days is not None else []) + [59, 59]
+    for value, limit in zip(bounded, limits):
+        if value > limit:
+            unit = {23: "hours after a day count", 59: "minutes and seconds count"}[limit]
+            raise ValueError(
+                f"{text!r} is not a Slurm time: {unit} from 0 to {limit}; "
+                "use HH:MM:SS (e.g. 01:30:00), MM, or D-HH:MM:SS"
+            )
     if days is not None:  # D-HH, D-HH:MM, D-HH:MM:SS
         hours, minutes, seconds = (nums + [0, 0])[:3]
         return int(days) * 1440 + hours * 60 + minutes + seconds / 60

@@ -3,7 +3,7 @@
 One DataFlowKernel per profile per kernel, created on the first submit (in the
 runner's own thread: the kernel never waits for Parsl), its run dir under the
 runner's dir. quacc's engine stays unset: each job is the Parsl app
-:func:`~crystalwidgets.runners._parsl_app.run_job`, which runs the plain job body
+:func:`~crystalwidgets.runners.parsl.app.run_job`, which runs the plain job body
 inside the task, so quacc's files and the outcome land in the job's work dir, the
 same files a restarted kernel recovers from.
 
@@ -38,12 +38,8 @@ import atexit
 import ctypes
 import dataclasses
 import functools
-import json
 import logging
-import os
 import queue
-import re
-import secrets
 import signal
 import socket
 import threading
@@ -53,28 +49,31 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .. import _slurm
-from .._files import home_dir, private_dir, read_json, write_private
-from .._procs import KILL_GRACE_S, kill_group, owner_alive, owner_id, process_alive
-from ..errors import CrystalWidgetsError, ProfileError
-from ..jobs import task as _task
-from ..jobs.events import Emit, JobEvent, Task
-from ..states import JobState
-from ._parsl_app import CANCEL, TASK, JobCancelled, RemoteLink, run_job, verify
-from .base import Runner
+from ..._files import read_json
+from ..._procs import KILL_GRACE_S, kill_group, owner_id, process_alive
+from ...errors import CrystalWidgetsError, ProfileError
+from ...jobs import task as _task
+from ...jobs.events import Emit, JobEvent, Task
+from ...profiles import slurm as _slurm
+from ...states import JobState
+from ..base import Runner
+from .app import CANCEL, TASK, JobCancelled, RemoteLink
+from .engine import Engine
+from .leftovers import cleanup_leftovers, leftover_blocks
+from .link import Listener, ThreadLink
 
-__all__ = ["ParslRunner", "leftover_blocks", "cleanup_leftovers"]
+__all__ = ["ParslRunner", "cleanup_leftovers", "leftover_blocks"]
+
+
+
 
 log = logging.getLogger(__name__)
+
+
 logging.getLogger("parsl").propagate = False  # quacc calls basicConfig: keep Parsl's DEBUG out
 
-_CLEANUP_TIMEOUT_S = 20.0
-#: How long closing an engine waits for Slurm to see its blocks ended (COMPLETING included).
-_BLOCKS_GONE_S = 15.0
+
 _CANCEL_BACKSTOP_S = 15.0
-_LISTEN_READ_TIMEOUT_S = 2.0
-_MAX_LINE = 16_384
-_ENGINES = "engines"
 
 
 @dataclasses.dataclass
@@ -82,7 +81,7 @@ class _Job:
     task: Task
     #: queued (not yet given to Parsl) -> submitted -> running
     state: str = "queued"
-    engine: _Engine | None = None
+    engine: Engine | None = None
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
     cancel: bool = False
     claimed: bool = False
@@ -90,251 +89,6 @@ class _Job:
     #: taken over from a kernel that ended: no future, followed by polling
     reattached: bool = False
     waiting: str | None = None
-
-
-class _Engine:
-    """One DataFlowKernel with its one executor, labelled uniquely (blocks are named after it)."""
-
-    def __init__(self, profile: Any, run_dir: Path, owner: str) -> None:
-        from parsl import python_app
-        from parsl.dataflow.dflow import DataFlowKernel
-
-        self.label = f"cw-{secrets.token_hex(4)}"
-        self.kind = profile.kind
-        self.slurm = profile.kind == "parsl-slurm"
-        self.registry = private_dir(run_dir / _ENGINES) / f"{self.label}.json"
-        self._register(profile, owner)
-        self.dfk = DataFlowKernel(
-            profile.to_parsl_config(private_dir(run_dir / "runinfo"), self.label)
-        )
-        self.executor = self.dfk.executors[self.label]
-        self.app = python_app(run_job, data_flow_kernel=self.dfk, executors=[self.label])
-        self.htex = hasattr(self.executor, "connected_managers")
-        self.closed = False
-        self._register(profile, owner)  # now with the interchange's pid
-
-    def _register(self, profile: Any, owner: str) -> None:
-        proc = getattr(getattr(self, "executor", None), "interchange_proc", None)
-        entry = {
-            "label": self.label,
-            "owner": owner,
-            "profile": profile.name,
-            "kind": profile.kind,
-            "created": time.time(),
-            "interchange_pid": getattr(proc, "pid", None),
-        }
-        write_private(self.registry, json.dumps(entry))
-
-    def broken(self) -> str | None:
-        """Why Parsl declared the executor unusable, or None."""
-        if getattr(self.executor, "bad_state_is_set", False):
-            return f"{self.executor.executor_exception}"
-        return None
-
-    def blocks(self) -> list[dict[str, Any]]:
-        """The executor's blocks now: id, Slurm job id, state, Slurm's reason, and how they ended."""
-        if not self.htex:
-            return []
-        from parsl.jobs.states import JobState as BlockState
-
-        out: list[dict[str, Any]] = []
-        if self.slurm:
-            jobs = _slurm.queue(name_prefix=f"parsl.{self.label}.")
-            facade = dict(
-                self.executor.status_facade
-            )  # read after squeue: sees parsl's scale-in marks
-            for j in jobs:
-                m = re.match(rf"parsl\.{re.escape(self.label)}\.block-(\d+)\.", j.name)
-                block = m.group(1) if m else "?"
-                st = facade.get(block)
-                out.append(
-                    {
-                        "block": block,
-                        "job_id": j.job_id,
-                        "state": j.state,
-                        "reason": "" if j.reason == "None" else j.reason,
-                        "nodes": j.nodes,
-                        "finished": j.finished,
-                        "never_starts": j.never_starts,
-                        "scaled_in": st is not None and st.state == BlockState.SCALED_IN,
-                    }
-                )
-            known = {b["block"] for b in out}
-            for block, st in facade.items():
-                if (
-                    block not in known
-                    and st.state == BlockState.FAILED
-                    and block not in self.executor.blocks_to_job_id
-                ):
-                    out.append(self._failed_submit(block, st))
-        else:
-            for block, st in dict(
-                self.executor.status_facade
-            ).items():  # parsl refreshes it every 5 s
-                if block not in self.executor.blocks_to_job_id and st.state == BlockState.FAILED:
-                    out.append(self._failed_submit(block, st))
-                    continue
-                out.append(
-                    {
-                        "block": block,
-                        "job_id": self.executor.blocks_to_job_id.get(block),
-                        "state": st.state.name,
-                        "reason": st.message or "",
-                        "nodes": socket.gethostname(),
-                        "finished": st.terminal,
-                        "never_starts": False,
-                        "scaled_in": st.state in (BlockState.SCALED_IN, BlockState.CANCELLED),
-                    }
-                )
-        out.sort(key=lambda b: int(b["block"]) if b["block"].isdigit() else -1)
-        return out
-
-    @staticmethod
-    def _failed_submit(block: str, st: Any) -> dict[str, Any]:
-        return {
-            "block": block,
-            "job_id": None,
-            "state": "SUBMIT_FAILED",
-            "reason": st.message or "",
-            "nodes": "",
-            "finished": True,
-            "never_starts": False,
-            "scaled_in": False,
-        }
-
-    def stderr_tail(self, job_id: str | None, n_chars: int = 1500) -> str:
-        """The end of a block's stderr (where a failing worker_init shows)."""
-        res = getattr(self.executor.provider, "resources", {}).get(job_id or "", {})
-        path = res.get("job_stderr_path")
-        if not path:
-            return ""
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - n_chars))
-                return fh.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-
-    def close(self) -> None:
-        """Clean up the DataFlowKernel (bounded) and scancel whatever block is left."""
-        if self.closed:
-            return
-        self.closed = True
-        done = threading.Event()
-
-        def cleanup() -> None:
-            try:
-                self.dfk.cleanup()
-            except Exception:
-                log.warning("Parsl cleanup of %s failed", self.label, exc_info=True)
-            done.set()
-
-        threading.Thread(target=cleanup, name=f"cw-parsl-cleanup-{self.label}", daemon=True).start()
-        if not done.wait(_CLEANUP_TIMEOUT_S):
-            log.warning(
-                "Parsl cleanup of %s took over %s s; going on", self.label, _CLEANUP_TIMEOUT_S
-            )
-            proc = getattr(self.executor, "interchange_proc", None)
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-        if not self.slurm or self._cancel_blocks():
-            self.registry.unlink(missing_ok=True)
-
-    def _cancel_blocks(self) -> bool:
-        """scancel the blocks still in Slurm and wait (bounded) until none is left, even
-        completing; False when some are (the registry then lets ``cleanup_leftovers`` find them)."""
-        deadline = time.monotonic() + _BLOCKS_GONE_S
-        try:
-            while True:
-                alive = [j for j in _slurm.queue(name_prefix=f"parsl.{self.label}.") if not j.finished]
-                if not alive:
-                    return True
-                if time.monotonic() > deadline:
-                    log.warning(
-                        "blocks of %s still in Slurm after %s s: %s",
-                        self.label,
-                        _BLOCKS_GONE_S,
-                        ", ".join(f"{j.job_id} {j.state}" for j in alive),
-                    )
-                    return False
-                _slurm.cancel([j.job_id for j in alive if j.state != "COMPLETING"])
-                time.sleep(0.2)
-        except _slurm.SlurmError:
-            log.warning("could not scancel the blocks of %s", self.label, exc_info=True)
-            return False
-
-
-class _Listener:
-    """Receives the tasks' signed "started" lines on a TCP port (one short connection each)."""
-
-    def __init__(self, bind: str, on_message: Any) -> None:
-        self.key = secrets.token_hex(32)
-        self._on_message = on_message
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind((bind, 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.5)
-        self.port = self._sock.getsockname()[1]
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="cw-parsl-listener", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopped:
-            try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(_LISTEN_READ_TIMEOUT_S)
-                data = b""
-                try:
-                    while b"\n" not in data and len(data) < _MAX_LINE:
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
-                except OSError:
-                    continue
-            msg = verify(self.key, data)
-            if msg is None:
-                continue  # not from one of our tasks: ignored
-            try:
-                self._on_message(msg)
-            except Exception:
-                log.exception("handling a task's start message failed")
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._sock.close()
-        self._thread.join(timeout=2)
-
-
-class _ThreadLink:
-    """In-process link of a thread-pool job to its runner (see ``_parsl_app.RemoteLink``)."""
-
-    fork = False
-
-    def __init__(self, runner: ParslRunner) -> None:
-        self._runner = weakref.ref(runner)
-
-    def claim(self, job_id: str, work_dir: Path) -> bool:
-        runner = self._runner()
-        return runner is not None and runner._claim(job_id)
-
-    def started(self, job_id: str, work_dir: Path, info: dict[str, Any]) -> None:
-        runner = self._runner()
-        if runner is None:
-            raise JobCancelled
-        runner._thread_started(job_id, info)
-
-    def finished(self, job_id: str) -> None:
-        runner = self._runner()
-        if runner is not None:
-            runner._thread_finished(job_id)
 
 
 _RUNNERS: weakref.WeakSet[ParslRunner] = weakref.WeakSet()
@@ -354,6 +108,8 @@ def _shutdown_all() -> None:
 
 
 atexit.register(_shutdown_all)
+
+
 try:  # the hook concurrent.futures itself uses: runs before worker threads are joined
     threading._register_atexit(_shutdown_all)  # type: ignore[attr-defined]
 except (AttributeError, RuntimeError):
@@ -369,11 +125,11 @@ class ParslRunner(Runner):
         super().__init__(profile, emit, Path(run_dir))
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
-        self._engine: _Engine | None = None
-        self._retired: list[_Engine] = []
+        self._engine: Engine | None = None
+        self._retired: list[Engine] = []
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._submitter: threading.Thread | None = None
-        self._listener: _Listener | None = None
+        self._listener: Listener | None = None
         self._link: Any = None
         self._preflight_ok = not getattr(profile, "preflight_on_submit", True)
         self._blocks: list[dict[str, Any]] = []
@@ -623,7 +379,7 @@ class ParslRunner(Runner):
             for jid in batch:
                 self._submit_one(engine, jid)
 
-    def _submit_one(self, engine: _Engine, job_id: str) -> None:
+    def _submit_one(self, engine: Engine, job_id: str) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.cancel:
@@ -641,7 +397,7 @@ class ParslRunner(Runner):
             return
         fut.add_done_callback(functools.partial(self._on_done, job_id, engine))
 
-    def _current_engine(self) -> _Engine:
+    def _current_engine(self) -> Engine:
         """The live engine; a new one when there is none or Parsl declared it broken."""
         with self._lock:
             engine = self._engine
@@ -652,16 +408,16 @@ class ParslRunner(Runner):
             self._retire(engine, f"Parsl's executor failed and was replaced: {why}")
         if self._link is None:
             if self._threads:
-                self._link = _ThreadLink(self)
+                self._link = ThreadLink(self)
             else:
                 bind = (
                     "127.0.0.1"
                     if self.profile.kind == "parsl-local"
                     else (self.profile.address or "0.0.0.0")
                 )
-                self._listener = _Listener(bind, self._on_message)
+                self._listener = Listener(bind, self._on_message)
                 self._link = RemoteLink(self._addresses(), self._listener.port, self._listener.key)
-        engine = _Engine(self.profile, self.run_dir, self._owner)
+        engine = Engine(self.profile, self.run_dir, self._owner)
         with self._lock:
             if self._closed:
                 closing = True
@@ -732,7 +488,7 @@ class ParslRunner(Runner):
         if cancel and not self._threads and not _worker_alive(info):
             self._kill(info)  # cancelled before it started; its worker (the flag's reader) is gone
 
-    def _on_done(self, job_id: str, engine: _Engine, fut: Any) -> None:
+    def _on_done(self, job_id: str, engine: Engine, fut: Any) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.engine is not engine:
@@ -907,7 +663,7 @@ class ParslRunner(Runner):
                 job.waiting = text
                 self._emit(job.task.job_id, engine_ref={"executor": engine.label, "waiting": text})
 
-    def _describe_block(self, engine: _Engine, block: dict[str, Any]) -> str:
+    def _describe_block(self, engine: Engine, block: dict[str, Any]) -> str:
         jid, state, reason = block["job_id"], block["state"], block["reason"]
         if state == "SUBMIT_FAILED":
             return (
@@ -939,7 +695,7 @@ class ParslRunner(Runner):
             text += f"; the end of the block's stderr:\n{tail}"
         return text
 
-    def _retire(self, engine: _Engine, reason: str) -> None:
+    def _retire(self, engine: Engine, reason: str) -> None:
         """Fail the engine's unfinished jobs with ``reason``; close it off the caller's thread."""
         with self._lock:
             if self._engine is engine:
@@ -1077,76 +833,3 @@ def _waiting_text(blocks: list[dict[str, Any]]) -> str:
 
 def _raise_in_thread(ident: int, exc: type[BaseException]) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc))
-
-
-# -- blocks left by kernels that died ----------------------------------------
-
-
-def _dead_engines(runners_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
-    out = []
-    for path in sorted(Path(runners_dir).glob(f"*/{_ENGINES}/*.json")):
-        entry = read_json(path)
-        if entry is None or not entry.get("label"):
-            continue
-        if not owner_alive(entry.get("owner")):
-            out.append((path, entry))
-    return out
-
-
-def leftover_blocks(runners_dir: str | os.PathLike | None = None) -> list[dict[str, Any]]:
-    """Slurm blocks still queued or running for DataFlowKernels of kernels that ended.
-
-    Parameters
-    ----------
-    runners_dir
-        ``<home>/runners`` (default: under ``$CRYSTALWIDGETS_HOME`` or the user data dir).
-
-    Returns
-    -------
-    list of dict
-        ``job_id``, ``name``, ``state``, ``reason``, ``profile``, ``owner`` of each block.
-    """
-    runners_dir = Path(runners_dir) if runners_dir is not None else home_dir() / "runners"
-    # only Slurm engines have blocks to look for (and Slurm may not be there at all)
-    dead = [(path, entry) for path, entry in _dead_engines(runners_dir) if entry.get("kind") == "parsl-slurm"]
-    if not dead or _slurm.missing_commands():
-        return []
-    jobs = _slurm.queue()
-    out = []
-    for _, entry in dead:
-        prefix = f"parsl.{entry['label']}."
-        for j in jobs:
-            if j.name.startswith(prefix) and not j.finished:
-                out.append(
-                    {
-                        **j.to_dict(),
-                        "profile": entry.get("profile"),
-                        "owner": entry.get("owner"),
-                        "label": entry["label"],
-                    }
-                )
-    return out
-
-
-def cleanup_leftovers(runners_dir: str | os.PathLike | None = None) -> list[str]:
-    """Cancel the :func:`leftover_blocks` and stop their kernels' orphaned interchanges.
-
-    Returns the Slurm job ids cancelled.
-    """
-    import psutil
-
-    runners_dir = Path(runners_dir) if runners_dir is not None else home_dir() / "runners"
-    blocks = leftover_blocks(runners_dir)
-    ids = [b["job_id"] for b in blocks]
-    _slurm.cancel(ids)
-    for path, entry in _dead_engines(runners_dir):
-        pid = entry.get("interchange_pid")
-        if pid:
-            try:
-                proc = psutil.Process(pid)
-                if "interchange" in " ".join(proc.cmdline()):
-                    proc.kill()
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        path.unlink(missing_ok=True)
-    return ids

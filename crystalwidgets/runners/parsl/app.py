@@ -12,7 +12,7 @@ cancellable, which Parsl alone cannot do:
   worker, Slurm job, block) and checks the flag again. A runner that writes
   the flag and then finds no claim knows the job can never start.
 - **Started.** On an HTEX worker the job body runs in the worker's job process
-  (see :mod:`._job_process`: forked once per worker, in its own session, so its
+  (see :mod:`.job_process`: forked once per worker, in its own session, so its
   process group holds everything the recipe spawns). The task records that
   process's pid in ``cw-task.json`` and reports it to the runner at once over
   TCP (one line, HMAC-signed with the runner's per-kernel key).
@@ -39,8 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .._files import write_json
-from ._job_process import JobProcess
+from ..._files import write_json
+from .job_process import JobProcess
 
 __all__ = ["run_job", "RemoteLink", "JobCancelled", "CANCEL", "TASK", "sign", "verify"]
 
@@ -139,7 +139,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
         return {"state": "cancelled", "ran": False}
     if link.fork:
         return _run_in_job_process(wd, job_id, link)
-    from ..jobs import task as _task
+    from ...jobs import task as _task
 
     try:
         try:
@@ -159,8 +159,8 @@ def _preload(wd: Path) -> None:
 
         import quacc  # noqa: F401  (quacc's own import is the slow part)
 
-        from ..jobs import summary as _summary  # noqa: F401
-        from ..jobs import task as _task
+        from ...jobs import summary as _summary  # noqa: F401
+        from ...jobs import task as _task
 
         with open(wd / _task.INPUT, "rb") as fh:
             job = pickle.load(fh)

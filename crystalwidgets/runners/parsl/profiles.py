@@ -28,14 +28,21 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from . import _slurm
-from ._files import home_dir, private_dir
-from ._procs import thread_exports
-from ._profiles import _NAME, Profile, register_kind
+from ..._files import home_dir, private_dir
+from ..._procs import thread_exports
+from ...profiles import slurm as _slurm
+from ...profiles.base import NAME_PATTERN, Profile
+from ...profiles.checks import (
+    partition_fit_problems,
+    pick_partition,
+    slurm_error_field,
+    vasp_command_problems,
+    vasp_parallel_cmd,
+)
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
 
-_RUNNER = "crystalwidgets.runners.parsl:ParslRunner"
+_RUNNER = "crystalwidgets.runners.parsl.runner:ParslRunner"
 #: HTEX heartbeats: a lost manager (block) is declared after ``_HEARTBEAT_THRESHOLD_S``.
 _HEARTBEAT_PERIOD_S = 2
 _HEARTBEAT_THRESHOLD_S = 10
@@ -91,7 +98,6 @@ class _ParslProfile(Profile):
         return self.check()
 
 
-@register_kind
 class ParslThreadsProfile(_ParslProfile):
     """Jobs run in threads of this kernel through Parsl's ThreadPoolExecutor.
 
@@ -100,7 +106,7 @@ class ParslThreadsProfile(_ParslProfile):
     """
 
     kind: Literal["parsl-threads"] = "parsl-threads"
-    name: str = Field("parsl-threads", pattern=_NAME)
+    name: str = Field("parsl-threads", pattern=NAME_PATTERN)
     max_threads: int | None = Field(
         None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
     )
@@ -295,12 +301,11 @@ CWPY
 """
 
 
-@register_kind
 class ParslLocalProfile(_HtexProfile):
     """Jobs run by Parsl's HighThroughputExecutor in worker processes on this machine."""
 
     kind: Literal["parsl-local"] = "parsl-local"
-    name: str = Field("parsl-local", pattern=_NAME)
+    name: str = Field("parsl-local", pattern=NAME_PATTERN)
     max_workers_per_node: int | None = Field(
         None,
         ge=1,
@@ -340,10 +345,8 @@ _LAUNCHERS = {
     "single-node": "SingleNodeLauncher",
     "simple": "SimpleLauncher",
 }
-_VASP_CMD = "QUACC_VASP_PARALLEL_CMD"
 
 
-@register_kind
 class ParslSlurmProfile(_HtexProfile):
     """Jobs run by Parsl's HighThroughputExecutor on Slurm nodes (blocks are Slurm jobs).
 
@@ -351,7 +354,7 @@ class ParslSlurmProfile(_HtexProfile):
     """
 
     kind: Literal["parsl-slurm"] = "parsl-slurm"
-    name: str = Field("slurm", pattern=_NAME)
+    name: str = Field("slurm", pattern=NAME_PATTERN)
     partition: str | None = Field(
         None, description="Slurm partition (default: the cluster's default)."
     )
@@ -461,121 +464,28 @@ class ParslSlurmProfile(_HtexProfile):
             parts = _slurm.partitions()
         except _slurm.SlurmError as exc:
             return [f"Slurm: {exc}"]
-        problems: list[str] = []
-        part = (
-            parts.get(self.partition)
-            if self.partition
-            else next((p for p in parts.values() if p.default), None)
-        )
+        part, problems = pick_partition(parts, self.partition)
         if part is None:
-            if self.partition:
-                problems.append(
-                    f"partition: Slurm has no partition {self.partition!r}; use one of "
-                    f"{', '.join(parts) or '(none visible)'}"
-                )
-            else:
-                problems.append(
-                    f"partition: this cluster has no default partition; set one of {', '.join(parts)}"
-                )
             return problems + self._vasp_problems()
-        where = f"partition {part.name}"
-        if part.state != "UP":
-            problems.append(
-                f"partition: {where} is {part.state}, so no block would start; pick another "
-                "partition or wait until it is UP"
-            )
-        minutes = _slurm.parse_walltime(self.walltime)
-        if part.max_time_min is not None and minutes is not None and minutes > part.max_time_min:
-            problems.append(
-                f"walltime: {self.walltime} is over {where}'s MaxTime "
-                f"{_slurm.format_minutes(part.max_time_min)}; Slurm would reject the blocks or "
-                f"keep them pending forever: set walltime to "
-                f"{_slurm.format_minutes(part.max_time_min)} or less"
-            )
-        node_limit = (
-            min(n for n in (part.max_nodes, part.total_nodes or None) if n)
-            if (part.max_nodes or part.total_nodes)
-            else None
+        problems = partition_fit_problems(
+            part, walltime=self.walltime, nodes_per_block=self.nodes_per_block, mem_per_node_gb=self.mem_per_node
         )
-        if node_limit and self.nodes_per_block > node_limit:
-            problems.append(
-                f"nodes_per_block: {self.nodes_per_block} is more than {where} allows per job "
-                f"({node_limit}); set it to {node_limit} or fewer"
-            )
+        where = f"partition {part.name}"
         problems += self._cores_problems(part.cpus_per_node, f"a node of {where}")
-        if (
-            self.mem_per_node
-            and part.mem_per_node_mb
-            and self.mem_per_node * 1024 > part.mem_per_node_mb
-        ):
-            problems.append(
-                f"mem_per_node: {self.mem_per_node} GB is more than a node of {where} has "
-                f"({part.mem_per_node_mb // 1024} GB); lower it or leave it empty"
-            )
         if not problems:  # let Slurm judge account, qos and options (nothing is queued)
             error = _slurm.test_submit(self._sbatch_options())
             if error:
-                problems.append(f"{self._field_of(error)}: Slurm would refuse the blocks: {error}")
+                problems.append(f"{slurm_error_field(error)}: Slurm would refuse the blocks: {error}")
         return problems + self._vasp_problems()
 
-    @staticmethod
-    def _field_of(error: str) -> str:
-        low = error.lower()
-        for word, field in (
-            ("account", "account"),
-            ("qos", "qos"),
-            ("partition", "partition"),
-            ("time limit", "walltime"),
-            ("node count", "nodes_per_block"),
-            ("memory", "mem_per_node"),
-        ):
-            if word in low:
-                return field
-        return "scheduler_options"
-
-    def _vasp_parallel_cmd(self) -> tuple[str, str] | None:
-        """QUACC_VASP_PARALLEL_CMD as the workers will see it, and where it was set."""
-        found = None
-        for line in self.worker_init.splitlines():
-            m = re.match(rf"\s*(?:export\s+)?{_VASP_CMD}=(.*)$", line)
-            if m:
-                words = shlex.split(m.group(1)) or [""]
-                found = (words[0], "worker_init")
-        if found is None and os.environ.get(_VASP_CMD):
-            found = (os.environ[_VASP_CMD], "this kernel's environment (copied into the blocks)")
-        return found
-
     def _vasp_problems(self) -> list[str]:
-        found = self._vasp_parallel_cmd()
+        found = vasp_parallel_cmd(self.worker_init, os.environ)
         if not found:
             return []
-        cmd, where = found
-        words = shlex.split(cmd)
-        problems = []
-        if self.launcher == "srun" and words[:1] == ["srun"] and "--overlap" not in words:
-            problems.append(
-                f"launcher: {_VASP_CMD} ({cmd!r}, from {where}) starts VASP with srun inside a "
-                "worker that the srun launcher already runs as a job step holding the node's "
-                "CPUs, so VASP waits forever; use launcher='single-node', or add --overlap "
-                "to the command"
-            )
-        ranks = _count_option(words, ("-n", "-np", "--ntasks", "--np"))
-        if ranks and ranks > self.cores_per_worker * (
-            1 if self.launcher == "srun" else self.nodes_per_block
-        ):
-            problems.append(
-                f"cores_per_worker: {_VASP_CMD} ({cmd!r}, from {where}) starts {ranks} MPI "
-                f"ranks but each job gets cores_per_worker={self.cores_per_worker:g}, so jobs sharing a "
-                f"node oversubscribe it; set cores_per_worker={ranks} (and max_workers_per_node "
-                "to the node's cores // that)"
-            )
-        nodes = _count_option(words, ("-N", "--nodes"))
-        if nodes and nodes > self.nodes_per_block:
-            problems.append(
-                f"nodes_per_block: {_VASP_CMD} ({cmd!r}, from {where}) asks for {nodes} nodes "
-                f"but each block has {self.nodes_per_block}; set nodes_per_block={nodes}"
-            )
-        return problems
+        return vasp_command_problems(
+            *found, launcher=self.launcher, cores_per_worker=self.cores_per_worker,
+            nodes_per_block=self.nodes_per_block,
+        )
 
     def _probe_on_node(self, timeout: float) -> list[str]:
         """Run ``worker_init`` + the env probe as a tiny Slurm job; judge what it printed."""
@@ -603,7 +513,7 @@ class ParslSlurmProfile(_HtexProfile):
                 ]
             )
         except _slurm.SlurmError as exc:
-            return [f"{self._field_of(str(exc))}: the check job was refused: {exc}"]
+            return [f"{slurm_error_field(str(exc))}: the check job was refused: {exc}"]
         job_id = text.strip().split(";")[0]
         deadline = time.monotonic() + timeout
         job = None
@@ -671,17 +581,3 @@ def _slurm_provider_class() -> type:
             return _BLOCK_POLL_S
 
     return FastPollSlurmProvider
-
-
-def _count_option(words: list[str], names: tuple[str, ...]) -> int | None:
-    """The integer given to the first of ``names`` in a command line (``-n 4``, ``--ntasks=4``)."""
-    for i, word in enumerate(words):
-        for name in names:
-            value = None
-            if word == name and i + 1 < len(words):
-                value = words[i + 1]
-            elif name.startswith("--") and word.startswith(name + "="):
-                value = word.split("=", 1)[1]
-            if value is not None and value.isdigit():
-                return int(value)
-    return None

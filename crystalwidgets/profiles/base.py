@@ -1,0 +1,71 @@
+"""Profile models: a profile says where jobs run; each kind is a pydantic model.
+
+A kind names its runner class (``"module:Class"``, imported on first use) and has a
+pre-flight :meth:`Profile.check` that returns every problem at once, each naming the
+field and the fix. The built-in ``local`` kind is here; engine kinds live with their
+runner (``crystalwidgets.runners.parsl.profiles``) and are found through
+:mod:`.kinds`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import import_module
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["NAME_PATTERN", "SECRET_NAME", "LocalProfile", "Profile"]
+
+#: What a profile name may look like.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: Field names that look like a secret: refused, profiles never store one.
+SECRET_NAME = re.compile(r"pass(word)?|token|secret|api[_-]?key|private[_-]?key", re.I)
+
+
+class Profile(BaseModel):
+    """Base of all profile kinds. Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    #: The kind's name, also the discriminator in saved files.
+    kind: str
+    name: str = Field(pattern=NAME_PATTERN, description="Name the profile is picked by.")
+    description: str = Field("", max_length=500, description="Free text shown in the picker.")
+
+    #: "module:Class" of the runner, imported on first use.
+    runner: ClassVar[str]
+
+    def runner_class(self) -> type:
+        """The runner class serving this profile (imports its engine)."""
+        module, _, cls = self.runner.partition(":")
+        return getattr(import_module(module), cls)
+
+    def check(self, *, deep: bool = False) -> list[str]:
+        """Pre-flight check. Returns every problem found as a message; empty when fine.
+
+        ``deep=True`` may run a tiny job on the target (slower, still bounded).
+        """
+        return []
+
+
+class LocalProfile(Profile):
+    """Jobs run as processes on this machine, no server: the embedded default."""
+
+    kind: Literal["local"] = "local"
+    name: str = Field("local", pattern=NAME_PATTERN)
+    max_workers: int | None = Field(
+        None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
+    )
+    runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
+
+    def check(self, *, deep: bool = False) -> list[str]:
+        problems = []
+        cores = os.cpu_count() or 1
+        if self.max_workers and self.max_workers > 4 * cores:
+            problems.append(
+                f"max_workers: {self.max_workers} is far above this machine's {cores} cores; "
+                f"set it to {cores} or fewer"
+            )
+        return problems
