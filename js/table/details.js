@@ -50,7 +50,8 @@ export function createDetails(view, { host, paint }) {
     if (!id) return;
     if (detailsInfo.dataset.id !== id) {
       const row = view.rows.get(id);
-      setText(detailsTitle, `Job ${id.slice(0, 8)}${row ? ` · ${row[view.col.recipe]}` : ""}`);
+      const recipe = row ? ` · ${row[view.spec.fields.recipe]}` : "";
+      setText(detailsTitle, `Job ${id.slice(0, 8)}${recipe}`);
       detailsInfo.dataset.id = id;
       detailsInfo.replaceChildren(el("div", { className: "cw-label", text: "Loading details…" }));
       viewerPane.hidden = true;

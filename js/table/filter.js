@@ -1,16 +1,17 @@
 // The filter bar of the job table: state, recipe and profile dropdowns, the search box and
 // the "12 of 10,000 jobs" counter. The filter rule is kept in step with JobTable._matches in
-// crystalwidgets/widgets/_table.py (to_dataframe exports what the browser shows).
+// crystalwidgets/widgets/_table.py (to_dataframe exports what the browser shows); the states
+// and the fields the search box searches come from the snapshot's spec.
 import { el, send } from "../lib/dom.js";
+import { isStale } from "./columns.js";
 import { count, setText } from "./format.js";
-import { STATES, TEXT_FIELDS, isStale } from "./rows.js";
 
 /**
  * The filter bar of one view.
  * @param {object} view - the view's shared state (see index.js)
  * @param {object} hooks - `onSearchInput()`: called on each keystroke in the search box
- * @returns {{toolbar: HTMLElement, matcher: Function, fill: Function, showCount: Function,
- *   syncSearch: Function, cleanup: Function}}
+ * @returns {{toolbar: HTMLElement, setSpec: Function, matcher: Function, fill: Function,
+ *   showCount: Function, syncSearch: Function, cleanup: Function}}
  */
 export function createFilter(view, { onSearchInput }) {
   const { model } = view;
@@ -56,17 +57,18 @@ export function createFilter(view, { onSearchInput }) {
 
   /** The current filters as a test of one row (read the traits once per refresh). */
   function matcher() {
-    const { col } = view;
+    const { fields, textIndex } = view.spec;
     const state = model.get("filter_state");
     const recipe = model.get("filter_recipe");
     const profile = model.get("filter_profile");
     const terms = textTerms();
     return (row) => {
-      if (state && row[col.state] !== state) return false;
-      if (recipe && row[col.recipe] !== recipe) return false;
-      if (profile && row[col.profile] !== profile) return false;
+      if (state && row[fields.state] !== state) return false;
+      if (recipe && row[fields.recipe] !== recipe) return false;
+      if (profile && row[fields.profile] !== profile) return false;
       if (!terms.length) return true;
-      const haystack = TEXT_FIELDS.map((name) => row[col[name]])
+      const haystack = textIndex
+        .map((index) => row[index])
         .filter((value) => value !== null && value !== undefined)
         .join(" ")
         .toLowerCase();
@@ -85,7 +87,7 @@ export function createFilter(view, { onSearchInput }) {
     const current = model.get("filter_state");
     if (!stateSelect.options.length) {
       stateSelect.append(el("option", { value: "", text: "All states" }));
-      for (const state of STATES) stateSelect.append(el("option", { value: state }));
+      for (const state of view.spec.states) stateSelect.append(el("option", { value: state }));
     }
     for (const option of stateSelect.options) {
       if (option.value)
@@ -113,7 +115,7 @@ export function createFilter(view, { onSearchInput }) {
     const now = view.now();
     const staleAfter = model.get("stale_after");
     let stale = 0;
-    for (const row of view.rows.values()) if (isStale(view.col, row, now, staleAfter)) stale += 1;
+    for (const row of view.rows.values()) if (isStale(view.spec, row, now, staleAfter)) stale += 1;
     let text = `${count.format(view.shown.length)} of ${count.format(view.rows.size)} jobs`;
     if (stale) text += ` · ${count.format(stale)} stale`;
     setText(counter, text);
@@ -138,8 +140,14 @@ export function createFilter(view, { onSearchInput }) {
   });
   search.value = model.get("filter_text");
 
+  /** A new spec: list its states (with their counts at the next fill). */
+  function setSpec() {
+    stateSelect.replaceChildren();
+  }
+
   return {
     toolbar,
+    setSpec,
     matcher,
     fill,
     showCount,

@@ -1,24 +1,27 @@
 // JobTable front end: a virtualised, sortable, filterable table of jobs.
 //
-// The kernel sends every job once (a "snapshot" answer to our request) and afterwards only
-// the rows that changed ("rows" messages, one per batch of manager events); the messages are
-// declared in crystalwidgets/widgets/_table_messages.py. Rows are kept here in a Map; only
-// the rows in view are in the DOM (rows.js). Ages are computed here from the kernel's clock,
-// on a 1 s timer. Every string from jobs and users is set with textContent or as an attribute
-// value, never parsed as HTML.
+// The kernel sends every job once (a "snapshot" answer to our request), with the spec of the
+// columns the header, cells and sorting are built from, and afterwards only the rows that
+// changed ("rows" messages, one per batch of manager events); the messages are declared in
+// crystalwidgets/widgets/_table_messages.py. Rows are kept here in a Map; only the rows in
+// view are in the DOM (rows.js). Ages are computed here from the kernel's clock, on a 1 s
+// timer. Every string from jobs and users is set with textContent or as an attribute value,
+// never parsed as HTML.
 //
 //   index.js    this file: the view's state, the messages, the model's changes
+//   columns.js  the snapshot's column spec made drawable: header cells, cell painters, sorting
+//   rows.js     the header, the virtual row pool and the Cancel buttons
 //   filter.js   the filter bar (dropdowns, search box, counter) and the filter rule
-//   rows.js     header, sorting and the virtual row pool
 //   details.js  the details panel of the open job
 //   format.js   durations, numbers, times
 import "../lib/base.css";
 import "./table.css";
 import { el, onChange } from "../lib/dom.js";
+import { comparator, compileSpec } from "./columns.js";
 import { createDetails } from "./details.js";
 import { createFilter } from "./filter.js";
 import { setText } from "./format.js";
-import { ACTIVE, comparator, createRows } from "./rows.js";
+import { createRows } from "./rows.js";
 
 function render({ model, el: container, host }) {
   const started = performance.now();
@@ -27,7 +30,7 @@ function render({ model, el: container, host }) {
   /** The state of this view, shared by its parts. */
   const view = {
     model,
-    col: null, // column name -> index in a row array (from the snapshot)
+    spec: null, // the snapshot's row fields and columns (compileSpec); null until it comes
     rows: new Map(), // job id -> row array
     shown: [], // rows passing the filter, sorted
     skewMs: 0, // kernel clock minus browser clock
@@ -38,6 +41,7 @@ function render({ model, el: container, host }) {
   };
   let firstRows = true;
   let noAnswer = null;
+  let specText = null; // the spec in use, as JSON (a snapshot with the same one keeps it)
 
   const filter = createFilter(view, { onSearchInput: () => clearTimeout(noAnswer) });
   const table = createRows(view);
@@ -54,20 +58,21 @@ function render({ model, el: container, host }) {
 
   /** Recompute the shown rows, the dropdowns and the counter, then draw the rows in view. */
   function refresh() {
-    const { col, rows } = view;
-    if (!col) return;
+    const { spec, rows } = view;
+    if (!spec) return;
+    const { fields } = spec;
     const matches = filter.matcher();
     const byState = new Map();
     const recipes = new Set();
     const profiles = new Set();
     const next = [];
     for (const row of rows.values()) {
-      byState.set(row[col.state], (byState.get(row[col.state]) ?? 0) + 1);
-      recipes.add(row[col.recipe]);
-      profiles.add(row[col.profile]);
+      byState.set(row[fields.state], (byState.get(row[fields.state]) ?? 0) + 1);
+      recipes.add(row[fields.recipe]);
+      profiles.add(row[fields.profile]);
       if (matches(row)) next.push(row);
     }
-    next.sort(comparator(col, model.get("sort_by"), model.get("sort_descending")));
+    next.sort(comparator(spec, model.get("sort_by"), model.get("sort_descending")));
     view.shown = next;
     filter.fill(byState, recipes, profiles);
     filter.showCount();
@@ -79,9 +84,10 @@ function render({ model, el: container, host }) {
   // ---- messages from the kernel ----
   function applySnapshot(msg) {
     const t0 = performance.now();
-    view.col = Object.fromEntries(msg.columns.map((name, index) => [name, index]));
+    if (!useSpec(msg)) return;
     view.rows.clear();
-    for (const row of msg.rows) view.rows.set(row[view.col.id], row);
+    const id = view.spec.fields.id;
+    for (const row of msg.rows) view.rows.set(row[id], row);
     view.skewMs = msg.now * 1000 - Date.now();
     refresh();
     details.open();
@@ -92,14 +98,34 @@ function render({ model, el: container, host }) {
     }
   }
 
+  /** Build the table for the snapshot's spec, unless it is the one in use; false if it cannot. */
+  function useSpec(msg) {
+    const text = JSON.stringify([msg.columns, msg.spec]);
+    if (text === specText) return true;
+    let spec;
+    try {
+      spec = compileSpec(msg.columns, msg.spec);
+    } catch (error) {
+      status.classList.add("cw-error");
+      setText(status, `Cannot draw the table: ${error.message}`);
+      return false;
+    }
+    specText = text;
+    view.spec = spec;
+    filter.setSpec();
+    table.setSpec();
+    return true;
+  }
+
   function applyRows(msg) {
-    const { col } = view;
-    if (!col) return; // our snapshot is on its way and supersedes this
+    const { spec } = view;
+    if (!spec) return; // our snapshot is on its way and supersedes this
     const t0 = performance.now();
+    const { fields, active } = spec;
     for (const row of msg.rows) {
-      const id = row[col.id];
+      const id = row[fields.id];
       view.rows.set(id, row);
-      if (!ACTIVE.has(row[col.state])) {
+      if (!active.has(row[fields.state])) {
         view.cancelling.delete(id);
         if (view.confirming === id) view.confirming = null;
       }
@@ -160,17 +186,16 @@ function render({ model, el: container, host }) {
   );
 
   const ticker = setInterval(() => {
-    if (!view.col) return;
+    if (!view.spec) return;
     table.paint(); // ages, "checked … ago" and stale markers move with the clock
     filter.showCount();
   }, 1000);
 
   table.scroller.style.maxHeight = `${model.get("height")}px`;
-  table.showSortMarks();
   table.waiting("Loading jobs…");
   model.send({ kind: "snapshot" });
   noAnswer = setTimeout(() => {
-    if (!view.col)
+    if (!view.spec)
       table.waiting("No answer from the kernel: is it running? Run the cell again to reconnect.");
   }, 15000);
 

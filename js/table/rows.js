@@ -1,109 +1,29 @@
 // The rows of the job table: header, sorting, and the virtual row pool. Only the rows in
 // view are in the DOM: a pool of row elements, moved and refilled on scroll and on change.
-// Each row's Cancel button asks first for a running job (inline, never window.confirm).
+// The header and the cells come from the column spec of the snapshot (columns.js). Each
+// row's Cancel button asks first for a running job (inline, never window.confirm).
 import { el, send } from "../lib/dom.js";
-import { duration, number, setText } from "./format.js";
+import { headerCell, isStale, makeCells, paintCells } from "./columns.js";
+import { setText } from "./format.js";
 
 /** Row height in px (fixed: the scroller computes which rows are in view from it). */
 export const ROW_HEIGHT = 28;
 /** Extra rows drawn above and below the visible ones, so fast scrolling shows no gap. */
 const OVERSCAN = 6;
-export const STATES = ["pending", "running", "completed", "failed", "cancelled", "orphaned"];
-export const ACTIVE = new Set(["pending", "running"]);
-/** Columns as shown; `key` is what the header sorts by (see SORT_KEYS in _table.py). */
-const HEADERS = [
-  { key: "id", label: "ID", title: "Short job id (first 8 characters)" },
-  { key: "recipe", label: "Recipe" },
-  { key: "formula", label: "Formula" },
-  { key: "profile", label: "Profile", title: "Where the job runs" },
-  { key: "state", label: "State" },
-  { key: "energy_ev", label: "Energy (eV)", numeric: true },
-  {
-    key: "max_force_ev_ang",
-    label: "Fmax (eV/Å)",
-    numeric: true,
-    title: "Largest force on an atom at the end",
-  },
-  { key: "age", label: "Age", numeric: true, title: "Time since the job was submitted" },
-  {
-    key: "last_checked",
-    label: "Checked",
-    numeric: true,
-    title: "Time since a runner last confirmed the job's state",
-  },
-  { key: null, label: "" },
-];
-/** Searched by the free-text filter: keep in step with TEXT_FIELDS in _table.py. */
-export const TEXT_FIELDS = ["id", "recipe", "formula", "profile", "state", "label"];
-
-/** A running job no runner has confirmed within `staleAfter` seconds: its runner may have lost it. */
-export function isStale(col, row, now, staleAfter) {
-  const checked = row[col.last_checked];
-  return row[col.state] === "running" && typeof checked === "number" && now - checked > staleAfter;
-}
-
-/** The value a column sorts by; null sorts last in both directions. */
-function sortValue(col, row, key) {
-  switch (key) {
-    case "state":
-      return STATES.indexOf(row[col.state]);
-    case "age":
-      return -row[col.created]; // youngest first
-    case "last_checked":
-      return row[col.last_checked] === null ? null : -row[col.last_checked];
-    default:
-      return row[col[key]];
-  }
-}
-
-/** Order of rows sorted by `key`; ties: newest first, then by id. */
-export function comparator(col, key, descending) {
-  const sign = descending ? -1 : 1;
-  return (a, b) => {
-    const x = sortValue(col, a, key);
-    const y = sortValue(col, b, key);
-    if (x !== y) {
-      if (x === null || x === undefined) return 1;
-      if (y === null || y === undefined) return -1;
-      if (x < y) return -sign;
-      if (x > y) return sign;
-    }
-    return b[col.created] - a[col.created] || (a[col.id] < b[col.id] ? -1 : 1);
-  };
-}
 
 /**
  * The scrolling rows area of one view.
- * @param {object} view - the view's shared state (see index.js); paints `view.shown`
- * @returns {{scroller: HTMLElement, show: Function, paint: Function, showSortMarks: Function,
- *   cleanup: Function}}
+ * @param {object} view - the view's shared state (see index.js); paints `view.shown` with
+ *   the columns of `view.spec`
+ * @returns {{scroller: HTMLElement, setSpec: Function, show: Function, paint: Function,
+ *   showSortMarks: Function, waiting: Function, cleanup: Function}}
  */
 export function createRows(view) {
   const { model } = view;
 
-  const headerCells = HEADERS.map(({ key, label, title, numeric }) => {
-    const cell = el("div", {
-      role: "columnheader",
-      className: `cw-th${numeric ? " cw-num" : ""}`,
-      dataset: key ? { key } : {},
-    });
-    if (key) {
-      cell.append(
-        el(
-          "button",
-          {
-            type: "button",
-            className: "cw-sort",
-            title: title ? `${title}. Click to sort.` : "Click to sort",
-            on: { click: () => sortBy(key) },
-          },
-          [label, el("span", { className: "cw-sort-mark", "aria-hidden": "true" })],
-        ),
-      );
-    }
-    return cell;
-  });
-  const header = el("div", { className: "cw-table-header", role: "row" }, headerCells);
+  let headerCells = [];
+  // no header until the first snapshot brings the columns
+  const header = el("div", { className: "cw-table-header", role: "row", hidden: true });
   const body = el("div", { className: "cw-table-body", role: "rowgroup" });
   const empty = el("div", { className: "cw-table-empty" });
   const grid = el("div", { className: "cw-table-grid", role: "table", "aria-label": "jobs" }, [
@@ -113,6 +33,20 @@ export function createRows(view) {
   ]);
   // max-height: a short table takes only the room its rows need
   const scroller = el("div", { className: "cw-table-scroller" }, [grid]);
+  const pool = []; // row elements, each drawing one row of `view.shown` (or hidden)
+
+  /** Build the header and the grid for the columns of `view.spec` (a new snapshot's). */
+  function setSpec() {
+    const { columns, template, minWidth } = view.spec;
+    headerCells = columns.map((column) => headerCell(column, sortBy));
+    header.replaceChildren(...headerCells);
+    header.hidden = false;
+    grid.style.setProperty("--cw-table-columns", template);
+    grid.style.setProperty("--cw-table-min-width", `${minWidth}px`);
+    for (const element of pool) element.remove(); // their cells were made for the old columns
+    pool.length = 0;
+    showSortMarks();
+  }
 
   // ---- sorting ----
   function sortBy(key) {
@@ -154,22 +88,16 @@ export function createRows(view) {
   }
 
   // ---- the rows in view: a pool of row elements, refilled on scroll and on change ----
-  const pool = [];
-
   function makeRow() {
-    const cells = HEADERS.map(({ numeric }) =>
-      el("div", { role: "cell", className: numeric ? "cw-td cw-num" : "cw-td" }),
-    );
-    const badge = el("span", { className: "cw-badge" });
-    cells[4].append(badge);
+    const cells = makeCells(view.spec.columns);
     const row = el("div", { className: "cw-tr", role: "row", tabindex: "0" }, cells);
-    row.cw = { cells, badge, paintedId: null, actions: null };
+    row.cw = { cells };
     body.append(row);
     return row;
   }
 
   function paint() {
-    if (!view.col) return;
+    if (!view.spec) return;
     const { shown } = view;
     const top = scroller.scrollTop - body.offsetTop;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
@@ -179,8 +107,14 @@ export function createRows(view) {
     );
     const needed = Math.max(0, last - first);
     while (pool.length < needed) pool.push(makeRow());
-    const now = view.now();
-    const staleAfter = model.get("stale_after");
+    const ctx = {
+      spec: view.spec,
+      now: view.now(),
+      staleAfter: model.get("stale_after"),
+      stale: false,
+      confirming: view.confirming,
+      cancelling: view.cancelling,
+    };
     const detailsId = model.get("details_id");
     for (let k = 0; k < pool.length; k++) {
       const element = pool[k];
@@ -191,87 +125,19 @@ export function createRows(view) {
       element.hidden = false;
       const index = first + k;
       element.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
-      paintRow(element, shown[index], now, staleAfter, detailsId);
+      paintRow(element, shown[index], ctx, detailsId);
     }
   }
 
-  function paintRow(element, row, now, staleAfter, detailsId) {
-    const { col } = view;
-    const { cells, badge } = element.cw;
-    const id = row[col.id];
-    const state = row[col.state];
-    const stale = isStale(col, row, now, staleAfter);
+  function paintRow(element, row, ctx, detailsId) {
+    const { fields } = ctx.spec;
+    const id = row[fields.id];
+    ctx.stale = isStale(ctx.spec, row, ctx.now, ctx.staleAfter);
     element.dataset.id = id;
-    element.dataset.state = state;
+    element.dataset.state = row[fields.state];
     element.classList.toggle("cw-selected", id === detailsId);
-    element.classList.toggle("cw-stale", stale);
-    setText(cells[0], id.slice(0, 8));
-    cells[0].title = row[col.label] ? `${id}\nlabel: ${row[col.label]}` : id;
-    setText(cells[1], row[col.recipe] ?? "");
-    cells[1].title = row[col.recipe] ?? "";
-    setText(cells[2], row[col.formula] ?? "");
-    setText(cells[3], row[col.profile] ?? "");
-    setText(badge, stale ? `${state} · stale` : state);
-    badge.className = "cw-badge";
-    if (STATES.includes(state)) badge.classList.add(`cw-state-${state}`);
-    badge.classList.toggle("cw-badge-stale", stale);
-    const checked = row[col.last_checked];
-    cells[4].title = stale
-      ? `No runner has confirmed this job for ${duration(now - checked)} ` +
-        `(more than ${duration(staleAfter)}): its runner may have lost it.`
-      : "";
-    const error = row[col.error];
-    const showError = Boolean(error) && (state === "failed" || state === "orphaned");
-    cells[5].classList.toggle("cw-error", showError);
-    cells[5].classList.toggle("cw-num", !showError);
-    cells[5].style.gridColumn = showError ? "span 2" : "";
-    cells[6].hidden = showError;
-    setText(cells[5], showError ? error : number(row[col.energy_ev], 4));
-    cells[5].title = showError ? error : "";
-    setText(cells[6], number(row[col.max_force_ev_ang], 3));
-    setText(cells[7], duration(now - row[col.created]));
-    setText(cells[8], typeof checked === "number" ? `${duration(now - checked)} ago` : "");
-    paintActions(element, cells[9], id, state);
-  }
-
-  function paintActions(element, cell, id, state) {
-    const mode = !ACTIVE.has(state)
-      ? "none"
-      : view.cancelling.has(id)
-        ? "cancelling"
-        : view.confirming === id
-          ? "confirm"
-          : "cancel";
-    const key = `${id}:${mode}`;
-    if (element.cw.actions === key) return;
-    element.cw.actions = key;
-    const button = (text, action, title) =>
-      el("button", { type: "button", className: "cw-action", text, title, dataset: { action } });
-    if (mode === "cancel") {
-      cell.replaceChildren(
-        button(
-          "Cancel",
-          "cancel",
-          state === "running" ? "Stop this running job (asks first)" : "Cancel this job",
-        ),
-      );
-    } else if (mode === "confirm") {
-      cell.replaceChildren(
-        el(
-          "div",
-          { className: "cw-confirm-box", role: "alertdialog", "aria-label": "confirm cancel" },
-          [
-            el("span", { className: "cw-confirm", text: "Stop this running job?" }),
-            button("Yes, stop it", "confirm", "Cancel the running job now"),
-            button("No", "keep", "Keep it running"),
-          ],
-        ),
-      );
-    } else if (mode === "cancelling") {
-      cell.replaceChildren(el("span", { className: "cw-label", text: "cancelling…" }));
-    } else {
-      cell.replaceChildren();
-    }
+    element.classList.toggle("cw-stale", ctx.stale);
+    paintCells(element.cw.cells, row, ctx);
   }
 
   // ---- user input ----
@@ -328,6 +194,7 @@ export function createRows(view) {
 
   return {
     scroller,
+    setSpec,
     show,
     paint,
     showSortMarks,
