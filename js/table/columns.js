@@ -58,7 +58,7 @@ const FORMATS = {
       const { stale } = ctx;
       setText(badge, stale ? `${state} · stale` : state);
       badge.className = "cw-badge";
-      if (ctx.spec.rank.has(state)) badge.classList.add(`cw-state-${state}`);
+      if (ctx.spec.states.includes(state)) badge.classList.add(`cw-state-${state}`);
       badge.classList.toggle("cw-badge-stale", stale);
       cell.title = stale
         ? `No runner has confirmed this job for ` +
@@ -130,15 +130,15 @@ const FORMATS = {
   },
 };
 
-/** The value a row sorts by in this column (null sorts last in both directions), or null. */
-function sortValue(column, index, rank) {
-  switch (column.sort) {
+/** The value a row sorts by in a column of sort `mode` (null sorts last in both directions). */
+function sortValue(mode, index, states, row) {
+  switch (mode) {
     case "value":
-      return (row) => row[index];
+      return row[index];
     case "rank":
-      return (row) => rank.get(row[index]) ?? -1;
+      return states.indexOf(row[index]);
     case "newest_first": // an epoch: the most recent first
-      return (row) => (row[index] === null ? null : -row[index]);
+      return row[index] === null ? null : -row[index];
     default:
       return null;
   }
@@ -148,9 +148,9 @@ function sortValue(column, index, rank) {
  * The snapshot's row layout and spec, ready to draw with.
  * @param {string[]} fieldNames - the fields of one row array, in order (Snapshot.columns)
  * @param {object} spec - Snapshot.spec
- * @returns {object} `fields` (name -> index), `columns` (each Column with its `index`,
- *   `format` painter and `sortValue`), `rank` (state -> sort position), `states`, `active`,
- *   `errorStates`, `textIndex`, and the grid's `template` and `minWidth`
+ * @returns {object} `fields` (name -> index), `columns` (each Column with its field's
+ *   `index` and its `format` painter), `states`, `active`, `errorStates`, `textIndex`, and
+ *   the grid's `template` and `minWidth`
  * @throws {Error} when the spec names a format or a field this front end does not know
  */
 export function compileSpec(fieldNames, spec) {
@@ -160,17 +160,15 @@ export function compileSpec(fieldNames, spec) {
     return fields[name];
   };
   for (const name of NEEDED_FIELDS) field(name, "the table");
-  const rank = new Map(spec.states.map((state, index) => [state, index]));
   const columns = spec.columns.map((column) => {
     const format = FORMATS[column.format];
     if (!format) throw new Error(`column ${column.key}: unknown format ${column.format}`);
     const index = column.field === null ? -1 : field(column.field, `column ${column.key}`);
-    return { ...column, index, format, sortValue: sortValue(column, index, rank) };
+    return { ...column, index, format };
   });
   return {
     fields,
     columns,
-    rank,
     states: spec.states,
     active: new Set(spec.active_states),
     errorStates: new Set(spec.error_states),
@@ -248,11 +246,14 @@ export function paintCells(cells, row, ctx) {
 export function comparator(spec, key, descending) {
   const created = spec.fields.created;
   const id = spec.fields.id;
-  const value = spec.columns.find((column) => column.key === key)?.sortValue ?? (() => null);
+  const { states } = spec;
+  const column = spec.columns.find((c) => c.key === key);
+  const mode = column?.sort ?? null;
+  const index = column?.index ?? -1;
   const sign = descending ? -1 : 1;
   return (a, b) => {
-    const x = value(a);
-    const y = value(b);
+    const x = sortValue(mode, index, states, a);
+    const y = sortValue(mode, index, states, b);
     if (x !== y) {
       if (x === null || x === undefined) return 1;
       if (y === null || y === undefined) return -1;
