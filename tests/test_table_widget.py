@@ -18,7 +18,8 @@ from ase.build import bulk
 from crystalwidgets import JobManager, JobState
 from crystalwidgets.jobs.events import JobEvent
 from crystalwidgets.jobs.store import JobRecord, JobStore
-from crystalwidgets.widgets._table import COLUMNS, JobTable
+from crystalwidgets.widgets._table import COLUMNS, SORT_KEYS, SPEC, TABLE_COLUMNS, JobTable
+from crystalwidgets.widgets._table_messages import FROM_BROWSER, TO_BROWSER, Column, TableSpec
 
 from . import jobfuncs
 from .helpers import close_and_kill
@@ -26,12 +27,30 @@ from .helpers import close_and_kill
 XSS = "<img src=x onerror=alert(1)>"
 
 
+def undeclared(message: dict, declared: dict[str, type]) -> str | None:
+    """Why ``message`` is not the TypedDict its ``kind`` names in _table_messages, or None."""
+    kind = message.get("kind")
+    if kind not in declared:
+        return f"undeclared kind {kind!r}"
+    spec = declared[kind]
+    keys = set(message)
+    missing = spec.__required_keys__ - keys
+    extra = keys - spec.__required_keys__ - spec.__optional_keys__
+    if missing or extra:
+        return f"{kind}: missing {sorted(missing)}, undeclared {sorted(extra)}"
+    return None
+
+
 class Wire:
-    """Everything a widget publishes on its comm: custom messages and state updates."""
+    """Everything a widget publishes on its comm: custom messages and state updates.
+
+    Every custom message must be the one _table_messages declares for its kind.
+    """
 
     def __init__(self, widget: JobTable) -> None:
         self.messages: list[dict] = []
         self.updates: list[dict] = []
+        self.undeclared: list[str] = []
         self.lock = threading.Lock()
 
         def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
@@ -39,6 +58,9 @@ class Wire:
             with self.lock:
                 if data.get("method") == "custom":
                     self.messages.append(data["content"])
+                    why = undeclared(data["content"], TO_BROWSER)
+                    if why:
+                        self.undeclared.append(why)
                 elif data.get("method") == "update":
                     self.updates.append(data["state"])
 
@@ -46,6 +68,7 @@ class Wire:
 
     def of_kind(self, kind: str) -> list[dict]:
         with self.lock:
+            assert self.undeclared == []
             return [m for m in self.messages if m.get("kind") == kind]
 
     def clear(self) -> None:
@@ -56,6 +79,8 @@ class Wire:
 
 def browser_says(table: JobTable, content: dict) -> None:
     """Deliver a custom message as the browser would (the comm's message handler)."""
+    if content.get("kind") in FROM_BROWSER:  # the tests also send what no browser sends
+        assert undeclared(content, FROM_BROWSER) is None
     table._handle_custom_msg(content, [])
 
 
@@ -141,6 +166,44 @@ def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
     # the rows never travel in synced state
     assert not any("rows" in json.dumps(update) for update in wire.updates)
     table.close()
+
+
+def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(seeded):
+    mgr, _ids = seeded
+    table = mgr.table()
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+
+    [snapshot] = wire.of_kind("snapshot")
+    spec = json.loads(json.dumps(snapshot["spec"]))  # as the browser receives it
+    assert spec == SPEC
+    assert set(spec) == TableSpec.__required_keys__
+    assert all(set(column) == Column.__required_keys__ for column in spec["columns"])
+    columns = spec["columns"]
+    assert [c["label"] for c in columns] == [
+        "ID", "Recipe", "Formula", "Profile", "State", "Energy (eV)", "Fmax (eV/Å)", "Age", "Checked", ""
+    ]
+    # the sort keys, the values of sort_by, are the keys of the columns that sort
+    assert [c["key"] for c in columns if c["sort"]] == list(SORT_KEYS)
+    assert list(SORT_KEYS) == list(table.traits()["sort_by"].values)
+    # every column shows a field of the row arrays (the actions column none)
+    assert all(c["field"] in snapshot["columns"] for c in columns if c["format"] != "actions")
+    assert next(c for c in columns if c["key"] == "age")["field"] == "created"
+    assert set(spec["text_fields"]) <= set(snapshot["columns"])
+    assert spec["states"] == [s.value for s in JobState]
+    assert spec["active_states"] == ["pending", "running"]
+    # the grid: the widths the stylesheet used to keep, now from the spec
+    assert sum(c["width"] for c in columns) == 830
+    assert [c["grow"] for c in columns if c["grow"]] == [1.5, 1, 0.8]
+    assert columns == list(TABLE_COLUMNS)
+    table.close()
+
+
+def test_a_column_must_show_a_row_field():
+    from crystalwidgets.widgets._table import _column
+
+    with pytest.raises(ValueError, match="column 'colour': 'colour' is not a row field"):
+        _column("colour", "Colour", "text", 60)
 
 
 def test_only_the_changed_rows_are_sent_one_message_per_batch(seeded):

@@ -1,16 +1,11 @@
 """JobTable: a live table of a JobManager's jobs (virtualised, sortable, filterable).
 
-Protocol between the kernel and the browser (custom messages, each with a ``kind``):
-
-- browser -> kernel ``{"kind": "snapshot"}`` when a view renders; the kernel answers
-  ``{"kind": "snapshot", "columns": [...], "rows": [[...], ...], "now": epoch_s}`` with every
-  job as one compact array (values in :data:`COLUMNS` order).
-- kernel -> browser ``{"kind": "rows", "rows": [...], "now": ...}`` with only the jobs that
-  changed, one message per batch the manager publishes (one drain of runner events).
-- browser -> kernel ``{"kind": "cancel", "id": job_id}``; a refusal comes back as
-  ``{"kind": "error", "id": ..., "message": ...}``, the new state as a ``rows`` message.
-- kernel -> browser ``{"kind": "details", "id": ..., ...}`` whenever :attr:`JobTable.details_id`
-  is set (by a click in the browser or from Python) and whenever that job changes.
+The kernel and the browser (js/table/) talk in custom messages, each with a ``kind``, all
+declared in :mod:`._table_messages`. A view asks for a snapshot when it renders; the kernel
+answers with every job as one compact array (values in :data:`COLUMNS` order) and with
+:data:`SPEC`, from which the browser builds its header, cells and sorting; afterwards it sends
+only the jobs that changed. The columns, their labels, widths, formats and sorting are
+declared once, in :data:`TABLE_COLUMNS` below.
 
 The rows are never kept in a synced traitlet: that would resend the whole table on each change.
 """
@@ -27,8 +22,18 @@ import traitlets
 from ..errors import CrystalWidgetsError
 from ..states import JobState
 from ._esm import bundle_path
+from ._table_messages import (
+    Column,
+    Details,
+    Error,
+    Format,
+    Rows,
+    Snapshot,
+    Sort,
+    TableSpec,
+)
 
-__all__ = ["JobTable", "COLUMNS", "SORT_KEYS"]
+__all__ = ["COLUMNS", "SORT_KEYS", "SPEC", "TABLE_COLUMNS", "JobTable"]
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +51,96 @@ COLUMNS = (
     "label",
     "error",
 )
-#: Columns the table sorts by (``age`` sorts by creation time, newest first when ascending).
-SORT_KEYS = (
-    "id",
-    "recipe",
-    "formula",
-    "profile",
-    "state",
-    "energy_ev",
-    "max_force_ev_ang",
-    "age",
-    "last_checked",
+
+
+def _column(
+    key: str,
+    label: str,
+    fmt: Format,
+    width: int,
+    *,
+    field: str | None = None,
+    grow: float | None = None,
+    title: str = "",
+    numeric: bool = False,
+    sort: Sort = "value",
+    digits: int | None = None,
+    tooltip: bool = False,
+    error_span: int = 1,
+) -> Column:
+    """One :class:`~._table_messages.Column`, every key set (``field`` defaults to ``key``)."""
+    if fmt != "actions" and (field or key) not in COLUMNS:
+        raise ValueError(f"column {key!r}: {field or key!r} is not a row field")
+    return {
+        "key": key,
+        "label": label,
+        "title": title,
+        "field": None if fmt == "actions" else field or key,
+        "format": fmt,
+        "digits": digits,
+        "numeric": numeric,
+        "sort": sort,
+        "width": width,
+        "grow": grow,
+        "tooltip": tooltip,
+        "error_span": error_span,
+    }
+
+
+#: The columns the browser shows, left to right: it builds its header, cells, grid widths and
+#: sorting from these (they travel in :data:`SPEC`, in every snapshot).
+TABLE_COLUMNS: tuple[Column, ...] = (
+    _column("id", "ID", "short_id", 80, title="Short job id (first 8 characters)"),
+    _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True),
+    _column("formula", "Formula", "text", 72, grow=1),
+    _column("profile", "Profile", "text", 64, grow=0.8, title="Where the job runs"),
+    _column("state", "State", "state", 96, sort="rank"),
+    _column("energy_ev", "Energy (eV)", "number", 104, numeric=True, digits=4, error_span=2),
+    _column(
+        "max_force_ev_ang",
+        "Fmax (eV/Å)",
+        "number",
+        110,
+        numeric=True,
+        digits=3,
+        title="Largest force on an atom at the end",
+    ),
+    _column(
+        "age",
+        "Age",
+        "age",
+        56,
+        field="created",
+        numeric=True,
+        sort="newest_first",
+        title="Time since the job was submitted",
+    ),
+    _column(
+        "last_checked",
+        "Checked",
+        "ago",
+        76,
+        numeric=True,
+        sort="newest_first",
+        title="Time since a runner last confirmed the job's state",
+    ),
+    _column("actions", "", "actions", 76, sort=None),
 )
+#: Columns the table sorts by, the values of ``sort_by`` (``age`` sorts by creation time,
+#: newest first when ascending).
+SORT_KEYS = tuple(column["key"] for column in TABLE_COLUMNS if column["sort"] is not None)
 #: Fields the free-text filter searches, the same in the browser and in :meth:`JobTable.to_dataframe`.
 TEXT_FIELDS = ("id", "recipe", "formula", "profile", "state", "label")
+#: Everything the browser needs to draw rows, sent in each snapshot.
+SPEC: TableSpec = {
+    "columns": list(TABLE_COLUMNS),
+    "states": [state.value for state in JobState],
+    "active_states": [state.value for state in JobState if not state.is_terminal],
+    "error_states": [JobState.FAILED.value, JobState.ORPHANED.value],
+    "text_fields": list(TEXT_FIELDS),
+}
 _TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
+_ID, _RECIPE, _PROFILE, _STATE = (COLUMNS.index(name) for name in ("id", "recipe", "profile", "state"))
 _ERROR_SNIPPET = 200
 
 
@@ -175,7 +255,7 @@ class JobTable(anywidget.AnyWidget):
         frame = self.manager.to_dataframe()
         if not self._filtering():
             return frame
-        keep = {row[0] for row in self._rows() if self._matches(row)}
+        keep = {row[_ID] for row in self._rows() if self._matches(row)}
         return frame[frame["id"].isin(keep)].reset_index(drop=True)
 
     def show_details(self, job_id: str) -> None:
@@ -254,12 +334,12 @@ class JobTable(anywidget.AnyWidget):
         )
 
     def _matches(self, row: list[Any]) -> bool:
-        """The browser's filter rule (keep both in step: ``matches`` in js/table.js)."""
-        if self.filter_state and row[4] != self.filter_state:
+        """The browser's filter rule (keep both in step: ``matches`` in js/table/filter.js)."""
+        if self.filter_state and row[_STATE] != self.filter_state:
             return False
-        if self.filter_recipe and row[1] != self.filter_recipe:
+        if self.filter_recipe and row[_RECIPE] != self.filter_recipe:
             return False
-        if self.filter_profile and row[3] != self.filter_profile:
+        if self.filter_profile and row[_PROFILE] != self.filter_profile:
             return False
         return _matches_text(row, self.filter_text.lower().split())
 
@@ -269,25 +349,38 @@ class JobTable(anywidget.AnyWidget):
         kind = content.get("kind") if isinstance(content, dict) else None
         if kind == "snapshot":
             self._live = True
-            self.send(
-                {"kind": "snapshot", "columns": list(COLUMNS), "rows": self._rows(), "now": time.time()}
-            )
+            self.send(self._snapshot())
             if self.details_id:
                 self._send_details()
         elif kind == "cancel":
             self._cancel(str(content.get("id", "")))
         else:
-            self.send({"kind": "error", "message": f"the table cannot handle a message of kind {kind!r}"})
+            self._send_error(f"the table cannot handle a message of kind {kind!r}")
+
+    def _snapshot(self) -> Snapshot:
+        return {
+            "kind": "snapshot",
+            "columns": list(COLUMNS),
+            "spec": SPEC,
+            "rows": self._rows(),
+            "now": time.time(),
+        }
+
+    def _send_error(self, message: str, job_id: str | None = None) -> None:
+        error: Error = {"kind": "error", "message": message}
+        if job_id is not None:
+            error["id"] = job_id
+        self.send(error)
 
     def _cancel(self, job_id: str) -> None:
         try:
             self.manager.cancel(job_id)
         except (KeyError, CrystalWidgetsError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
-            self.send({"kind": "error", "id": job_id, "message": f"cannot cancel: {message}"})
+            self._send_error(f"cannot cancel: {message}", job_id)
         except Exception as exc:  # a runner failing to cancel: tell the user, keep the table
             log.exception("cancelling job %s failed", job_id)
-            self.send({"kind": "error", "id": job_id, "message": f"cannot cancel: {exc}"})
+            self._send_error(f"cannot cancel: {exc}", job_id)
 
     def _on_changes(self, changes: dict[str, dict[str, Any]]) -> None:
         """Manager callback: send the changed jobs' rows, one message per batch."""
@@ -300,7 +393,8 @@ class JobTable(anywidget.AnyWidget):
             except KeyError:
                 continue
         if rows:
-            self.send({"kind": "rows", "rows": rows, "now": time.time()})
+            message: Rows = {"kind": "rows", "rows": rows, "now": time.time()}
+            self.send(message)
         if set(changes.get(self.details_id, ())) - {"last_checked"}:
             self._send_details()  # not for liveness checks: they change nothing shown there
 
@@ -327,29 +421,28 @@ class JobTable(anywidget.AnyWidget):
                     self.viewer = StructureViewer(height=320)
                 self.viewer.structure = atoms
             self._shown_structure = (rec.id, rec.state is JobState.COMPLETED, structure, structure_note)
-        self.send(
-            {
-                "kind": "details",
-                "id": rec.id,
-                "recipe": rec.recipe,
-                "state": rec.state.value,
-                "profile": rec.profile,
-                "runner": rec.runner,
-                "label": rec.label,
-                "formula": summary.get("formula") or rec.formula,
-                "params": rec.params,
-                "work_dir": rec.work_dir,
-                "error": rec.error,
-                "created": rec.created,
-                "started": rec.started,
-                "finished": rec.finished,
-                "last_checked": rec.last_checked,
-                "summary": summary,
-                "structure": structure,
-                "structure_note": structure_note,
-                "now": time.time(),
-            }
-        )
+        details: Details = {
+            "kind": "details",
+            "id": rec.id,
+            "recipe": rec.recipe,
+            "state": rec.state.value,
+            "profile": rec.profile,
+            "runner": rec.runner,
+            "label": rec.label,
+            "formula": summary.get("formula") or rec.formula,
+            "params": rec.params,
+            "work_dir": rec.work_dir,
+            "error": rec.error,
+            "created": rec.created,
+            "started": rec.started,
+            "finished": rec.finished,
+            "last_checked": rec.last_checked,
+            "summary": summary,
+            "structure": structure,
+            "structure_note": structure_note,
+            "now": time.time(),
+        }
+        self.send(details)
 
     def _structure_of(self, rec: Any) -> tuple[Any, str | None, str | None]:
         """``(atoms, "final" | "input" | None, note)``: the structure to show for a job.

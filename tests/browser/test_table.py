@@ -168,3 +168,74 @@ def test_row_details_show_parameters_energy_plot_and_final_structure(demo):
     assert row.get_attribute("class").split().count("cw-selected") == 1
     demo.screenshot("table-details", table)
     demo.screenshot("table-details-panel", details)
+
+
+HEADERS_JS = """(root) => [...root.querySelectorAll('.cw-table-header .cw-th')].map((cell) => {
+  const button = cell.querySelector('.cw-sort');
+  const box = cell.getBoundingClientRect();
+  return {
+    label: button ? button.firstChild.textContent : cell.textContent,
+    key: cell.dataset.key ?? null,
+    title: button ? button.title : null,
+    numeric: cell.classList.contains('cw-num'),
+    width: box.width,
+  };
+})"""
+
+
+def header_labels(table) -> list[str]:
+    return [h["label"] for h in table.evaluate(HEADERS_JS)]
+
+
+def test_headers_cells_and_sorting_are_built_from_the_column_spec_of_the_snapshot(demo):
+    table = table_of(demo)
+    job_id = demo.probe.eval("job.id")
+    row = row_of(table, job_id)
+    wait_state(row, "completed", 120)
+    columns = demo.probe.eval("table._snapshot()['spec']['columns']")
+    assert [c["key"] for c in columns][:3] == ["id", "recipe", "formula"]
+
+    headers = table.evaluate(HEADERS_JS)
+    assert [h["label"] for h in headers] == [c["label"] for c in columns]
+    assert [h["key"] for h in headers] == [c["key"] if c["sort"] else None for c in columns]
+    assert [h["numeric"] for h in headers] == [c["numeric"] for c in columns]
+    for header, column in zip(headers, columns):
+        if column["sort"]:
+            expected = f"{column['title']}. Click to sort." if column["title"] else "Click to sort"
+            assert header["title"] == expected
+        # the grid's widths come from the spec: fixed columns exactly, growing ones at least
+        if column["grow"]:
+            assert header["width"] >= column["width"] - 0.5, column["key"]
+        else:
+            assert header["width"] == pytest.approx(column["width"], abs=0.5), column["key"]
+    assert row.locator(".cw-td").count() == len(columns)
+
+    # a snapshot with another spec redraws the header and the rows from it: nothing about
+    # the columns is kept in the browser
+    demo.probe.exec(
+        "import copy\n"
+        "_msg = table._snapshot()\n"
+        "_msg['spec'] = copy.deepcopy(_msg['spec'])\n"
+        "_msg['spec']['columns'][1]['label'] = 'Workflow'\n"
+        "_msg['spec']['columns'] = [c for c in _msg['spec']['columns'] if c['key'] != 'profile']\n"
+        "table.send(_msg)"
+    )
+    try:
+        relabelled = [c["label"] for c in columns if c["key"] != "profile"]
+        relabelled[1] = "Workflow"
+        wait_until(lambda: header_labels(table) == relabelled, 10, "the headers of the new spec")
+        cells = row.locator(".cw-td")
+        assert cells.count() == len(columns) - 1
+        assert cells.nth(1).inner_text() == "emt.relax_job"
+        assert cells.nth(3).inner_text() == "completed"  # the state, now where profile was
+        demo.screenshot("table-spec-without-profile", table)
+        table.locator(".cw-th[data-key='recipe'] .cw-sort").click()  # "Workflow" sorts by recipe
+        demo.probe.wait_for("table.sort_by", "recipe")
+        assert table.locator(".cw-th[data-key='recipe']").get_attribute("aria-sort") == "ascending"
+    finally:
+        demo.probe.exec("table.sort_by = 'age'; table.sort_descending = False; table.send(table._snapshot())")
+    wait_until(
+        lambda: header_labels(table) == [c["label"] for c in columns], 10, "the headers back"
+    )
+    assert row.locator(".cw-td").nth(3).inner_text() == "local"
+    assert demo.probe.eval("table._snapshot()['spec']['columns'][1]['label']") == "Recipe"

@@ -1,0 +1,175 @@
+"""The custom messages between :class:`~crystalwidgets.widgets.JobTable` and its browser side.
+
+Declared once, here: the kernel builds these in ``_table.py``; the browser (js/table/) reads
+them and dispatches on ``kind`` in js/table/index.js. Every message is one JSON object.
+
+browser -> kernel
+    :class:`SnapshotRequest` when a view renders; :class:`CancelRequest` from a Cancel button.
+kernel -> browser
+    :class:`Snapshot` (the answer to a request: every job, and the :class:`TableSpec` the
+    browser builds its header, cells and sorting from); :class:`Rows` (only the jobs that
+    changed, one message per batch the manager publishes); :class:`Details` (the open job);
+    :class:`Error` (a request the kernel refused).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+__all__ = [
+    "FROM_BROWSER",
+    "TO_BROWSER",
+    "CancelRequest",
+    "Column",
+    "Details",
+    "Error",
+    "FromBrowser",
+    "Rows",
+    "Snapshot",
+    "SnapshotRequest",
+    "TableSpec",
+    "ToBrowser",
+]
+
+#: How a column draws its cell (js/table/columns.js has one painter per format).
+#:
+#: ``short_id``: the first 8 characters, the full id and the job's label on hover;
+#: ``text``: the value as text; ``state``: a coloured badge, marked when the job is stale;
+#: ``number``: the value with ``digits`` decimals; ``age``: time since the value (an epoch);
+#: ``ago``: "… ago" since the value, empty when there is none; ``actions``: the Cancel
+#: button of an active job (``field`` is None).
+Format = Literal["short_id", "text", "state", "number", "age", "ago", "actions"]
+
+#: How a column sorts: ``value`` (the field's value), ``rank`` (the value's position in
+#: :attr:`TableSpec.states`), ``newest_first`` (an epoch, the most recent first), or None
+#: (the column does not sort; it has no sort button and is not a ``sort_by`` value).
+Sort = Literal["value", "rank", "newest_first"] | None
+
+
+# -- browser -> kernel -------------------------------------------------------
+
+
+class SnapshotRequest(TypedDict):
+    """A view has rendered and needs every job; the answer is a :class:`Snapshot`."""
+
+    kind: Literal["snapshot"]
+
+
+class CancelRequest(TypedDict):
+    """Cancel this job (full id); a refusal comes back as an :class:`Error`, the new state as
+    :class:`Rows`."""
+
+    kind: Literal["cancel"]
+    id: str
+
+
+# -- kernel -> browser -------------------------------------------------------
+
+
+class Column(TypedDict):
+    """One column of the table as the browser shows it, left to right."""
+
+    #: The ``sort_by`` value of the column and its header's ``data-key``.
+    key: str
+    #: Header text.
+    label: str
+    #: Header tooltip ("" for none).
+    title: str
+    #: The row field (a name in :attr:`Snapshot.columns`) the cell shows; None for actions.
+    field: str | None
+    format: Format
+    #: Decimals of a ``number``.
+    digits: int | None
+    #: Right-aligned, tabular figures.
+    numeric: bool
+    sort: Sort
+    #: Minimum width in px; with ``grow``, the column takes that share (CSS ``fr``) of the
+    #: room left, else it is exactly ``width`` wide.
+    width: int
+    grow: float | None
+    #: The cell's tooltip repeats its text (for values that may be cut short).
+    tooltip: bool
+    #: For a job in one of :attr:`TableSpec.error_states` with an error, this cell shows the
+    #: error line across this many columns (1: never).
+    error_span: int
+
+
+class TableSpec(TypedDict):
+    """What the browser needs to know to draw rows: sent once, in each :class:`Snapshot`."""
+
+    columns: list[Column]
+    #: Every job state, in the order the state column sorts and the state filter lists them.
+    states: list[str]
+    #: States of a job that can still be cancelled (they have a Cancel button).
+    active_states: list[str]
+    #: States whose rows show the job's error line.
+    error_states: list[str]
+    #: Row fields the search box searches (every word must occur in one of them).
+    text_fields: list[str]
+
+
+class Snapshot(TypedDict):
+    """Every job, answering a :class:`SnapshotRequest`."""
+
+    kind: Literal["snapshot"]
+    #: The fields of one row array, in order.
+    columns: list[str]
+    spec: TableSpec
+    #: One compact array per job, oldest first.
+    rows: list[list[Any]]
+    #: The kernel's clock (epoch seconds): ages are computed in the browser from it.
+    now: float
+
+
+class Rows(TypedDict):
+    """The rows of the jobs that changed (one batch of the manager's events)."""
+
+    kind: Literal["rows"]
+    rows: list[list[Any]]
+    now: float
+
+
+class _ErrorFields(TypedDict):
+    kind: Literal["error"]
+    message: str
+
+
+class Error(_ErrorFields, total=False):
+    """A request the kernel refused; ``id``: the job a refused cancel was for."""
+
+    id: str
+
+
+class Details(TypedDict):
+    """Everything about the job in ``details_id``; sent whenever it is set and the job changes."""
+
+    kind: Literal["details"]
+    id: str
+    recipe: str
+    state: str
+    profile: str
+    runner: str
+    label: str | None
+    formula: str | None
+    params: dict[str, Any]
+    work_dir: str | None
+    #: The full error text (a traceback), shown as text.
+    error: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    last_checked: float | None
+    summary: dict[str, Any]
+    #: Which structure :attr:`JobTable.viewer` shows: ``"final"``, ``"input"`` or None.
+    structure: str | None
+    #: Why it is not the final one, or why there is none.
+    structure_note: str | None
+    now: float
+
+
+FromBrowser = SnapshotRequest | CancelRequest
+ToBrowser = Snapshot | Rows | Details | Error
+
+#: Each message type by its ``kind``.
+FROM_BROWSER: dict[str, type] = {"snapshot": SnapshotRequest, "cancel": CancelRequest}
+TO_BROWSER: dict[str, type] = {"snapshot": Snapshot, "rows": Rows, "details": Details, "error": Error}

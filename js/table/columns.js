@@ -1,0 +1,265 @@
+// The table's columns, built from the spec the kernel sends in each snapshot: TABLE_COLUMNS
+// and SPEC in crystalwidgets/widgets/_table.py, their types Column and TableSpec in
+// _table_messages.py. Nothing about the columns is listed here: this file knows how to draw
+// each `format` of cell and how to sort each `sort` mode, the spec says which column is which.
+import { el } from "../lib/dom.js";
+import { duration, number, setText } from "./format.js";
+
+/** Row fields this front end reads by name (beyond those the columns show). */
+const NEEDED_FIELDS = [
+  "id",
+  "recipe",
+  "profile",
+  "state",
+  "created",
+  "last_checked",
+  "label",
+  "error",
+];
+
+/** A running job no runner confirmed within `staleAfter` seconds: its runner may have lost it. */
+export function isStale(spec, row, now, staleAfter) {
+  const { fields } = spec;
+  const checked = row[fields.last_checked];
+  const running = row[fields.state] === "running";
+  return running && typeof checked === "number" && now - checked > staleAfter;
+}
+
+/**
+ * How each format draws a cell: `make(cell)` once per pooled row element, then
+ * `paint(cell, value, row, ctx, column)` whenever the row element shows a row. `ctx` holds
+ * what one paint of the rows shares: `spec`, `now`, `staleAfter`, `stale` (this row's),
+ * `confirming` and `cancelling` (the cancel buttons' state). Text is set as text only.
+ */
+const FORMATS = {
+  short_id: {
+    make(cell) {
+      cell.classList.add("cw-id");
+    },
+    paint(cell, id, row, ctx) {
+      setText(cell, id.slice(0, 8));
+      const label = row[ctx.spec.fields.label];
+      cell.title = label ? `${id}\nlabel: ${label}` : id;
+    },
+  },
+  text: {
+    paint(cell, value, row, ctx, column) {
+      setText(cell, value ?? "");
+      if (column.tooltip) cell.title = value ?? "";
+    },
+  },
+  state: {
+    make(cell) {
+      cell.cwBadge = el("span", { className: "cw-badge" });
+      cell.append(cell.cwBadge);
+    },
+    paint(cell, state, row, ctx) {
+      const badge = cell.cwBadge;
+      const { stale } = ctx;
+      setText(badge, stale ? `${state} · stale` : state);
+      badge.className = "cw-badge";
+      if (ctx.spec.states.includes(state)) badge.classList.add(`cw-state-${state}`);
+      badge.classList.toggle("cw-badge-stale", stale);
+      cell.title = stale
+        ? `No runner has confirmed this job for ` +
+          `${duration(ctx.now - row[ctx.spec.fields.last_checked])} ` +
+          `(more than ${duration(ctx.staleAfter)}): its runner may have lost it.`
+        : "";
+    },
+  },
+  number: {
+    paint(cell, value, row, ctx, column) {
+      setText(cell, number(value, column.digits));
+    },
+  },
+  age: {
+    paint(cell, epoch, row, ctx) {
+      setText(cell, duration(ctx.now - epoch));
+    },
+  },
+  ago: {
+    paint(cell, epoch, row, ctx) {
+      setText(cell, typeof epoch === "number" ? `${duration(ctx.now - epoch)} ago` : "");
+    },
+  },
+  /** Cancel (asks first for a running job), the inline question, or "cancelling…". The
+   * buttons' `data-action` (cancel, confirm, keep) is what rows.js listens for. */
+  actions: {
+    paint(cell, _value, row, ctx) {
+      const { fields, active } = ctx.spec;
+      const id = row[fields.id];
+      const state = row[fields.state];
+      const mode = !active.has(state)
+        ? "none"
+        : ctx.cancelling.has(id)
+          ? "cancelling"
+          : ctx.confirming === id
+            ? "confirm"
+            : "cancel";
+      const key = `${id}:${mode}`;
+      if (cell.cwActions === key) return;
+      cell.cwActions = key;
+      const button = (text, action, title) =>
+        el("button", { type: "button", className: "cw-action", text, title, dataset: { action } });
+      if (mode === "cancel") {
+        cell.replaceChildren(
+          button(
+            "Cancel",
+            "cancel",
+            state === "running" ? "Stop this running job (asks first)" : "Cancel this job",
+          ),
+        );
+      } else if (mode === "confirm") {
+        cell.replaceChildren(
+          el(
+            "div",
+            { className: "cw-confirm-box", role: "alertdialog", "aria-label": "confirm cancel" },
+            [
+              el("span", { className: "cw-confirm", text: "Stop this running job?" }),
+              button("Yes, stop it", "confirm", "Cancel the running job now"),
+              button("No", "keep", "Keep it running"),
+            ],
+          ),
+        );
+      } else if (mode === "cancelling") {
+        cell.replaceChildren(el("span", { className: "cw-label", text: "cancelling…" }));
+      } else {
+        cell.replaceChildren();
+      }
+    },
+  },
+};
+
+/** The value a row sorts by in a column of sort `mode` (null sorts last in both directions). */
+function sortValue(mode, index, states, row) {
+  switch (mode) {
+    case "value":
+      return row[index];
+    case "rank":
+      return states.indexOf(row[index]);
+    case "newest_first": // an epoch: the most recent first
+      return row[index] === null ? null : -row[index];
+    default:
+      return null;
+  }
+}
+
+/**
+ * The snapshot's row layout and spec, ready to draw with.
+ * @param {string[]} fieldNames - the fields of one row array, in order (Snapshot.columns)
+ * @param {object} spec - Snapshot.spec
+ * @returns {object} `fields` (name -> index), `columns` (each Column with its field's
+ *   `index` and its `format` painter), `states`, `active`, `errorStates`, `textIndex`, and
+ *   the grid's `template` and `minWidth`
+ * @throws {Error} when the spec names a format or a field this front end does not know
+ */
+export function compileSpec(fieldNames, spec) {
+  const fields = Object.fromEntries(fieldNames.map((name, index) => [name, index]));
+  const field = (name, what) => {
+    if (!(name in fields)) throw new Error(`${what}: no row field ${JSON.stringify(name)}`);
+    return fields[name];
+  };
+  for (const name of NEEDED_FIELDS) field(name, "the table");
+  const columns = spec.columns.map((column) => {
+    const format = FORMATS[column.format];
+    if (!format) throw new Error(`column ${column.key}: unknown format ${column.format}`);
+    const index = column.field === null ? -1 : field(column.field, `column ${column.key}`);
+    return { ...column, index, format };
+  });
+  return {
+    fields,
+    columns,
+    states: spec.states,
+    active: new Set(spec.active_states),
+    errorStates: new Set(spec.error_states),
+    textIndex: spec.text_fields.map((name) => field(name, "text_fields")),
+    template: columns
+      .map(({ width, grow }) => (grow ? `minmax(${width}px, ${grow}fr)` : `${width}px`))
+      .join(" "),
+    minWidth: columns.reduce((sum, { width }) => sum + width, 0),
+  };
+}
+
+/** The header cell of a column: a sort button when the column sorts. */
+export function headerCell(column, onSort) {
+  const cell = el("div", {
+    role: "columnheader",
+    className: `cw-th${column.numeric ? " cw-num" : ""}`,
+    dataset: column.sort ? { key: column.key } : {},
+  });
+  if (column.sort) {
+    cell.append(
+      el(
+        "button",
+        {
+          type: "button",
+          className: "cw-sort",
+          title: column.title ? `${column.title}. Click to sort.` : "Click to sort",
+          on: { click: () => onSort(column.key) },
+        },
+        [column.label, el("span", { className: "cw-sort-mark", "aria-hidden": "true" })],
+      ),
+    );
+  }
+  return cell;
+}
+
+/** The cell elements of one pooled row element, one per column. */
+export function makeCells(columns) {
+  return columns.map((column) => {
+    const cell = el("div", { role: "cell", className: column.numeric ? "cw-td cw-num" : "cw-td" });
+    column.format.make?.(cell);
+    return cell;
+  });
+}
+
+/**
+ * Fill a row element's cells. A column with `error_span` > 1 shows the error line of a job
+ * in one of the error states across that many columns (the cells it covers are hidden).
+ */
+export function paintCells(cells, row, ctx) {
+  const { columns, fields, errorStates } = ctx.spec;
+  const error = row[fields.error];
+  const showError = Boolean(error) && errorStates.has(row[fields.state]);
+  let coveredUntil = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i];
+    const cell = cells[i];
+    const covered = i < coveredUntil;
+    if (cell.hidden !== covered) cell.hidden = covered;
+    if (column.error_span > 1) {
+      cell.classList.toggle("cw-error", showError);
+      cell.classList.toggle("cw-num", column.numeric && !showError);
+      cell.style.gridColumn = showError ? `span ${column.error_span}` : "";
+      cell.title = showError ? error : "";
+      if (showError) {
+        setText(cell, error);
+        coveredUntil = i + column.error_span;
+        continue;
+      }
+    }
+    column.format.paint(cell, column.index < 0 ? null : row[column.index], row, ctx, column);
+  }
+}
+
+/** Order of rows sorted by the column `key`; ties: newest first, then by id. */
+export function comparator(spec, key, descending) {
+  const created = spec.fields.created;
+  const id = spec.fields.id;
+  const { states } = spec;
+  const column = spec.columns.find((c) => c.key === key);
+  const mode = column?.sort ?? null;
+  const index = column?.index ?? -1;
+  const sign = descending ? -1 : 1;
+  return (a, b) => {
+    const x = sortValue(mode, index, states, a);
+    const y = sortValue(mode, index, states, b);
+    if (x !== y) {
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      if (x < y) return -sign;
+      if (x > y) return sign;
+    }
+    return b[created] - a[created] || (a[id] < b[id] ? -1 : 1);
+  };
+}

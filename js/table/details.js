@@ -1,0 +1,178 @@
+// The details panel of the job table, under the rows: facts, the error text, the energy per
+// optimiser step, the parameters, and the job's structure in a StructureViewer (a widget of
+// its own, the JobTable's `viewer` trait, drawn inside the panel). Filled from the kernel's
+// "details" message (Details in crystalwidgets/widgets/_table_messages.py).
+import { el, send } from "../lib/dom.js";
+import { linePlot } from "../lib/plot.js";
+import { localTime, setText } from "./format.js";
+
+function section(title, ...children) {
+  return el("section", { className: "cw-details-section" }, [
+    el("h4", { text: title }),
+    ...children,
+  ]);
+}
+
+/**
+ * The details panel of one view.
+ * @param {object} view - the view's shared state (see index.js)
+ * @param {object} options - `host`: anywidget's host (for the viewer widget); `paint()`:
+ *   redraw the rows (the open job's row is marked)
+ * @returns {{panel: HTMLElement, open: Function, show: Function, onViewer: Function,
+ *   cleanup: Function}}
+ */
+export function createDetails(view, { host, paint }) {
+  const { model } = view;
+  const detailsTitle = el("span", { className: "cw-details-title" });
+  const detailsClose = el("button", {
+    type: "button",
+    className: "cw-details-close",
+    text: "Close",
+    on: { click: () => send(model, "details_id", "") },
+  });
+  const detailsInfo = el("div", { className: "cw-details-info" });
+  const viewerNote = el("div", { className: "cw-label cw-details-structure-note" });
+  const viewerBox = el("div", { className: "cw-details-viewer" });
+  const viewerPane = el("div", { className: "cw-details-structure" }, [viewerNote, viewerBox]);
+  const panel = el("div", { className: "cw-details", hidden: true }, [
+    el("div", { className: "cw-details-head" }, [detailsTitle, detailsClose]),
+    el("div", { className: "cw-details-columns" }, [detailsInfo, viewerPane]),
+  ]);
+
+  let viewerRef = null;
+  let viewerAbort = null;
+
+  /** Show or hide the panel for `details_id`; "Loading details…" until its message comes. */
+  function open() {
+    const id = model.get("details_id");
+    panel.hidden = !id;
+    paint();
+    if (!id) return;
+    if (detailsInfo.dataset.id !== id) {
+      const row = view.rows.get(id);
+      const recipe = row ? ` · ${row[view.spec.fields.recipe]}` : "";
+      setText(detailsTitle, `Job ${id.slice(0, 8)}${recipe}`);
+      detailsInfo.dataset.id = id;
+      detailsInfo.replaceChildren(el("div", { className: "cw-label", text: "Loading details…" }));
+      viewerPane.hidden = true;
+    }
+  }
+
+  /** Fill the panel from a "details" message (ignored when another job is open by now). */
+  function show(d) {
+    if (d.id !== model.get("details_id")) return;
+    view.skewMs = d.now * 1000 - Date.now();
+    const summary = d.summary ?? {};
+    setText(
+      detailsTitle,
+      `Job ${d.id.slice(0, 8)} · ${d.recipe} · ${d.formula ?? ""} · ${d.state}`,
+    );
+    const facts = [
+      ["Job id", d.id],
+      ["Label", d.label],
+      ["Profile", `${d.profile} (${d.runner} runner)`],
+      ["Submitted", localTime(d.created)],
+      ["Started", localTime(d.started)],
+      ["Finished", localTime(d.finished)],
+      ["Energy (eV)", typeof summary.energy_ev === "number" ? summary.energy_ev.toFixed(6) : null],
+      [
+        "Max force (eV/Å)",
+        typeof summary.max_force_ev_ang === "number" ? summary.max_force_ev_ang.toFixed(4) : null,
+      ],
+      [
+        "Converged",
+        typeof summary.converged === "boolean" ? (summary.converged ? "yes" : "no") : null,
+      ],
+      ["Optimiser steps", summary.n_steps],
+      [
+        "Wall time",
+        typeof summary.wall_time_s === "number" ? `${summary.wall_time_s.toFixed(2)} s` : null,
+      ],
+      ["Work dir", d.work_dir],
+    ].filter(([, value]) => value !== null && value !== undefined && value !== "");
+    const list = el(
+      "div",
+      { className: "cw-details-facts" },
+      facts.flatMap(([name, value]) => [
+        el("div", { className: "cw-fact-name", text: name }),
+        el("div", {
+          className: name === "Work dir" || name === "Job id" ? "cw-fact cw-fact-path" : "cw-fact",
+          text: value,
+        }),
+      ]),
+    );
+    const parts = [];
+    if (d.error) {
+      parts.push(
+        section(
+          "Error",
+          el("pre", { className: "cw-mono cw-error cw-details-error", text: d.error }),
+        ),
+      );
+    }
+    parts.push(list);
+    const energies = summary.energies_ev;
+    if (Array.isArray(energies) && energies.length >= 2) {
+      parts.push(
+        section(
+          "Energy per step",
+          linePlot(energies, {
+            width: 380,
+            height: 210,
+            xLabel: "optimiser step",
+            yLabel: "energy (eV)",
+            digits: 4,
+            title: `energy per optimiser step of job ${d.id.slice(0, 8)}`,
+          }),
+        ),
+      );
+    }
+    parts.push(
+      section(
+        "Parameters",
+        el("pre", {
+          className: "cw-mono cw-details-params",
+          text: Object.keys(d.params ?? {}).length
+            ? JSON.stringify(d.params, null, 2)
+            : "(recipe defaults)",
+        }),
+      ),
+    );
+    detailsInfo.dataset.id = d.id;
+    detailsInfo.replaceChildren(...parts);
+    const label =
+      { final: "Final structure", input: "Input structure" }[d.structure] ?? "Structure";
+    setText(viewerNote, d.structure_note ? `${label}: ${d.structure_note}` : label);
+    viewerPane.hidden = !d.structure && !d.structure_note;
+    viewerBox.hidden = !d.structure;
+    if (d.structure) showViewer();
+  }
+
+  /** Draw the `viewer` widget in the panel (once per widget; again when it is replaced). */
+  async function showViewer() {
+    const ref = model.get("viewer");
+    if (!ref || ref === viewerRef) return;
+    if (!host?.getWidget) {
+      setText(viewerNote, "The structure view needs anywidget >= 0.11 in this front end.");
+      return;
+    }
+    viewerRef = ref;
+    viewerAbort?.abort();
+    viewerAbort = new AbortController();
+    viewerBox.replaceChildren();
+    try {
+      const child = await host.getWidget(ref);
+      await child.render({ el: viewerBox, signal: viewerAbort.signal });
+    } catch (error) {
+      viewerRef = null;
+      setText(viewerNote, `Cannot show the structure: ${error.message}`);
+    }
+  }
+
+  /** The `viewer` trait changed: draw the new one if the structure is on show. */
+  function onViewer() {
+    if (!viewerBox.hidden) showViewer();
+  }
+
+  return { panel, open, show, onViewer, cleanup: () => viewerAbort?.abort() };
+}

@@ -1,0 +1,204 @@
+// The rows of the job table: header, sorting, and the virtual row pool. Only the rows in
+// view are in the DOM: a pool of row elements, moved and refilled on scroll and on change.
+// The header and the cells come from the column spec of the snapshot (columns.js). Each
+// row's Cancel button asks first for a running job (inline, never window.confirm).
+import { el, send } from "../lib/dom.js";
+import { headerCell, isStale, makeCells, paintCells } from "./columns.js";
+import { setText } from "./format.js";
+
+/** Row height in px (fixed: the scroller computes which rows are in view from it). */
+export const ROW_HEIGHT = 28;
+/** Extra rows drawn above and below the visible ones, so fast scrolling shows no gap. */
+const OVERSCAN = 6;
+
+/**
+ * The scrolling rows area of one view.
+ * @param {object} view - the view's shared state (see index.js); paints `view.shown` with
+ *   the columns of `view.spec`
+ * @returns {{scroller: HTMLElement, setSpec: Function, show: Function, paint: Function,
+ *   showSortMarks: Function, waiting: Function, cleanup: Function}}
+ */
+export function createRows(view) {
+  const { model } = view;
+
+  let headerCells = [];
+  // no header until the first snapshot brings the columns
+  const header = el("div", { className: "cw-table-header", role: "row", hidden: true });
+  const body = el("div", { className: "cw-table-body", role: "rowgroup" });
+  const empty = el("div", { className: "cw-table-empty" });
+  const grid = el("div", { className: "cw-table-grid", role: "table", "aria-label": "jobs" }, [
+    header,
+    body,
+    empty,
+  ]);
+  // max-height: a short table takes only the room its rows need
+  const scroller = el("div", { className: "cw-table-scroller" }, [grid]);
+  const pool = []; // row elements, each drawing one row of `view.shown` (or hidden)
+
+  /** Build the header and the grid for the columns of `view.spec` (a new snapshot's). */
+  function setSpec() {
+    const { columns, template, minWidth } = view.spec;
+    headerCells = columns.map((column) => headerCell(column, sortBy));
+    header.replaceChildren(...headerCells);
+    header.hidden = false;
+    grid.style.setProperty("--cw-table-columns", template);
+    grid.style.setProperty("--cw-table-min-width", `${minWidth}px`);
+    for (const element of pool) element.remove(); // their cells were made for the old columns
+    pool.length = 0;
+    showSortMarks();
+  }
+
+  // ---- sorting ----
+  function sortBy(key) {
+    if (model.get("sort_by") === key) {
+      send(model, "sort_descending", !model.get("sort_descending"));
+    } else {
+      model.set("sort_by", key);
+      model.set("sort_descending", false);
+      model.save_changes();
+    }
+  }
+
+  function showSortMarks() {
+    const key = model.get("sort_by");
+    const descending = model.get("sort_descending");
+    for (const cell of headerCells) {
+      const mark = cell.querySelector(".cw-sort-mark");
+      if (!mark) continue;
+      const active = cell.dataset.key === key;
+      setText(mark, active ? (descending ? " ▼" : " ▲") : "");
+      cell.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
+    }
+  }
+
+  /** Size the body for `view.shown` (or say why it is empty) and draw the rows in view. */
+  function show() {
+    const { shown, rows } = view;
+    body.style.height = `${shown.length * ROW_HEIGHT}px`;
+    setText(
+      empty,
+      shown.length
+        ? ""
+        : rows.size
+          ? "No job matches the filters."
+          : "No jobs yet: submit one and it appears here.",
+    );
+    empty.hidden = shown.length > 0;
+    paint();
+  }
+
+  // ---- the rows in view: a pool of row elements, refilled on scroll and on change ----
+  function makeRow() {
+    const cells = makeCells(view.spec.columns);
+    const row = el("div", { className: "cw-tr", role: "row", tabindex: "0" }, cells);
+    row.cw = { cells };
+    body.append(row);
+    return row;
+  }
+
+  function paint() {
+    if (!view.spec) return;
+    const { shown } = view;
+    const top = scroller.scrollTop - body.offsetTop;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(
+      shown.length,
+      Math.ceil((top + scroller.clientHeight) / ROW_HEIGHT) + OVERSCAN,
+    );
+    const needed = Math.max(0, last - first);
+    while (pool.length < needed) pool.push(makeRow());
+    const ctx = {
+      spec: view.spec,
+      now: view.now(),
+      staleAfter: model.get("stale_after"),
+      stale: false,
+      confirming: view.confirming,
+      cancelling: view.cancelling,
+    };
+    const detailsId = model.get("details_id");
+    for (let k = 0; k < pool.length; k++) {
+      const element = pool[k];
+      if (k >= needed) {
+        element.hidden = true;
+        continue;
+      }
+      element.hidden = false;
+      const index = first + k;
+      element.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
+      paintRow(element, shown[index], ctx, detailsId);
+    }
+  }
+
+  function paintRow(element, row, ctx, detailsId) {
+    const { fields } = ctx.spec;
+    const id = row[fields.id];
+    ctx.stale = isStale(ctx.spec, row, ctx.now, ctx.staleAfter);
+    element.dataset.id = id;
+    element.dataset.state = row[fields.state];
+    element.classList.toggle("cw-selected", id === detailsId);
+    element.classList.toggle("cw-stale", ctx.stale);
+    paintCells(element.cw.cells, row, ctx);
+  }
+
+  // ---- user input ----
+  function cancel(id) {
+    view.confirming = null;
+    view.cancelling.add(id);
+    model.send({ kind: "cancel", id });
+    paint();
+  }
+
+  body.addEventListener("click", (event) => {
+    const element = event.target.closest(".cw-tr");
+    if (!element) return;
+    const id = element.dataset.id;
+    const action = event.target.closest("button")?.dataset.action;
+    if (!action && event.target.closest(".cw-confirm-box")) return;
+    if (action === "cancel") {
+      if (element.dataset.state === "running") {
+        view.confirming = id;
+        paint();
+      } else cancel(id);
+    } else if (action === "confirm") cancel(id);
+    else if (action === "keep") {
+      view.confirming = null;
+      paint();
+    } else {
+      send(model, "details_id", model.get("details_id") === id ? "" : id);
+    }
+  });
+  body.addEventListener("keydown", (event) => {
+    const element = event.target;
+    if (!element.classList?.contains("cw-tr") || (event.key !== "Enter" && event.key !== " "))
+      return;
+    event.preventDefault();
+    send(model, "details_id", element.dataset.id);
+  });
+
+  let scheduled = false;
+  scroller.addEventListener("scroll", () => {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(() => {
+      scheduled = false;
+      paint();
+    });
+  });
+  const resizeObserver = new ResizeObserver(() => paint());
+  resizeObserver.observe(scroller);
+
+  /** Text in place of the rows until the first snapshot ("Loading jobs…"). */
+  function waiting(text) {
+    setText(empty, text);
+  }
+
+  return {
+    scroller,
+    setSpec,
+    show,
+    paint,
+    showSortMarks,
+    waiting,
+    cleanup: () => resizeObserver.disconnect(),
+  };
+}
