@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import CrystalWidgetsError
 
-__all__ = ["config_dir", "home_dir", "private_dir", "read_json", "write_json", "write_private"]
+__all__ = ["config_dir", "home_dir", "jsanitized", "private_dir", "read_json", "tail_text", "write_json", "write_private"]
 
 
 def home_dir(home: str | os.PathLike | None = None) -> Path:
@@ -90,6 +90,23 @@ def _plain(obj: Any) -> Any:
     return str(obj)
 
 
+def jsanitized(value: Any, *, as_dict_first: bool = False) -> Any:
+    """``value`` as JSON types with monty's ``jsanitize`` (enums as their values).
+
+    Objects that JSON cannot carry become their text; with ``as_dict_first``, objects
+    with ``as_dict()`` (pymatgen's, emmet's) are written as their dicts when every
+    object in ``value`` has one, so they can be decoded again.
+    """
+    from monty.json import jsanitize
+
+    if as_dict_first:
+        try:
+            return jsanitize(value, strict=True, enum_values=True)
+        except Exception:  # a user's object without as_dict: keep its text
+            pass
+    return jsanitize(value, strict=False, enum_values=True)
+
+
 def write_json(path: Path, data: Any, *, durable: bool = False, atomic: bool = True) -> str:
     """Write ``data`` as JSON with :func:`write_private`; returns the text written.
 
@@ -108,3 +125,16 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def tail_text(path: str | os.PathLike | None, n_chars: int) -> str:
+    """The last ``n_chars`` bytes of a text file, decoded ('' when it is missing)."""
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - n_chars))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

@@ -170,7 +170,7 @@ def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
 
 def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(seeded):
     mgr, _ids = seeded
-    table = mgr.table()
+    table = JobTable(mgr)
     wire = Wire(table)
     browser_says(table, {"kind": "snapshot"})
 

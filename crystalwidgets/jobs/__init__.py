@@ -12,6 +12,7 @@ from typing import Any
 
 _NAMES = {
     "Changes": ".manager",
+    "sweep_jobs": ".sweep",
     "JobManager": ".manager",
     "JobEvent": ".events",
     "Task": ".events",

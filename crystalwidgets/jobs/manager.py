@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._files import home_dir, private_dir
+from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
 from ..errors import CrystalWidgetsError, ProfileError
@@ -41,12 +41,6 @@ log = logging.getLogger(__name__)
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
 Changes = dict[str, dict[str, Any]]
-
-def _jsonable(value: Any) -> Any:
-    from monty.json import jsanitize
-
-    return jsanitize(value, strict=False, enum_values=True)
-
 
 class JobManager:
     """Submit recipes on structures to profiles, follow them, never block.
@@ -79,7 +73,6 @@ class JobManager:
         self.results_dir = private_dir(self.home / "results")
         self.store = JobStore(self.home / "jobs.sqlite")
         self.profiles = profiles or ProfileStore()
-        self.monitor_interval = monitor_interval
         self.owner = _owner_id()
 
         self._lock = threading.RLock()
@@ -93,6 +86,15 @@ class JobManager:
         self._foreign_checked = time.time()
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
+
+    @property
+    def monitor_interval(self) -> float:
+        """Seconds between liveness checks of what cannot call back (settable)."""
+        return self._pump.interval
+
+    @monitor_interval.setter
+    def monitor_interval(self, seconds: float) -> None:
+        self._pump.interval = seconds
 
     # -- public API ----------------------------------------------------------
 
@@ -208,7 +210,7 @@ class JobManager:
                 JobRecord.create(
                     id=job_id,
                     recipe=info.name,
-                    params=_jsonable(cleaned),
+                    params=jsanitized(cleaned),
                     profile=prof.name,
                     runner=runner.kind,
                     state=JobState.PENDING,
@@ -434,6 +436,25 @@ class JobManager:
         if atoms is None:
             raise CrystalWidgetsError(f"job {rec.short_id}: its result holds no final structure")
         return MontyDecoder().process_decoded(atoms)
+
+    def display_structure(self, job_id: str) -> tuple[Any, str | None, str | None]:
+        """The structure to show for a job: ``(atoms, "final" | "input" | None, note)``.
+
+        The final structure of a completed job, else its input structure; any failure to
+        read one (a result without atoms, a damaged file) becomes the note instead of an
+        error, so whoever shows it can still show the rest.
+        """
+        rec = self.get(job_id)
+        note = None
+        if rec.state is JobState.COMPLETED:
+            try:
+                return self.structure(rec.id, final=True), "final", None
+            except Exception as exc:  # noqa: BLE001 - said in the note
+                note = f"no final structure ({exc}); showing the input structure"
+        try:
+            return self.structure(rec.id), "input", note
+        except Exception as exc:  # noqa: BLE001 - said in the note
+            return None, None, f"no structure to show: {exc}"
 
     def to_dataframe(self) -> Any:
         """All jobs as a pandas DataFrame, one row per job, summary fields as columns."""

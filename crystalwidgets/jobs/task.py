@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .._files import read_json, write_json
+from .._files import jsanitized, read_json, tail_text, write_json
 
 __all__ = [
     "encode_input",
@@ -115,15 +115,6 @@ def _load_recipe(recipe: str | Any) -> Any:
     return getattr(import_module(module), name)
 
 
-def _jsanitize(result: Any) -> Any:
-    from monty.json import jsanitize
-
-    try:
-        return jsanitize(result, strict=True, enum_values=True)
-    except Exception:  # a user's object without as_dict: keep its text
-        return jsanitize(result, strict=False, enum_values=True)
-
-
 def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, Any]:
     """Run the job in ``work_dir``; write its outcome there. Returns the outcome.
 
@@ -161,7 +152,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
 
         summary = summarise(result)
         # not atomic: the result counts only once the outcome, written after it, says so
-        result_json = {"result": _jsanitize(result)}
+        result_json = {"result": jsanitized(result, as_dict_first=True)}
         write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
         outcome.update(state="completed", summary=summary)
     except Exception:
@@ -188,13 +179,22 @@ def read_started(work_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 def stderr_tail(work_dir: str | os.PathLike, n_chars: int = 2000) -> str:
     """The end of the job's stderr file ('' when there is none)."""
-    try:
-        with open(Path(work_dir) / STDERR, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - n_chars))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+    return tail_text(Path(work_dir) / STDERR, n_chars)
+
+
+def resubmit_hint(job_id: str) -> str:
+    """The fix said for a job that cannot go on: ``resubmit it with mgr.resubmit('1a2b3c4d')``."""
+    return f"resubmit it with mgr.resubmit({job_id[:8]!r})"
+
+
+def with_stderr(text: str, tail: str, whose: str = "its") -> str:
+    """``text`` with ``tail`` (the end of a stderr) appended, saying whose; as is when empty."""
+    return f"{text}; the end of {whose} stderr:\n{tail}" if tail.strip() else text
+
+
+def with_job_stderr(text: str, work_dir: str | os.PathLike | None) -> str:
+    """``text`` with the end of the job's stderr appended, when it wrote any."""
+    return with_stderr(text, stderr_tail(work_dir) if work_dir else "")
 
 
 def main(argv: list[str] | None = None) -> int:

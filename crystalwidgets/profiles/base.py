@@ -61,11 +61,6 @@ class LocalProfile(Profile):
     runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
 
     def check(self, *, deep: bool = False) -> list[str]:
-        problems = []
-        cores = os.cpu_count() or 1
-        if self.max_workers and self.max_workers > 4 * cores:
-            problems.append(
-                f"max_workers: {self.max_workers} is far above this machine's {cores} cores; "
-                f"set it to {cores} or fewer"
-            )
-        return problems
+        from .checks import oversubscription_problems
+
+        return oversubscription_problems("max_workers", self.max_workers, os.cpu_count() or 1)

@@ -13,6 +13,7 @@ from .slurm import Partition, format_minutes, parse_walltime
 
 __all__ = [
     "VASP_CMD_VAR",
+    "oversubscription_problems",
     "count_option",
     "partition_fit_problems",
     "pick_partition",
@@ -23,6 +24,16 @@ __all__ = [
 
 #: The variable quacc reads for the MPI launcher of VASP.
 VASP_CMD_VAR = "QUACC_VASP_PARALLEL_CMD"
+
+
+def oversubscription_problems(field: str, value: int | None, cores: int, factor: int = 4) -> list[str]:
+    """``field`` asks for more than ``factor`` jobs (processes or threads) per core of ``cores``."""
+    if value and value > factor * cores:
+        return [
+            f"{field}: {value} is far above this machine's {cores} cores, which only slows each "
+            f"job down; set it to {cores} or fewer (or leave it empty)"
+        ]
+    return []
 
 
 def pick_partition(parts: Mapping[str, Partition], requested: str | None) -> tuple[Partition | None, list[str]]:

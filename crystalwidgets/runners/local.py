@@ -205,16 +205,14 @@ class LocalRunner(Runner):
             if pid is None:
                 reason = (
                     "it was queued in a kernel that ended before the job started, so it never ran; "
-                    f"resubmit it with mgr.resubmit({rec.id[:8]!r})"
+                    f"{_task.resubmit_hint(rec.id)}"
                 )
             else:
                 reason = (
                     f"its process (pid {pid}) ended while no kernel was watching and left no "
                     f"result in {rec.work_dir}"
                 )
-                tail = _task.stderr_tail(rec.work_dir) if rec.work_dir else ""
-                if tail.strip():
-                    reason += f"; the end of its stderr:\n{tail}"
+                reason = _task.with_job_stderr(reason, rec.work_dir)
             self.emit(JobEvent(rec.id, JobState.ORPHANED, {"error": reason}))
         self._start_queued()
 
@@ -304,9 +302,7 @@ class LocalRunner(Runner):
             if code is not None and code < 0:
                 how = f"killed by signal {signal.Signals(-code).name}"
             error = f"the job process exited {how} without writing a result"
-            tail = _task.stderr_tail(proc.task.work_dir)
-            if tail.strip():
-                error += f"; the end of its stderr:\n{tail}"
+            error = _task.with_job_stderr(error, proc.task.work_dir)
             self.emit(JobEvent(job_id, JobState.FAILED, {"error": error, "finished": time.time()}))
         self._start_queued()
 

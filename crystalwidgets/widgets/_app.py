@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from .._loop import running_loop
 from ..errors import CrystalWidgetsError
+from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
 from ._entries import from_entry, kinds
@@ -221,19 +222,9 @@ class App(w.VBox):
     def sweep_jobs(self, parameter: str | None = None, values: Sequence[Any] | None = None) -> list[tuple[Any, dict[str, Any]]]:
         """The (structure, kwargs) pairs of a sweep: every loaded structure, or one structure
         with ``parameter`` set to each of ``values``. Each kwargs set is validated first."""
-        from ..recipes.catalogue import recipes
-
-        spec = recipes.resolve(self.form.recipe).spec
-        base = dict(self.form.value)
-        if parameter is None:
-            if not self.structures:
-                raise CrystalWidgetsError("sweep: no structures loaded; upload or add some first")
-            return [(atoms, spec.validate(base)) for atoms in self.structures]
-        if self.structure is None:
-            raise CrystalWidgetsError("sweep: no structure selected")
-        if not values:
-            raise CrystalWidgetsError(f"sweep: give the values of {parameter}, e.g. 0.05, 0.02, 0.01")
-        return [(self.structure, spec.validate({**base, parameter: v})) for v in values]
+        return sweep_jobs(
+            self.form.recipe, self.form.value, self.structures, self.structure, parameter, values
+        )
 
     def _sweep_args(self) -> tuple[str | None, list[Any] | None]:
         parameter = self.sweep_parameter.value
@@ -314,13 +305,8 @@ class App(w.VBox):
         job_id = change["new"]
         if not job_id:
             return
-        try:
-            self.viewer.structure = self.manager.structure(job_id, final=True)
-            self.message.value = f"viewer: final structure of job {job_id[:8]}"
-        except CrystalWidgetsError:
-            try:
-                self.viewer.structure = self.manager.structure(job_id)
-                self.message.value = f"viewer: input structure of job {job_id[:8]} (no final structure)"
-            except CrystalWidgetsError as exc:
-                self.message.value = str(exc)
+        atoms, which, note = self.manager.display_structure(job_id)
+        if atoms is not None:
+            self.viewer.structure = atoms
+        self.message.value = note or f"viewer: {which} structure of job {job_id[:8]}"
 

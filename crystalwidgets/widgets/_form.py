@@ -18,6 +18,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .._files import jsanitized
 from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
@@ -144,7 +145,7 @@ class RecipeForm(anywidget.AnyWidget):
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)
             self.valid = not errors
-            self.value = _jsonable(cleaned) if not errors else {}
+            self.value = jsanitized(cleaned) if not errors else {}
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
         if content.get("kind") == "submit" and self.valid and self.can_submit:
@@ -180,9 +181,3 @@ class RecipeForm(anywidget.AnyWidget):
             call_in_kernel(loop, apply)
 
         threading.Thread(target=work, name="cw-recipe-availability", daemon=True).start()
-
-
-def _jsonable(value: Any) -> Any:
-    from monty.json import jsanitize
-
-    return jsanitize(value, strict=False)

@@ -413,7 +413,7 @@ class JobTable(anywidget.AnyWidget):
         if shown is not None and shown[:2] == (rec.id, rec.state is JobState.COMPLETED):
             structure, structure_note = shown[2:]
         else:
-            atoms, structure, structure_note = self._structure_of(rec)
+            atoms, structure, structure_note = self.manager.display_structure(rec.id)
             if atoms is not None:
                 if self.viewer is None:
                     from ._viewer import StructureViewer
@@ -443,20 +443,3 @@ class JobTable(anywidget.AnyWidget):
             "now": time.time(),
         }
         self.send(details)
-
-    def _structure_of(self, rec: Any) -> tuple[Any, str | None, str | None]:
-        """``(atoms, "final" | "input" | None, note)``: the structure to show for a job.
-
-        Any failure to read one (a result without atoms, a damaged file) becomes the note:
-        the rest of the details are still shown.
-        """
-        note = None
-        if rec.state is JobState.COMPLETED:
-            try:
-                return self.manager.structure(rec.id, final=True), "final", None
-            except Exception as exc:  # noqa: BLE001 - shown to the user, details still open
-                note = f"no final structure ({exc}); showing the input structure"
-        try:
-            return self.manager.structure(rec.id), "input", note
-        except Exception as exc:  # noqa: BLE001 - shown to the user, details still open
-            return None, None, f"no structure to show: {exc}"

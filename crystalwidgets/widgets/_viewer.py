@@ -166,14 +166,17 @@ class StructureViewer(anywidget.AnyWidget):
         atoms = _as_atoms(proposal["value"])
         copies = _parse_supercell(self.supercell)
         if atoms is not None and copies is not None:
-            drawn = _drawn_atoms(atoms, copies)
-            if drawn > self.max_atoms:
-                raise traitlets.TraitError(
-                    f"structure: {len(atoms):,} atoms with supercell {copies} draw "
-                    f"{drawn:,} atoms, more than max_atoms={self.max_atoms:,}; set a smaller "
-                    "supercell first or raise max_atoms"
-                )
+            self._check_drawn(atoms, copies, "structure", "set a smaller supercell first")
         return atoms
+
+    def _check_drawn(self, atoms: Any, copies: tuple[int, int, int], field: str, fix: str) -> None:
+        """Refuse drawing more than ``max_atoms`` atoms, naming ``field`` and the fix."""
+        drawn = _drawn_atoms(atoms, copies)
+        if drawn > self.max_atoms:
+            raise traitlets.TraitError(
+                f"{field}: {copies} copies of {len(atoms):,} atoms draw {drawn:,} atoms, more "
+                f"than max_atoms={self.max_atoms:,}; {fix} or raise max_atoms"
+            )
 
     @traitlets.validate("supercell")
     def _validate_supercell(self, proposal: Any) -> tuple[int, int, int]:
@@ -188,13 +191,7 @@ class StructureViewer(anywidget.AnyWidget):
         # the structure's own check covers that case.
         atoms = self.structure
         if _is_atoms(atoms):
-            drawn = _drawn_atoms(atoms, copies)
-            if drawn > self.max_atoms:
-                raise traitlets.TraitError(
-                    f"supercell: {copies} of {len(atoms):,} atoms draws {drawn:,} "
-                    f"atoms, more than max_atoms={self.max_atoms:,}; choose fewer copies "
-                    "or raise max_atoms"
-                )
+            self._check_drawn(atoms, copies, "supercell", "choose fewer copies")
         return copies
 
     @traitlets.validate("selected")

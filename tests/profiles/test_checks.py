@@ -106,3 +106,14 @@ def test_vasp_command_problems():
 )
 def test_count_option(words, value):
     assert count_option(words, ("-n", "-np", "--ntasks", "--np")) == value
+
+
+def test_oversubscription_names_the_field_and_the_cores():
+    from crystalwidgets.profiles.checks import oversubscription_problems
+
+    assert oversubscription_problems("max_workers", 8, cores=2) == []
+    assert oversubscription_problems("max_workers", None, cores=2) == []
+    [problem] = oversubscription_problems("max_workers", 9, cores=2)
+    assert problem.startswith("max_workers: 9 is far above this machine's 2 cores") and "set it to 2" in problem
+    assert oversubscription_problems("max_threads", 16, cores=2, factor=8) == []
+    assert oversubscription_problems("max_threads", 17, cores=2, factor=8)[0].startswith("max_threads: 17")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
 import socket
@@ -16,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._files import private_dir, write_private
+from ..._files import private_dir, tail_text, write_private
 from ...profiles import slurm as _slurm
 from .app import run_job
 
@@ -144,18 +143,11 @@ class Engine:
         }
 
     def stderr_tail(self, job_id: str | None, n_chars: int = 1500) -> str:
-        """The end of a block's stderr (where a failing worker_init shows)."""
-        res = getattr(self.executor.provider, "resources", {}).get(job_id or "", {})
-        path = res.get("job_stderr_path")
-        if not path:
-            return ""
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(0, os.SEEK_END)
-                fh.seek(max(0, fh.tell() - n_chars))
-                return fh.read().decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
+        """The end of a block's stderr (where a failing worker_init shows), from Parsl's JobStatus."""
+        blocks = dict(self.executor.blocks_to_job_id)
+        block = next((b for b, j in blocks.items() if j == job_id), None)
+        status = dict(self.executor.status_facade).get(block) if block is not None else None
+        return tail_text(getattr(status, "stderr_path", None), n_chars).strip()
 
     def close(self) -> None:
         """Clean up the DataFlowKernel (bounded) and scancel whatever block is left."""

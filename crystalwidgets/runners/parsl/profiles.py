@@ -33,6 +33,7 @@ from ..._procs import thread_exports
 from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import (
+    oversubscription_problems,
     partition_fit_problems,
     pick_partition,
     slurm_error_field,
@@ -113,13 +114,7 @@ class ParslThreadsProfile(_ParslProfile):
 
     def check(self, *, deep: bool = False) -> list[str]:
         problems = [p for p in (_parsl_missing(),) if p]
-        cores = os.cpu_count() or 1
-        if self.max_threads and self.max_threads > 8 * cores:
-            problems.append(
-                f"max_threads: {self.max_threads} threads on {cores} cores only slow each job "
-                f"down; set it to {cores} (or leave it empty)"
-            )
-        return problems
+        return problems + oversubscription_problems("max_threads", self.max_threads, os.cpu_count() or 1, 8)
 
     def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
         from parsl.config import Config
@@ -319,11 +314,7 @@ class ParslLocalProfile(_HtexProfile):
             return [missing]
         cores = os.cpu_count() or 1
         problems = self._cores_problems(cores, "this machine")
-        if self.max_workers_per_node and self.max_workers_per_node > 4 * cores:
-            problems.append(
-                f"max_workers_per_node: {self.max_workers_per_node} is far above this machine's "
-                f"{cores} cores; set it to {cores} or fewer"
-            )
+        problems += oversubscription_problems("max_workers_per_node", self.max_workers_per_node, cores)
         return problems + self.run_env_probe_here()
 
     def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:

@@ -212,7 +212,7 @@ class ParslRunner(Runner):
                     JobState.ORPHANED,
                     error=(
                         "it ran in a thread of a kernel that ended (parsl-threads jobs end with "
-                        f"their kernel) and left no result; resubmit it with mgr.resubmit({rec.id[:8]!r})"
+                        f"their kernel) and left no result; {_task.resubmit_hint(rec.id)}"
                     ),
                 )
                 continue
@@ -227,7 +227,7 @@ class ParslRunner(Runner):
                     error=(
                         "it was waiting in the Parsl queue of a kernel that ended before the job "
                         "started; Parsl's queue does not outlive its kernel, so it will not run: "
-                        f"resubmit it with mgr.resubmit({rec.id[:8]!r})"
+                        f"{_task.resubmit_hint(rec.id)}"
                     ),
                 )
                 continue
@@ -305,7 +305,7 @@ class ParslRunner(Runner):
                 error=(
                     f"it was {was} when this kernel closed its Parsl executor (profile "
                     f"{self.profile.name!r}); Parsl jobs do not outlive their kernel, the blocks "
-                    f"were cancelled: resubmit it with mgr.resubmit({job.task.job_id[:8]!r})"
+                    f"were cancelled: {_task.resubmit_hint(job.task.job_id)}"
                 ),
             )
 
@@ -533,8 +533,7 @@ class ParslRunner(Runner):
                     f"the job's process{where} exited with code {res.get('exit_code')} without "
                     "writing a result"
                 )
-            tail = _task.stderr_tail(job.task.work_dir)
-            return text + (f"; the end of its stderr:\n{tail}" if tail.strip() else "")
+            return _task.with_job_stderr(text, job.task.work_dir)
         name = type(exc).__name__
         if name == "ManagerLost":
             text = f"the Parsl worker pool running it{where} was lost (its block ended or its node failed)"
@@ -545,9 +544,7 @@ class ParslRunner(Runner):
         else:
             text = f"Parsl reported {name}: {exc}"
         if job.engine is not None and info.get("slurm_job_id"):
-            tail = job.engine.stderr_tail(info["slurm_job_id"])
-            if tail:
-                text += f"; the end of the block's stderr:\n{tail}"
+            text = _task.with_stderr(text, job.engine.stderr_tail(info["slurm_job_id"]), "the block's")
         return text
 
     # -- monitoring ----------------------------------------------------------
@@ -592,16 +589,11 @@ class ParslRunner(Runner):
             if job.cancel:
                 self._emit(job_id, JobState.CANCELLED, finished=time.time())
             else:
-                tail = _task.stderr_tail(wd)
                 error = (
                     f"its process{_where(job.info)}, started by a kernel that ended, stopped "
                     f"without leaving a result in {wd} (was its block cancelled?)"
                 )
-                self._emit(
-                    job_id,
-                    JobState.ORPHANED,
-                    error=error + (f"; the end of its stderr:\n{tail}" if tail.strip() else ""),
-                )
+                self._emit(job_id, JobState.ORPHANED, error=_task.with_job_stderr(error, wd))
 
     def _check_blocks(self) -> None:
         """Block health: fail what cannot go on, within this one tick."""
@@ -691,9 +683,7 @@ class ParslRunner(Runner):
         else:
             text = f"{name} ended ({state}{': ' + reason if reason else ''})"
         tail = engine.stderr_tail(jid) if state not in ("CANCELLED", "TIMEOUT") else ""
-        if tail:
-            text += f"; the end of the block's stderr:\n{tail}"
-        return text
+        return _task.with_stderr(text, tail, "the block's")
 
     def _retire(self, engine: Engine, reason: str) -> None:
         """Fail the engine's unfinished jobs with ``reason``; close it off the caller's thread."""
@@ -792,8 +782,7 @@ class ParslRunner(Runner):
         text = (
             f"its process{_where(info)} ended while no kernel watched it and left no result in {wd}"
         )
-        tail = _task.stderr_tail(wd)
-        return text + (f"; the end of its stderr:\n{tail}" if tail.strip() else "")
+        return _task.with_job_stderr(text, wd)
 
 
 def _worker_alive(info: dict[str, Any]) -> bool:
