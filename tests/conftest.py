@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import close_and_kill
+from tests.helpers import close_and_kill
 
 
 @pytest.fixture

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import psutil
+
+#: The repository root (tests/ lies in it).
+ROOT = Path(__file__).resolve().parent.parent
 
 #: summary fields that legitimately differ between a job and a direct call of its recipe
 VOLATILE = {"work_dir", "wall_time_s"}
@@ -43,15 +49,32 @@ def states_seen(mgr) -> dict[str, list[str]]:
     return seen
 
 
-def wait_for(predicate, timeout: float, what: str, step: float = 0.05):
-    """Poll ``predicate`` until it returns something true (returned); fail naming ``what``."""
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    """Call ``condition`` until it returns something truthy (returned); TimeoutError naming ``what``.
+
+    Other exceptions from ``condition`` count as "not yet" (the last one is named at the
+    timeout), except AssertionError, which means it can no longer happen: raised at once.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s: {what}")
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except AssertionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - remembered for the timeout message
+            last_error = exc
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+#: How long a test waits to see that something does NOT happen (a late event, a second
+#: message): a bounded quiet period, where no condition can be awaited.
+QUIET_S = 0.3
 
 
 def close_and_kill(mgr) -> None:

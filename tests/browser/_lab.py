@@ -33,7 +33,9 @@ import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
+
+from tests.helpers import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -65,29 +67,6 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("CW_ARTIFACTS") or REPO / "test-artifacts")
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    """Call ``condition`` until it returns something truthy; raise TimeoutError naming ``what``.
-
-    Other exceptions from ``condition`` count as "not yet", except AssertionError, which
-    means it can no longer happen and is raised at once.
-    """
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while True:
-        try:
-            value = condition()
-            if value:
-                return value
-        except AssertionError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - remembered for the timeout message
-            last_error = exc
-        if time.monotonic() > deadline:
-            detail = f" (last error: {last_error!r})" if last_error else ""
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(interval)
 
 
 def _die_with_parent() -> None:

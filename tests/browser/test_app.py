@@ -5,7 +5,8 @@ in the form is flagged inline and blocks Submit, and pressing Submit runs a real
 from __future__ import annotations
 
 import pytest
-from _lab import wait_until
+
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.browser
 

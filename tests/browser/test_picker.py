@@ -13,7 +13,9 @@ import shutil
 import subprocess
 
 import pytest
-from _lab import demo_notebook, wait_until
+from _lab import demo_notebook
+
+from tests.helpers import wait_until
 
 NOTEBOOK = "picker-demo.ipynb"
 XSS = "<img src=x onerror=alert(1)>"

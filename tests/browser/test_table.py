@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from _lab import REPO, demo_notebook, wait_until
+from _lab import REPO, demo_notebook
+
+from tests.helpers import wait_until
 
 NOTEBOOK = "table-demo.ipynb"
 XSS = "<img src=x onerror=alert(1)>"

@@ -24,14 +24,14 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets.errors import ProfileError
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
-
-from .helpers import states_seen, wait_for
-from .test_parsl import looping_job, noop_job
+from tests.helpers import ROOT, states_seen, wait_until
+from tests.runners.parsl.cancel import cancel_pending_and_running
+from tests.runners.parsl.jobs import looping_job, noop_job
 
 pytestmark = pytest.mark.slurm
 
 _SCRIPTS = Path(
-    os.environ.get("SLURM_SCRIPTS", Path(__file__).resolve().parents[2] / "shared" / "slurm")
+    os.environ.get("SLURM_SCRIPTS", ROOT.parent / "shared" / "slurm")
 )
 
 
@@ -85,7 +85,7 @@ def slurm():
     if problem:
         pytest.skip(problem)
     yield
-    wait_for(
+    wait_until(
         lambda: not _blocks(), 30, f"squeue empty of this module's blocks, still: {_blocks()}", 0.5
     )
 
@@ -95,7 +95,7 @@ def no_block_left(cw_home):
     """Each test's blocks are followed; none may be left in squeue after the test."""
     _HOMES.append(cw_home)
     yield
-    wait_for(lambda: not _blocks(), 20, f"no block left after the test, still: {_blocks()}", 0.25)
+    wait_until(lambda: not _blocks(), 20, f"no block left after the test, still: {_blocks()}", 0.25)
 
 
 def _profile(**kw):
@@ -139,48 +139,16 @@ def test_emt_relax_on_slurm(smgr):
 def test_slurm_cancel_pending_and_running(smgr, tmp_path, cw_home):
     """squeue and ps show what a cancel killed: the job's processes, never the block."""
     ProfileStore().save(_profile(name="one", max_workers_per_node=1))
-    seen = states_seen(smgr)
-    cu = bulk("Cu")
-    running = smgr.submit(cu, looping_job, "one", seconds=120, marker=str(tmp_path / "run"))
-    pending = smgr.submit(cu, looping_job, "one", seconds=120, marker=str(tmp_path / "never"))
-    rec = wait_for(
-        lambda: (
-            (r := smgr.get(running.id)).state is JobState.RUNNING
-            and (tmp_path / "run").exists()
-            and r
-        ),
-        90,
-        "the first job running in its block",
-    )
-    ref = rec.engine_ref
-    job_proc, worker = psutil.Process(ref["pid"]), psutil.Process(ref["worker_pid"])
-    block = ref["slurm_job_id"]
-    assert [b["state"] for b in _blocks() if b["id"] == block] == ["RUNNING"]
-    assert smgr.get(pending.id).state is JobState.PENDING
-    # the row says what it waits for (block health on the job's own row)
-    waiting = wait_for(lambda: (smgr.get(pending.id).engine_ref or {}).get("waiting"), 5, "reason")
-    assert waiting == f"waiting for a free worker (blocks {block} running)"
 
-    t0 = time.monotonic()
-    smgr.cancel(pending.id)
-    assert smgr.wait([pending.id], timeout=2)[0].state is JobState.CANCELLED
-    smgr.cancel(running.id)
-    assert smgr.wait([running.id], timeout=10)[0].state is JobState.CANCELLED
-    assert time.monotonic() - t0 < 5
-    assert seen[running.id] == ["pending", "running", "cancelled"]
-    assert seen[pending.id] == ["pending", "cancelled"]
-    # ps: the job's process is gone; its worker lives; squeue: the block still runs
-    assert not job_proc.is_running()
-    assert worker.is_running()
-    assert [b["state"] for b in _blocks() if b["id"] == block] == ["RUNNING"]
-    # the block takes the next job (same Slurm job, same worker); the cancelled one never ran
-    nxt = smgr.submit(cu, noop_job, "one")
-    (done,) = smgr.wait([nxt.id], timeout=60)
-    assert done.state is JobState.COMPLETED, done.error
-    assert done.engine_ref["slurm_job_id"] == block and done.engine_ref["worker_pid"] == worker.pid
-    time.sleep(1.0)
-    assert not (tmp_path / "never").exists()
-    assert not (Path(pending.work_dir) / "cw-started.json").exists()
+    def block_running(ref: dict) -> None:
+        assert [b["state"] for b in _blocks() if b["id"] == ref["slurm_job_id"]] == ["RUNNING"]
+        # the waiting job's row says what it waits for (block health on the job's own row)
+        waiting = [r for r in smgr.jobs() if r.state is JobState.PENDING]
+        if waiting:
+            reason = wait_until(lambda: (smgr.get(waiting[0].id).engine_ref or {}).get("waiting"), 5, "reason")
+            assert reason == f"waiting for a free worker (blocks {ref['slurm_job_id']} running)"
+
+    cancel_pending_and_running(smgr, "one", tmp_path, block_running)
 
 
 def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
@@ -188,7 +156,7 @@ def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
     cu = bulk("Cu")
     running = smgr.submit(cu, looping_job, "one", seconds=120)
     waiting = smgr.submit(cu, looping_job, "one", seconds=120)
-    rec = wait_for(
+    rec = wait_until(
         lambda: (r := smgr.get(running.id)).state is JobState.RUNNING and r, 90, "running"
     )
     block = rec.engine_ref["slurm_job_id"]
@@ -260,7 +228,7 @@ def test_bad_slurm_profiles_fail_check_and_submit_fast(cw_home, slurm):
         assert "process_worker_pool.py: command not found" in rec.error, rec.error
         assert time.monotonic() - t0 < 30
         assert [r.state for r in mgr.jobs()] == [JobState.FAILED] * 3
-    wait_for(lambda: not _blocks(), 20, "no block left", 0.25)
+    wait_until(lambda: not _blocks(), 20, "no block left", 0.25)
 
 
 def _restart_slurm(enforce: str) -> None:
@@ -311,13 +279,13 @@ def test_walltime_over_limit_pending_forever_fails_with_slurms_reason(cw_home, s
     ProfileStore().save(over.model_copy(update={"preflight_on_submit": False}))
     with JobManager(monitor_interval=0.5) as mgr:
         job = mgr.submit(bulk("Cu"), noop_job, "over")
-        blocks = wait_for(_blocks, 30, "the block in squeue")
+        blocks = wait_until(_blocks, 30, "the block in squeue")
         (rec,) = mgr.wait([job.id], timeout=30)
         assert rec.state is JobState.FAILED
         assert f"Slurm will never start block {blocks[0]['id']}" in rec.error
         assert "PartitionTimeLimit" in rec.error and "lower walltime" in rec.error
         assert blocks[0]["state"] == "PENDING"
-        wait_for(lambda: not _blocks(), 20, "the never-starting block scancelled", 0.25)
+        wait_until(lambda: not _blocks(), 20, "the never-starting block scancelled", 0.25)
 
 
 _KERNEL = """
@@ -325,7 +293,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-from tests import test_parsl as t
+from tests.runners.parsl import jobs as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "one", seconds=s).id for s in (3, 120)]
@@ -343,7 +311,7 @@ def test_kernel_killed_on_slurm_leftover_block_listed_and_cleaned(cw_home, slurm
 
     ProfileStore().save(_profile(name="one", max_workers_per_node=1))
     script = tmp_path / "kernel.py"
-    script.write_text(_KERNEL.format(tests=str(Path(__file__).resolve().parents[1])))
+    script.write_text(_KERNEL.format(tests=str(ROOT)))
     kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         ids = json.loads(kernel.stdout.readline())
@@ -362,13 +330,13 @@ def _recover_and_clean(home: Path, ids: list[str], block: str) -> None:
     from crystalwidgets.runners.parsl import leftover_blocks
 
     # the job that was running finishes in the block on its own
-    wait_for(lambda: (home / "results" / ids[0] / "cw-outcome.json").exists(), 30, "its outcome")
+    wait_until(lambda: (home / "results" / ids[0] / "cw-outcome.json").exists(), 30, "its outcome")
     with JobManager(monitor_interval=0.5) as mgr:
         done = mgr.get(ids[0])
         assert done.state is JobState.COMPLETED, done.error
         # a job the dead kernel's interchange was handing to the worker just then is pending
         # until its task reports (running) or the runner gives it up (orphaned): never lost
-        orphan = wait_for(
+        orphan = wait_until(
             lambda: (r := mgr.get(ids[1])).state in (JobState.ORPHANED, JobState.RUNNING) and r,
             20,
             "the waiting job to be followed or orphaned",
@@ -383,7 +351,7 @@ def _recover_and_clean(home: Path, ids: list[str], block: str) -> None:
         assert left[0]["profile"] == "one"
         cancelled = mgr.runner("one").cleanup_leftovers()
         assert cancelled == [block]
-        wait_for(lambda: not _blocks(), 20, "the leftover block scancelled", 0.25)
+        wait_until(lambda: not _blocks(), 20, "the leftover block scancelled", 0.25)
         assert leftover_blocks(home / "runners") == []
         if orphan.state is JobState.RUNNING:  # its process died with the block: orphaned, with why
             (rec,) = mgr.wait([orphan.id], timeout=10)

@@ -20,8 +20,7 @@ from ase.spacegroup import crystal
 
 from crystalwidgets import JobState, StructureError
 from crystalwidgets.structures.codec import structure_hash
-
-from . import jobfuncs
+from tests import jobfuncs
 
 
 def _cu3au() -> Atoms:

@@ -20,9 +20,8 @@ from crystalwidgets.jobs.events import JobEvent
 from crystalwidgets.jobs.store import JobRecord, JobStore
 from crystalwidgets.widgets._table import COLUMNS, SORT_KEYS, SPEC, TABLE_COLUMNS, JobTable
 from crystalwidgets.widgets._table_messages import FROM_BROWSER, TO_BROWSER, Column, TableSpec
-
-from . import jobfuncs
-from .helpers import close_and_kill
+from tests import jobfuncs
+from tests.helpers import QUIET_S, close_and_kill, wait_until
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -89,17 +88,6 @@ def by_id(rows: list[list], job_id: str) -> dict:
         if row[0] == job_id:
             return dict(zip(COLUMNS, row))
     raise AssertionError(f"no row for {job_id}")
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def seed(home, n: int) -> list[str]:
@@ -245,7 +233,7 @@ def test_a_hundred_changes_in_one_drain_make_one_message_of_a_hundred_rows(seede
         for job_id in changed:
             mgr._post(JobEvent(job_id, fields={"last_checked": at}, at=at))
     wait_until(lambda: wire.of_kind("rows"), 5, "the rows message")
-    time.sleep(0.3)
+    time.sleep(QUIET_S)  # no second message follows
     [message] = wire.of_kind("rows")
     assert sorted(row[0] for row in message["rows"]) == sorted(changed)
     assert all(row[COLUMNS.index("last_checked")] == round(at, 3) for row in message["rows"])
@@ -308,7 +296,7 @@ def test_details_follow_state_changes_but_not_liveness_checks(manager, tmp_path)
     job = manager.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(marker))
     table.details_id = job.id
     wait_until(lambda: manager.get(job.id).state is JobState.RUNNING, 60, "the job to run")
-    time.sleep(0.2)
+    wait_until(lambda: wire.of_kind("details") and wire.of_kind("details")[-1]["state"] == "running", 5, "details")
     sent = len(wire.of_kind("details"))
     assert wire.of_kind("details")[-1]["structure"] == "input"
     # liveness checks every 0.5 s update the row but do not resend the details
@@ -422,5 +410,5 @@ def test_a_closed_table_stops_following_the_manager(seeded):
     table.close()
     job = mgr.submit(bulk("Cu"), "emt.static_job")
     mgr.wait([job.id], timeout=120)
-    time.sleep(0.2)
+    time.sleep(QUIET_S)  # the job's changes would have reached a table that still listened
     assert calls == []

@@ -20,6 +20,7 @@ from ase.build import bulk
 
 from crystalwidgets.profiles import Profile, ProfileStore, register_kind, unregister_kind
 from crystalwidgets.widgets._picker import ClusterPicker, field_specs
+from tests.helpers import wait_until
 
 
 def browser_says(picker: ClusterPicker, kind: str, **content) -> None:
@@ -33,10 +34,7 @@ def type_into(picker: ClusterPicker, **texts: str) -> None:
 
 
 def wait_check(picker: ClusterPicker, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while picker.check_result.get("state") == "running":
-        assert time.monotonic() < deadline, f"the check did not end within {timeout} s"
-        time.sleep(0.05)
+    wait_until(lambda: picker.check_result.get("state") != "running", timeout, "the check to end")
     return picker.check_result
 
 
@@ -368,11 +366,11 @@ def test_health_of_a_live_parsl_runner_shows_its_blocks(manager):
     done = manager.wait([job.id], timeout=180)[0]
     assert done.state.value == "completed", done.error
 
-    deadline = time.monotonic() + 30
-    while not picker.health.get("blocks"):
-        assert time.monotonic() < deadline, f"no blocks in {picker.health}"
+    def blocks_shown():
         browser_says(picker, "refresh")  # the browser's timer
-        time.sleep(0.5)
+        return picker.health.get("blocks")
+
+    wait_until(blocks_shown, 30, "the blocks in the picker's health", interval=0.5)
     health = picker.health
     assert health["profile"] == "htex" and health["kind"] == "parsl-local"
     assert health["engine"] == "ready"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import psutil
@@ -12,9 +11,8 @@ from ase.build import bulk, molecule
 
 from crystalwidgets import CrystalWidgetsError, JobState
 from crystalwidgets.jobs.summary import summarise
-
-from . import jobfuncs
-from .helpers import states_seen, summary_core, wait_for
+from tests import jobfuncs
+from tests.helpers import states_seen, summary_core, wait_until
 
 
 def _direct_summary(tmp_path, recipe, atoms, **kwargs):
@@ -100,14 +98,12 @@ def test_cancel_running_job_leaves_no_process(manager):
     big.rattle(0.1, seed=2)
     seen = states_seen(manager)
     rec = manager.submit(big, "emt.relax_job", opt_params={"fmax": 1e-6, "max_steps": 100000})
-    deadline = time.time() + 60
-    while manager.get(rec.id).state is not JobState.RUNNING and time.time() < deadline:
-        time.sleep(0.1)
-    running = manager.get(rec.id)
-    assert running.state is JobState.RUNNING
+    running = wait_until(
+        lambda: (r := manager.get(rec.id)).state is JobState.RUNNING and r, 60, "the relaxation running"
+    )
     pid = running.engine_ref["pid"]
-    time.sleep(5)  # well inside the relaxation now
-    assert psutil.pid_exists(pid)
+    proc = psutil.Process(pid)
+    wait_until(lambda: sum(proc.cpu_times()[:2]) > 2.0, 60, "2 s of the relaxation's CPU time")
     manager.cancel(rec.id)
     (rec,) = manager.wait([rec.id], timeout=30)
     assert rec.state is JobState.CANCELLED
@@ -149,7 +145,7 @@ def test_concurrency_is_bounded_and_queued_jobs_are_pending(cw_home):
     ProfileStore().save(LocalProfile(name="two", max_workers=2))
     with JobManager() as mgr:
         recs = [mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "two", seconds=2) for _ in range(4)]
-        wait_for(
+        wait_until(
             lambda: [mgr.get(r.id).state for r in recs].count(JobState.RUNNING) == 2, 10, "two running"
         )
         states = [mgr.get(r.id).state for r in recs]
@@ -194,7 +190,7 @@ def test_events_flow_when_the_registered_loop_never_runs(cw_home):
         assert mgr._pump.loop is loop
         seen = states_seen(mgr)
         rec = mgr.submit(bulk("Cu"), "emt.static_job")
-        wait_for(lambda: mgr.get(rec.id).state.is_terminal, 60, "the job's events to be applied")
+        wait_until(lambda: mgr.get(rec.id).state.is_terminal, 60, "the job's events to be applied")
         assert mgr.get(rec.id).state is JobState.COMPLETED
         assert seen[rec.id] == ["pending", "running", "completed"]
         mgr.close()

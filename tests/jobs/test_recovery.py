@@ -14,11 +14,8 @@ import psutil
 from ase.build import bulk
 
 from crystalwidgets import JobManager, JobState
-
-from . import jobfuncs
-from .helpers import wait_for
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import jobfuncs
+from tests.helpers import ROOT, wait_until
 
 # The "first kernel": submits jobs, prints their ids, then dies without any cleanup.
 FIRST_KERNEL = textwrap.dedent(
@@ -60,8 +57,8 @@ def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
     from crystalwidgets.jobs.task import read_outcome
 
     home = Path(os.environ["CRYSTALWIDGETS_HOME"])
-    wait_for(lambda: read_outcome(home / "results" / ids["quick"]) is not None, 60, "quick job")
-    wait_for(marker.exists, 60, "slow job start")
+    wait_until(lambda: read_outcome(home / "results" / ids["quick"]) is not None, 60, "quick job")
+    wait_until(marker.exists, 60, "slow job start")
     slow_pid = int(marker.read_text())
     assert psutil.pid_exists(slow_pid)
 
@@ -108,7 +105,7 @@ def test_vanished_process_is_orphaned_with_reason(cw_home, tmp_path):
     marker = tmp_path / "started"
     mgr = JobManager()
     rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(marker))
-    wait_for(marker.exists, 60, "job start")
+    wait_until(marker.exists, 60, "job start")
     pid = mgr.get(rec.id).engine_ref["pid"]
     mgr.close()  # the kernel goes away; the job keeps running...
     assert psutil.pid_exists(pid)
@@ -125,7 +122,7 @@ def test_reused_pid_is_not_mistaken_for_the_job(cw_home, tmp_path):
     """A record whose pid now belongs to another process (different start time) is orphaned."""
     mgr = JobManager()
     rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=60, marker=str(tmp_path / "m"))
-    wait_for((tmp_path / "m").exists, 60, "job start")
+    wait_until((tmp_path / "m").exists, 60, "job start")
     real_pid = mgr.get(rec.id).engine_ref["pid"]
     mgr.close()
     os.killpg(real_pid, signal.SIGKILL)
@@ -145,7 +142,7 @@ def test_job_started_just_before_the_kernel_died_is_reattached(cw_home, tmp_path
     """The kernel died after starting a job but before recording its pid: the next one finds it."""
     mgr = JobManager()
     rec = mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, seconds=4, marker=str(tmp_path / "m"))
-    wait_for((tmp_path / "m").exists, 60, "job start")
+    wait_until((tmp_path / "m").exists, 60, "job start")
     pid = int((tmp_path / "m").read_text())
     mgr.close()
     # the "running" event (with the pid) never reached the store

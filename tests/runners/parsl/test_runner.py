@@ -24,35 +24,11 @@ from crystalwidgets.errors import ProfileError
 from crystalwidgets.jobs.summary import summarise
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
-
-from .helpers import states_seen, summary_core, wait_for
+from tests.helpers import ROOT, states_seen, summary_core, wait_until
+from tests.runners.parsl.cancel import cancel_pending_and_running
+from tests.runners.parsl.jobs import chatty_job, looping_job, noop_job
 
 pytest.importorskip("parsl")
-
-
-
-def looping_job(atoms, seconds: float = 60.0, marker: str | None = None):
-    """Runs Python for ``seconds`` (short sleeps: a thread can be stopped between them)."""
-    if marker:
-        with open(marker, "w") as fh:
-            fh.write(str(os.getpid()))
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        time.sleep(0.05)
-    return seconds
-
-
-def noop_job(atoms):
-    """Returns the number of atoms."""
-    return len(atoms)
-
-
-def chatty_job(atoms, text: str = "", leave_cwd: str | None = None):
-    """Prints ``text``, optionally leaves the process in another directory; returns its pid."""
-    print(text, flush=True)
-    if leave_cwd:
-        os.chdir(leave_cwd)
-    return {"pid": os.getpid(), "cwd": os.getcwd()}
 
 
 @pytest.fixture
@@ -108,7 +84,7 @@ def test_emt_relax_on_threads_and_htex_at_once(mgr, tmp_path):
     assert ref["executor"].startswith("cw-") and ref["block"] == "0"
     assert ref["pid"] == ref["pgid"] != ref["worker_pid"]  # the job ran in its own process group
     # block states come from the provider's poll (every few seconds): the next one says so
-    blocks = wait_for(
+    blocks = wait_until(
         lambda: (b := mgr.runner("htex").blocks()) and b[0]["state"] == "RUNNING" and b,
         15,
         "the block to show RUNNING",
@@ -127,13 +103,13 @@ def test_threads_cancel_pending_never_starts_running_stops(mgr, tmp_path):
         for i in range(2)
     ]
     queued = mgr.submit(cu, looping_job, "threads", seconds=60, marker=str(tmp_path / "never"))
-    wait_for(
+    wait_until(
         lambda: all(mgr.get(j.id).state is JobState.RUNNING for j in busy), 30, "both threads busy"
     )
 
     t0 = time.monotonic()
     mgr.cancel(queued.id)
-    wait_for(lambda: mgr.get(queued.id).state is JobState.CANCELLED, 2, "queued job cancelled")
+    wait_until(lambda: mgr.get(queued.id).state is JobState.CANCELLED, 2, "queued job cancelled")
     for job in busy:
         mgr.cancel(job.id)
     mgr.wait([j.id for j in busy], timeout=5)
@@ -153,56 +129,16 @@ def test_threads_cancel_pending_never_starts_running_stops(mgr, tmp_path):
 
 def test_htex_cancel_kills_only_the_jobs_process_group(mgr, tmp_path):
     """Pending: never starts. Running: its process group dies; the worker and block live on."""
-    seen = states_seen(mgr)
-    cu = bulk("Cu")
-    running = mgr.submit(cu, looping_job, "htex", seconds=120, marker=str(tmp_path / "run"))
-    pending = mgr.submit(cu, looping_job, "htex", seconds=120, marker=str(tmp_path / "never"))
-    rec = wait_for(
-        lambda: (
-            (r := mgr.get(running.id)).state is JobState.RUNNING
-            and (tmp_path / "run").exists()
-            and r
-        ),
-        90,
-        "the first job running",
-    )
-    ref = rec.engine_ref
-    job_proc, worker = psutil.Process(ref["pid"]), psutil.Process(ref["worker_pid"])
-    assert job_proc.ppid() == worker.pid and os.getpgid(job_proc.pid) == job_proc.pid
-    assert int((tmp_path / "run").read_text()) == job_proc.pid  # the recipe runs in that process
-    assert mgr.get(pending.id).state is JobState.PENDING  # one worker: it waits
-
-    mgr.cancel(pending.id)
-    wait_for(lambda: mgr.get(pending.id).state is JobState.CANCELLED, 2, "pending job cancelled")
-    t0 = time.monotonic()
-    mgr.cancel(running.id)
-    mgr.wait([running.id], timeout=10)
-    assert mgr.get(running.id).state is JobState.CANCELLED
-    assert time.monotonic() - t0 < 5
-    # ps: exactly the job's process is gone; its worker and the block's pool live on
-    assert not job_proc.is_running()
-    assert worker.is_running()
-    assert psutil.pid_exists(worker.ppid())
-    assert seen[running.id] == ["pending", "running", "cancelled"]
-    assert seen[pending.id] == ["pending", "cancelled"]
-
-    nxt = mgr.submit(cu, noop_job, "htex")
-    (done,) = mgr.wait([nxt.id], timeout=60)
-    assert done.state is JobState.COMPLETED, done.error
-    assert done.engine_ref["worker_pid"] == worker.pid  # the same worker took it...
-    assert done.engine_ref["pid"] != job_proc.pid  # ...in a new job process
-    time.sleep(1.0)  # the worker has seen the cancelled job's flag by now: it never ran
-    assert not (tmp_path / "never").exists()
-    assert not (Path(pending.work_dir) / "cw-started.json").exists()
+    cancel_pending_and_running(mgr, "htex", tmp_path)
 
 
 def test_failures_are_reported_with_the_reason(mgr):
-    from . import jobfuncs
+    from tests import jobfuncs
 
     cu = bulk("Cu")
     failing = mgr.submit(cu, jobfuncs.failing_job, "threads", message="no convergence here")
     killed = mgr.submit(cu, looping_job, "htex", seconds=120)
-    rec = wait_for(lambda: (r := mgr.get(killed.id)).state is JobState.RUNNING and r, 90, "running")
+    rec = wait_until(lambda: (r := mgr.get(killed.id)).state is JobState.RUNNING and r, 90, "running")
     os.kill(rec.engine_ref["pid"], signal.SIGKILL)  # e.g. the OOM killer
     f, k = mgr.wait([failing.id, killed.id], timeout=30)
     assert f.state is JobState.FAILED and "RuntimeError: no convergence here" in f.error
@@ -255,7 +191,7 @@ def test_finished_futures_are_released(mgr):
 def test_close_leaves_nothing_running_and_orphans_with_reason(profiles, tmp_path):
     mgr = JobManager(monitor_interval=0.5)
     job = mgr.submit(bulk("Cu"), looping_job, "htex", seconds=120)
-    rec = wait_for(lambda: (r := mgr.get(job.id)).state is JobState.RUNNING and r, 90, "running")
+    rec = wait_until(lambda: (r := mgr.get(job.id)).state is JobState.RUNNING and r, 90, "running")
     job_proc, worker = (
         psutil.Process(rec.engine_ref["pid"]),
         psutil.Process(rec.engine_ref["worker_pid"]),
@@ -273,7 +209,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-from tests import test_parsl as t
+from tests.runners.parsl import jobs as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "htex", seconds=s).id for s in (3, 120)]
@@ -290,7 +226,7 @@ def test_kernel_restart_recovers_result_orphans_queued_job(profiles, tmp_path):
     from crystalwidgets.runners.parsl import cleanup_leftovers, leftover_blocks
 
     script = tmp_path / "kernel.py"
-    script.write_text(_KERNEL.format(tests=str(Path(__file__).resolve().parents[1])))
+    script.write_text(_KERNEL.format(tests=str(ROOT)))
     kernel = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -341,8 +277,7 @@ def test_htex_workers_get_cores_per_worker_blas_threads(mgr, profiles, monkeypat
     """Workers sharing a node must not each start a BLAS thread per core; what the user's
     worker_init (or environment) sets wins."""
     from crystalwidgets._procs import THREAD_VARS
-
-    from . import jobfuncs
+    from tests import jobfuncs
 
     for var in THREAD_VARS:
         monkeypatch.delenv(var, raising=False)  # the workers inherit this process's environment

@@ -1,0 +1,30 @@
+"""Job functions of the Parsl tests (a module the workers cannot import: they travel by value)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def looping_job(atoms, seconds: float = 60.0, marker: str | None = None):
+    """Runs Python for ``seconds`` (short sleeps: a thread can be stopped between them)."""
+    if marker:
+        with open(marker, "w") as fh:
+            fh.write(str(os.getpid()))
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.05)
+    return seconds
+
+
+def noop_job(atoms):
+    """Returns the number of atoms."""
+    return len(atoms)
+
+
+def chatty_job(atoms, text: str = "", leave_cwd: str | None = None):
+    """Prints ``text``, optionally leaves the process in another directory; returns its pid."""
+    print(text, flush=True)
+    if leave_cwd:
+        os.chdir(leave_cwd)
+    return {"pid": os.getpid(), "cwd": os.getcwd()}
