@@ -197,3 +197,42 @@ def test_one_adapter_per_node():
 @pytest.mark.parametrize("bad", ["1", True, None, math.nan, [1]])
 def test_strict_float_refuses(bad):
     assert _check("float", bad)[1]
+
+
+def test_bounded_numbers_say_the_limit():
+    at_most = TypeNode("float", "float", bounds=(("le", 1.5),))
+    assert check_value(at_most, 1.5, "f") == (1.5, [])
+    assert check_value(at_most, 2, "f") == (2, [("f", "2 is too large; use a number of at most 1.5")])
+    below = TypeNode("int", "int", bounds=(("lt", 10), ("ge", 0)))
+    assert check_value(below, 10, "f")[1] == [("f", "10 is too large; use a whole number less than 10")]
+    assert check_value(below, -1, "f")[1] == [("f", "-1 is too small; use a whole number of at least 0")]
+    assert check_value(below, np.int64(0), "f") == (0, [])
+    assert check_value(below, 2.0, "f")[1] == [("f", "expected int, got float 2.0; use the whole number 2")]
+    assert below.to_json() == {"kind": "int", "name": "int", "bounds": {"lt": 10, "ge": 0}}
+
+
+def test_quaccs_opt_params_have_physical_bounds():
+    from crystalwidgets.errors import RecipeValidationError
+    from crystalwidgets.recipes.catalogue import recipes
+
+    spec = recipes.resolve("emt.relax_job").spec
+    with pytest.raises(RecipeValidationError) as err:
+        spec.validate({"opt_params": {"fmax": -0.1, "max_steps": -5}})
+    assert dict(err.value.problems) == {
+        "opt_params['fmax']": "-0.1 is too small; use a number greater than 0",
+        "opt_params['max_steps']": "-5 is too small; use a whole number of at least 1",
+    }
+    with pytest.raises(RecipeValidationError, match="0 is too small"):
+        spec.validate({"opt_params": {"fmax": 0}})
+    assert spec.validate({"opt_params": {"fmax": None, "max_steps": 1}}) == {
+        "opt_params": {"fmax": None, "max_steps": 1}
+    }
+    opt = next(f for f in spec.to_json()["fields"] if f["name"] == "opt_params")  # what the form shows
+    keys = {f["name"]: f["type"] for f in opt["type"]["args"][0]["fields"]}
+    assert keys["fmax"]["args"][0]["bounds"] == {"gt": 0} and keys["max_steps"]["bounds"] == {"ge": 1}
+    assert "bounds" not in keys["optimizer_kwargs"]
+    with_cell = next(p for p in recipes.resolve("vasp.ase_relax_job").spec.params if p.name == "opt_params")
+    assert str(with_cell.type) == "OptParams | None"  # the TypedDict that adds relax_cell: bounded too
+    assert check_value(with_cell.type, {"max_steps": 0, "relax_cell": True}, "opt_params")[1] == [
+        ("opt_params['max_steps']", "0 is too small; use a whole number of at least 1")
+    ]

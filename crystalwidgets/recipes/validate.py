@@ -100,16 +100,19 @@ def python_type(node: TypeNode) -> Any:
     ``any``, ``opaque`` and unknown kinds are :data:`~typing.Any` (values pass
     unchecked); ``class`` is ``type``, ``callable`` is ``Callable``; a
     ``typeddict`` becomes a :class:`~typing_extensions.TypedDict` refusing
-    unknown keys. Every type converts numpy scalars first.
+    unknown keys; an int or float keeps its ``bounds``. Every type converts
+    numpy scalars first.
     """
     kind = node.kind
     before: Callable[[Any], Any] = _plain
-    if kind in ("bool", "int", "str"):
-        tp: Any = {"bool": bool, "int": int, "str": str}[kind]
+    if kind in ("bool", "str"):
+        tp: Any = {"bool": bool, "str": str}[kind]
     elif kind == "none":
         tp = None
+    elif kind == "int":
+        tp = Annotated[int, Field(**dict(node.bounds))]
     elif kind == "float":
-        tp = Annotated[float, AllowInfNan(False)]
+        tp = Annotated[float, AllowInfNan(False), Field(**dict(node.bounds))]
     elif kind == "literal":
         tp = _literal(node.values)
     elif kind == "union":
@@ -177,16 +180,17 @@ def check_value(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
 # ---------------------------------------------------------------- messages
 
 
-#: Errors at the top of a node that mean the right kind of value with something wrong about it.
-_INSIDE = {
-    "finite_number",
-    "too_long",
-    "too_short",
-    "greater_than",
-    "greater_than_equal",
-    "less_than",
-    "less_than_equal",
+#: pydantic's errors of a number outside its bounds: the bound's name, and how to say it.
+_BOUNDS = {
+    "greater_than": ("gt", "too small", "greater than {}"),
+    "greater_than_equal": ("ge", "too small", "of at least {}"),
+    "less_than": ("lt", "too large", "less than {}"),
+    "less_than_equal": ("le", "too large", "of at most {}"),
 }
+
+
+#: Errors at the top of a node that mean the right kind of value with something wrong about it.
+_INSIDE = {"finite_number", "too_long", "too_short", *_BOUNDS}
 
 
 def _got(value: Any) -> str:
@@ -233,6 +237,10 @@ def _explain(node: TypeNode, value: Any, errors: list[dict[str, Any]], field: st
     top = {e["type"] for e in errors if not e["loc"]}
     if "finite_number" in top:
         return [(field, f"{float(value)!r} is not a finite number; use a finite number such as 0.05")]
+    for error, (name, what, limit) in _BOUNDS.items():
+        if error in top:
+            noun = "a whole number" if node.kind == "int" else "a number"
+            return [(field, f"{value!r} is {what}; use {noun} {limit.format(dict(node.bounds)[name])}")]
     short = any(e["type"] == "missing" and len(e["loc"]) == 1 for e in errors)
     if node.kind == "tuple" and not node.variadic and ("too_long" in top or short):
         message = f"expected {len(node.args)} items ({node}), got {len(value)}; use {type_hint(node)}"
