@@ -13,6 +13,10 @@ A :class:`TypeNode` is one of these kinds: ``any``, ``none``, ``bool``, ``int``,
 arg and ``variadic``), ``typeddict`` (``fields``), ``class`` (``type[...]``: any
 class), ``callable`` (``Callable[...]``: any callable), ``opaque`` (a name such
 as ``Atoms``: values are accepted unchecked).
+
+An ``int`` or ``float`` node may carry ``bounds`` (``(("gt", 0),)``). Annotations
+cannot say them; they come from :data:`KNOWN_BOUNDS`, the physical limits of
+well-known quacc parameters (``opt_params['fmax'] > 0``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["jsonable", "ModuleSources", "Namespace", "TypeNode", "TypedField", "describe", "from_object", "module_source", "parse_annotation", "parse_file", "top_statements", "type_hint"]
+__all__ = ["KNOWN_BOUNDS", "jsonable", "ModuleSources", "Namespace", "TypeNode", "TypedField", "describe", "from_object", "module_source", "parse_annotation", "parse_file", "top_statements", "type_hint"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +71,9 @@ class TypeNode:
         For a ``tuple``: ``tuple[X, ...]``.
     origin
         Where an opaque name was imported from (``ase.atoms.Atoms``), if known.
+    bounds
+        For an ``int`` or ``float``: limits as ``(name, number)`` pairs, names
+        from ``gt``, ``ge``, ``lt``, ``le`` (``(("gt", 0),)`` is ``> 0``).
     """
 
     kind: str
@@ -76,6 +83,7 @@ class TypeNode:
     fields: tuple[TypedField, ...] = ()
     variadic: bool = False
     origin: str = ""
+    bounds: tuple[tuple[str, float], ...] = ()
 
     def __repr__(self) -> str:
         return f"<TypeNode {self.kind}: {self}>"
@@ -119,6 +127,8 @@ class TypeNode:
             out["variadic"] = True
         if self.origin:
             out["origin"] = self.origin
+        if self.bounds:
+            out["bounds"] = dict(self.bounds)
         return out
 
 
@@ -159,6 +169,30 @@ _UNWRAP = {"NotRequired", "Required", "Annotated", "Final", "ClassVar", "ReadOnl
 
 
 _MAX_DEPTH = 12
+
+
+_OPT_BOUNDS = {"fmax": (("gt", 0),), "max_steps": (("ge", 1),)}
+
+
+#: Limits of the numbers in well-known TypedDicts: TypedDict (``module.Name``) -> key -> bounds.
+KNOWN_BOUNDS: dict[str, dict[str, tuple[tuple[str, float], ...]]] = {
+    "quacc.types.OptParamsNoCell": _OPT_BOUNDS,
+    "quacc.types.OptParams": _OPT_BOUNDS,  # inherits them when read from source; a live class lists them itself
+}
+
+
+def _bounded(node: TypeNode, bounds: tuple[tuple[str, float], ...]) -> TypeNode:
+    """``node`` with ``bounds`` on its numbers (the int and float members of a union)."""
+    if node.kind == "union":
+        return dataclasses.replace(node, args=tuple(_bounded(a, bounds) for a in node.args))
+    return dataclasses.replace(node, bounds=bounds) if node.kind in ("int", "float") else node
+
+
+def _typeddict_node(name: str, fields: tuple[TypedField, ...], origin: str) -> TypeNode:
+    """A ``typeddict`` node, its numbers bounded as :data:`KNOWN_BOUNDS` says."""
+    known = KNOWN_BOUNDS.get(origin, {})
+    fields = tuple(dataclasses.replace(f, type=_bounded(f.type, known[f.name])) if f.name in known else f for f in fields)
+    return TypeNode("typeddict", name, fields=fields, origin=origin)
 
 
 def _union_of(members: Iterator[TypeNode] | list[TypeNode]) -> TypeNode:
@@ -346,7 +380,7 @@ class Namespace:
                     required = head_name == "Required"
                 field_type = _from_ast(ann, self, depth + 1)
                 fields[stmt.target.id] = TypedField(stmt.target.id, field_type, required)
-        return TypeNode("typeddict", cls.name, fields=tuple(fields.values()), origin=f"{self.module}.{cls.name}")
+        return _typeddict_node(cls.name, tuple(fields.values()), f"{self.module}.{cls.name}")
 
 
 class ModuleSources:
@@ -538,7 +572,7 @@ def from_object(obj: Any, namespace: Namespace | None = None, depth: int = 0) ->
             TypedField(k, from_object(v, namespace, depth + 1), k in obj.__required_keys__)
             for k, v in hints.items()
         )
-        return TypeNode("typeddict", obj.__name__, fields=fields, origin=f"{obj.__module__}.{obj.__qualname__}")
+        return _typeddict_node(obj.__name__, fields, f"{obj.__module__}.{obj.__qualname__}")
     text = inspect.formatannotation(obj)
     return _opaque(text, f"{obj.__module__}.{obj.__qualname__}" if isinstance(obj, type) else "")
 

@@ -25,6 +25,15 @@ function typedKeys(node) {
   return (node.args || []).flatMap(typedKeys);
 }
 
+const BOUND_SIGNS = { gt: ">", ge: "≥", lt: "<", le: "≤" };
+
+/** The bounds of the numbers in a type tree as text ("> 0", "≥ 1"), or "" when it has none. */
+export function boundsText(node) {
+  if (!node) return "";
+  if (node.kind === "union") return node.args.map(boundsText).filter(Boolean).join(", ");
+  return Object.entries(node.bounds || {}).map(([name, v]) => `${BOUND_SIGNS[name] || name} ${v}`).join(", ");
+}
+
 function show(value) {
   if (value === null || value === undefined) return "None";
   if (typeof value === "string") return value;
@@ -60,8 +69,10 @@ function rowsEditor(entry, keyChoices, disabled, onEntry, errorKeys) {
           type: "text", className: "cw-row-key", value: row[0], placeholder: "key", disabled,
           on: { change: (e) => { rows[i][0] = e.target.value; emit(); } },
         });
+    const bounds = boundsText(keyChoices.find((f) => f.name === row[0])?.type);
     const value = el("input", {
-      type: "text", className: "cw-row-value", value: row[1], placeholder: "value", disabled,
+      type: "text", className: "cw-row-value", value: row[1], placeholder: bounds ? `value (${bounds})` : "value",
+      title: bounds ? `${row[0]}: ${bounds}` : null, disabled,
       on: { change: (e) => { rows[i][1] = e.target.value; emit(); } },
     });
     const remove = el("button", {
@@ -112,6 +123,7 @@ export function renderField(param, entry, errors, errorKeys, onEntry) {
     const numeric = k.includes("int") || k.includes("float");
     input = el("input", {
       type: "text", className: `cw-input${numeric ? " cw-number" : ""}`, value: shown.text ?? "",
+      placeholder: boundsText(param.type) || null,
       inputmode: numeric ? "decimal" : null, disabled, spellcheck: "false",
       on: { change: (e) => set({ text: e.target.value }) },
     });
