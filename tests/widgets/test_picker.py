@@ -285,7 +285,7 @@ def test_check_of_the_unsaved_editor_settings(store):
     browser_says(picker, "check", draft=True)
     result = wait_check(picker)
     assert result["profile"] == "threads (unsaved)"
-    assert result["problems"][0].startswith("max_threads: 1000 threads on")
+    assert result["problems"][0].startswith("max_threads: 1000 is far above this machine's")
     assert not store.path.exists()
 
     type_into(picker, max_threads="0")

@@ -143,11 +143,19 @@ class Engine:
         }
 
     def stderr_tail(self, job_id: str | None, n_chars: int = 1500) -> str:
-        """The end of a block's stderr (where a failing worker_init shows), from Parsl's JobStatus."""
+        """The end of a block's stderr (where a failing worker_init shows).
+
+        The path is Parsl's ``JobStatus.stderr_path``; that status is refreshed only every
+        provider poll (5 s), and squeue often tells of a failed block first, so until then
+        the path comes from what the provider recorded when it submitted the block.
+        """
         blocks = dict(self.executor.blocks_to_job_id)
         block = next((b for b, j in blocks.items() if j == job_id), None)
         status = dict(self.executor.status_facade).get(block) if block is not None else None
-        return tail_text(getattr(status, "stderr_path", None), n_chars).strip()
+        path = getattr(status, "stderr_path", None)
+        if not path:
+            path = getattr(self.executor.provider, "resources", {}).get(job_id or "", {}).get("job_stderr_path")
+        return tail_text(path, n_chars).strip()
 
     def close(self) -> None:
         """Clean up the DataFlowKernel (bounded) and scancel whatever block is left."""
