@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["from_entry", "kinds", "to_entry"]
@@ -97,3 +98,16 @@ def to_entry(node: dict[str, Any], value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"text": value}
     return {"text": json.dumps(value)}
+
+
+def errors_by_field(problems: Iterable[tuple[str, str]], key: Callable[[str], str] = str) -> dict[str, str]:
+    """``{field: message}`` for the form's fields, the messages of one field joined by "; ".
+
+    ``key`` maps a problem's field (``opt_params['fmax']``, ``a.b``) to the form field
+    that shows it.
+    """
+    errors: dict[str, str] = {}
+    for field, message in problems:
+        name = key(field)
+        errors[name] = f"{errors[name]}; {message}" if name in errors else message
+    return errors

@@ -23,7 +23,7 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
-from ._entries import from_entry, to_entry
+from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["RecipeForm"]
@@ -139,8 +139,7 @@ class RecipeForm(anywidget.AnyWidget):
             try:
                 cleaned = spec.validate(kwargs)
             except RecipeValidationError as exc:
-                for field, message in exc.problems:
-                    errors[field] = f"{errors[field]}; {message}" if field in errors else message
+                errors = errors_by_field(exc.problems)
         with self.hold_sync():
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)

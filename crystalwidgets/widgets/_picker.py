@@ -37,7 +37,7 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import ProfileError
 from ..profiles import Profile, ProfileStore, profile_kinds
 from ..recipes.annotations import from_object, jsonable
-from ._entries import from_entry, to_entry
+from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["ClusterPicker"]
@@ -325,12 +325,12 @@ class ClusterPicker(anywidget.AnyWidget):
     def _errors_of(self, exc: ProfileError) -> dict[str, str]:
         """ProfileError problems by field (nested locations by their top field)."""
         fields = {f["name"] for f in self.editor.get("fields", [])}
-        errors: dict[str, str] = {}
-        for field, message in exc.problems or [("profile", str(exc))]:
+
+        def shown_on(field: str) -> str:
             top = field.split(".")[0]
-            key = top if top in fields else field
-            errors[key] = f"{errors[key]}; {message}" if key in errors else message
-        return errors
+            return top if top in fields else field
+
+        return errors_by_field(exc.problems or [("profile", str(exc))], shown_on)
 
     def _name_errors(self, name: Any) -> dict[str, str]:
         """A new name must not replace another saved profile by accident."""
