@@ -1,0 +1,195 @@
+"""Block health of a Parsl runner: what its blocks are doing, and what that means for its jobs.
+
+Each monitor tick asks the engine for its blocks (one ``squeue`` on Slurm). A job whose
+block ended while it ran fails with the scheduler's state and the block's stderr; when
+jobs wait and no block is alive but one failed, was cancelled outside, or can never
+start (e.g. PartitionTimeLimit under ``EnforcePartLimits=NO``), they fail with that
+reason and the engine is retired (replaced at the next submit). The same facts feed the
+ClusterPicker (:meth:`BlockWatch.blocks`, :meth:`BlockWatch.health`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from ...jobs import task as _task
+from ...states import JobState
+from .engine import Engine
+
+log = logging.getLogger(__name__)
+
+class BlockWatch:
+    """The block-health part of :class:`~.runner.ParslRunner` (a mixin of it).
+
+    It uses the runner's ``_lock``, ``_jobs``, ``_engine``, ``_blocks``,
+    ``_blocks_checked``, ``_problem``, ``_closed``, ``profile`` and ``_emit``.
+    """
+
+    # -- block health (for the ClusterPicker) --------------------------------
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """The current DataFlowKernel's blocks as seen at the last monitor tick (JSON-able).
+
+        Each: ``block`` (Parsl's id), ``job_id`` (Slurm's, or the local pid), ``state``
+        (Slurm's: PENDING, RUNNING, CANCELLED, ...; SUBMIT_FAILED when Slurm refused
+        it), ``reason`` (Slurm's reason or the error), ``nodes``, ``finished``,
+        ``never_starts``, ``scaled_in`` (released by Parsl when idle).
+        """
+        with self._lock:
+            return [dict(b) for b in self._blocks]
+
+    def health(self) -> dict[str, Any]:
+        """A JSON-able summary for the ClusterPicker: engine state, blocks, jobs, last problem."""
+        with self._lock:
+            engine = self._engine
+            jobs = list(self._jobs.values())
+            blocks = [dict(b) for b in self._blocks]
+        return {
+            "profile": self.profile.name,
+            "kind": self.profile.kind,
+            "engine": "closed" if self._closed else ("not started" if engine is None else "ready"),
+            "label": engine.label if engine else None,
+            "blocks": blocks,
+            "checked": self._blocks_checked,
+            "jobs_waiting": sum(j.state in ("queued", "submitted") for j in jobs),
+            "jobs_running": sum(j.state == "running" for j in jobs),
+            "problem": self._problem,
+        }
+
+    def _check_blocks(self) -> None:
+        """Block health: fail what cannot go on, within this one tick."""
+        with self._lock:
+            engine = self._engine
+        if engine is None or not engine.htex:
+            return
+        why = engine.broken()
+        if why is not None:
+            self._retire(engine, f"Parsl's executor failed: {why}")
+            return
+        try:
+            blocks = engine.blocks()
+        except Exception as exc:  # Slurm did not answer: say so, judge nothing
+            self._problem = f"could not ask Slurm about the blocks: {exc}"
+            return
+        with self._lock:
+            self._blocks = blocks
+            self._blocks_checked = time.time()
+            jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+        by_block = {b["block"]: b for b in blocks}
+
+        # a job whose block ended while it ran: it cannot go on
+        for job in [j for j in jobs if j.state == "running"]:
+            block = by_block.get(str(job.info.get("block")))
+            if block is None or not block["finished"]:
+                continue
+            with self._lock:
+                if self._jobs.pop(job.task.job_id, None) is None:
+                    continue
+            if self.emit_outcome(job.task.job_id, job.task.work_dir):
+                continue
+            if job.cancel:
+                self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
+                continue
+            self._emit(
+                job.task.job_id,
+                JobState.FAILED,
+                finished=time.time(),
+                error=f"{self._describe_block(engine, block)} while the job ran in it",
+            )
+
+        waiting = [j for j in jobs if j.state == "submitted" and not j.cancel]
+        live = [b for b in blocks if not b["finished"] and not b["never_starts"]]
+        bad = [
+            b
+            for b in blocks
+            if b["never_starts"]
+            or (b["finished"] and not b["scaled_in"] and b["state"] != "TIMEOUT")
+        ]
+        if waiting and not live and bad:
+            reason = self._describe_block(engine, bad[-1])
+            self._problem = reason
+            self._retire(engine, f"{reason}; no block of this profile is left to run it")
+            return
+        text = _waiting_text(blocks)
+        for job in waiting:
+            if job.waiting != text:
+                job.waiting = text
+                self._emit(job.task.job_id, engine_ref={"executor": engine.label, "waiting": text})
+
+    def _describe_block(self, engine: Engine, block: dict[str, Any]) -> str:
+        jid, state, reason = block["job_id"], block["state"], block["reason"]
+        if state == "SUBMIT_FAILED":
+            return (
+                f"Slurm refused the block: {reason}"
+                if engine.slurm
+                else f"the block could not start: {reason}"
+            )
+        name = f"Slurm block {jid}" if engine.slurm else f"block {block['block']} (pid {jid})"
+        if block["never_starts"]:
+            text = f"Slurm will never start block {jid}: it is pending with reason {reason}"
+            if reason == "PartitionTimeLimit":
+                text += (
+                    f" (walltime {self.profile.walltime} is over the partition's MaxTime); "
+                    "lower walltime in the profile"
+                )
+            else:
+                text += "; fix the profile (check() lists what is wrong)"
+            return text
+        if state == "CANCELLED":
+            text = (
+                f"{name} was cancelled outside crystalwidgets (scancel by you or an administrator)"
+            )
+        elif state == "TIMEOUT":
+            text = f"{name} reached its walltime ({getattr(self.profile, 'walltime', '?')}); raise walltime"
+        else:
+            text = f"{name} ended ({state}{': ' + reason if reason else ''})"
+        tail = engine.stderr_tail(jid) if state not in ("CANCELLED", "TIMEOUT") else ""
+        return _task.with_stderr(text, tail, "the block's")
+
+    def _retire(self, engine: Engine, reason: str) -> None:
+        """Fail the engine's unfinished jobs with ``reason``; close it off the caller's thread."""
+        with self._lock:
+            if self._engine is engine:
+                self._engine = None
+            victims = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+            for j in victims:
+                del self._jobs[j.task.job_id]
+            if engine not in self._retired:
+                self._retired.append(engine)
+        for job in victims:
+            if job.state == "running":
+                self._kill(job.info)
+            if self.emit_outcome(job.task.job_id, job.task.work_dir):
+                continue
+            if job.cancel:
+                self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
+            else:
+                self._emit(job.task.job_id, JobState.FAILED, error=reason, finished=time.time())
+
+        def close() -> None:
+            engine.close()
+            with self._lock:
+                if engine in self._retired:
+                    self._retired.remove(engine)
+
+        threading.Thread(target=close, name=f"cw-parsl-retire-{engine.label}", daemon=True).start()
+
+
+
+def _waiting_text(blocks: list[dict[str, Any]]) -> str:
+    """What waiting jobs wait for, in words (shown on their rows)."""
+    live = [b for b in blocks if not b["finished"]]
+    running = [b for b in live if b["state"] == "RUNNING"]
+    if running:
+        return f"waiting for a free worker (blocks {', '.join(str(b['job_id']) for b in running)} running)"
+    pending = [b for b in live if b["state"] == "PENDING"]
+    if pending:
+        b = pending[0]
+        why = f", Slurm's reason: {b['reason']}" if b["reason"] else ""
+        return f"waiting for Slurm to start block {b['job_id']}{why}"
+    return "waiting for Parsl to request a block"
+
+
