@@ -31,7 +31,6 @@ from typing import Any
 
 import anywidget
 import traitlets
-from pydantic.fields import FieldInfo
 
 from .._loop import call_in_kernel, running_loop
 from ..errors import ProfileError
@@ -48,13 +47,13 @@ _LEADING = ("name", "description")
 _MULTILINE_OVER = 1000
 
 
-def _bounds(info: FieldInfo) -> str:
-    """A number field's limits in words (``1 to 1024``), or ""."""
-    limits = {}
-    for item in info.metadata:
-        for attr in ("ge", "gt", "le", "lt"):
-            if getattr(item, attr, None) is not None:
-                limits[attr] = getattr(item, attr)
+def _bounds(prop: dict[str, Any]) -> str:
+    """A number field's limits in words (``1 to 1024``), from its JSON schema, or ""."""
+    limits: dict[str, Any] = {}
+    for part in [prop, *prop.get("anyOf", [])]:  # Optional fields keep them in one member
+        for key, word in (("minimum", "ge"), ("exclusiveMinimum", "gt"), ("maximum", "le"), ("exclusiveMaximum", "lt")):
+            if key in part:
+                limits[word] = part[key]
     low = f"{limits['ge']}" if "ge" in limits else f"more than {limits['gt']}" if "gt" in limits else ""
     high = f"{limits['le']}" if "le" in limits else f"less than {limits['lt']}" if "lt" in limits else ""
     if low and high:
@@ -80,20 +79,24 @@ def _field_order(cls: type[Profile]) -> list[str]:
 def field_specs(cls: type[Profile]) -> list[dict[str, Any]]:
     """The form fields of a profile kind, in the shape of ``ParamSpec.to_json()``.
 
+    Defaults, limits, help and lengths come from the model's JSON schema
+    (``cls.model_json_schema()``); the type tree, which the forms draw, from the annotations.
+
     Each: ``name``, ``annotation`` (the type as text), ``type`` (the type tree), ``required``
     (``name`` always is: a profile is picked by it), ``default``, ``default_is_repr``,
     ``optional`` (None accepted: an emptied field means "not set"), ``help`` (the field's
     description and limits) and ``multiline`` (shell lines: a text area).
     """
+    schema = cls.model_json_schema()
+    props, required_names = schema["properties"], set(schema.get("required", ()))
     specs = []
     for name in _field_order(cls):
-        info = cls.model_fields[name]
-        node = from_object(info.annotation, None, 0)
-        required = info.is_required()
-        default, is_repr = jsonable(info.default) if not required else (None, False)
-        bounds = _bounds(info)
-        help_text = " ".join(filter(None, [info.description or "", f"Allowed: {bounds}." if bounds else ""]))
-        max_length = max((getattr(m, "max_length", None) or 0 for m in info.metadata), default=0)
+        prop = props[name]
+        node = from_object(cls.model_fields[name].annotation, None, 0)  # the forms' type tree
+        required = name in required_names
+        default, is_repr = jsonable(prop.get("default")) if not required else (None, False)
+        bounds = _bounds(prop)
+        help_text = " ".join(filter(None, [prop.get("description", ""), f"Allowed: {bounds}." if bounds else ""]))
         specs.append(
             {
                 "name": name,
@@ -104,7 +107,7 @@ def field_specs(cls: type[Profile]) -> list[dict[str, Any]]:
                 "default_is_repr": is_repr,
                 "optional": node.optional,
                 "help": help_text,
-                "multiline": node.kind == "str" and max_length > _MULTILINE_OVER,
+                "multiline": node.kind == "str" and prop.get("maxLength", 0) > _MULTILINE_OVER,
             }
         )
     return specs
