@@ -10,49 +10,28 @@ recipe module; those load when first needed.
 
 from __future__ import annotations
 
-from typing import Any
+import lazy_loader
 
 __version__ = "0.1.0"
 
-#: Every public name, once: where it lives. Errors and states load with the package;
-#: the rest (ase, pymatgen, quacc's settings) on first use.
-_PUBLIC = {
-    "CrystalWidgetsError": ".errors",
-    "ProfileError": ".errors",
-    "RecipeUnavailableError": ".errors",
-    "RecipeValidationError": ".errors",
-    "StructureError": ".errors",
-    "UncheckedKwargsWarning": ".errors",
-    "UnknownRecipeError": ".errors",
-    "JobState": ".states",
-    "TERMINAL_STATES": ".states",
-    "JobManager": ".jobs",
-    "JobRecord": ".jobs",
-    "ProfileStore": ".profiles",
-    "Profile": ".profiles",
-    "describe_structure": ".structures",
-    "load_structure": ".structures",
-    "ParamSpec": ".recipes",
-    "RecipeInfo": ".recipes",
-    "RecipeSpec": ".recipes",
-    "recipes": ".recipes",
-}
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    # Heavier pieces (ase, pymatgen, quacc's settings) load on first use.
-    try:
-        module_name = _PUBLIC[name]
-    except KeyError:
-        raise AttributeError(f"module 'crystalwidgets' has no attribute {name!r}") from None
-    from importlib import import_module
-
-    value = getattr(import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+#: Every public name, once, under the module it lives in. Errors and states are tiny; the
+#: rest (ase, pymatgen, quacc's settings) load on first use.
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "errors": [
+            "CrystalWidgetsError",
+            "ProfileError",
+            "RecipeUnavailableError",
+            "RecipeValidationError",
+            "StructureError",
+            "UncheckedKwargsWarning",
+            "UnknownRecipeError",
+        ],
+        "states": ["JobState", "TERMINAL_STATES"],
+        "jobs": ["JobManager", "JobRecord"],
+        "profiles": ["Profile", "ProfileStore"],
+        "structures": ["describe_structure", "load_structure"],
+        "recipes": ["ParamSpec", "RecipeInfo", "RecipeSpec", "recipes"],
+    },
+)

@@ -8,28 +8,14 @@ the job body only, not the manager.
 
 from __future__ import annotations
 
-from typing import Any
+import lazy_loader
 
-_NAMES = {
-    "Changes": ".manager",
-    "sweep_jobs": ".sweep",
-    "JobManager": ".manager",
-    "JobEvent": ".events",
-    "Task": ".events",
-    "JobRecord": ".store",
-    "JobStore": ".store",
-}
-
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module_name = _NAMES[name]
-    except KeyError:
-        raise AttributeError(f"module 'crystalwidgets.jobs' has no attribute {name!r}") from None
-    from importlib import import_module
-
-    value = getattr(import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "events": ["JobEvent", "Task"],
+        "manager": ["Changes", "JobManager"],
+        "store": ["JobRecord", "JobStore"],
+        "sweep": ["sweep_jobs"],
+    },
+)

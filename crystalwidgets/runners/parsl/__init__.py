@@ -11,27 +11,12 @@ Nothing here imports parsl until a job is submitted.
 
 from __future__ import annotations
 
-from typing import Any
+import lazy_loader
 
-_NAMES = {
-    "ParslRunner": ".runner",
-    "leftover_blocks": ".runner",
-    "cleanup_leftovers": ".runner",
-    "ParslThreadsProfile": ".profiles",
-    "ParslLocalProfile": ".profiles",
-    "ParslSlurmProfile": ".profiles",
-}
-
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module_name = _NAMES[name]
-    except KeyError:
-        raise AttributeError(f"module 'crystalwidgets.runners.parsl' has no attribute {name!r}") from None
-    from importlib import import_module
-
-    value = getattr(import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "runner": ["ParslRunner", "cleanup_leftovers", "leftover_blocks"],
+        "profiles": ["ParslLocalProfile", "ParslSlurmProfile", "ParslThreadsProfile"],
+    },
+)
