@@ -147,6 +147,7 @@ class RecipeForm(anywidget.AnyWidget):
             self.value = jsanitized(cleaned) if not errors else {}
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
+        # the messages: _messages.FORM_FROM_BROWSER
         if content.get("kind") == "submit" and self.valid and self.can_submit:
             for callback in self._submit_callbacks:
                 try:

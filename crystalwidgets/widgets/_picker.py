@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anywidget
@@ -498,22 +499,23 @@ class ClusterPicker(anywidget.AnyWidget):
 
     # -- messages ------------------------------------------------------------
 
+    def _handlers(self, content: dict[str, Any]) -> dict[str, Callable[[], Any]]:
+        """What each kind of :data:`~._messages.PICKER_FROM_BROWSER` does with ``content``."""
+        return {
+            "new": lambda: self._new(str(content.get("profile_kind"))),
+            "edit": lambda: self._edit(str(content.get("name"))),
+            "close": self._close,
+            "save": self._save,
+            "delete": lambda: self._delete(str(content.get("name"))),
+            "check": lambda: self._start_check(bool(content.get("deep")), bool(content.get("draft"))),
+            "refresh": self.refresh,
+        }
+
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
         kind = content.get("kind")
+        handlers = self._handlers(content)
         try:
-            if kind == "new":
-                self._new(str(content.get("profile_kind")))
-            elif kind == "edit":
-                self._edit(str(content.get("name")))
-            elif kind == "close":
-                self._close()
-            elif kind == "save":
-                self._save()
-            elif kind == "delete":
-                self._delete(str(content.get("name")))
-            elif kind == "check":
-                self._start_check(bool(content.get("deep")), bool(content.get("draft")))
-            elif kind == "refresh":
-                self.refresh()
+            if kind in handlers:
+                handlers[kind]()
         except Exception as exc:  # shown to the user, never lost in the kernel log
             self.status = f"{kind} failed: {type(exc).__name__}: {exc}"

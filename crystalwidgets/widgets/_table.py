@@ -1,7 +1,7 @@
 """JobTable: a live table of a JobManager's jobs (virtualised, sortable, filterable).
 
 The kernel and the browser (js/table/) talk in custom messages, each with a ``kind``, all
-declared in :mod:`._table_messages`. A view asks for a snapshot when it renders; the kernel
+declared in :mod:`._messages`. A view asks for a snapshot when it renders; the kernel
 answers with every job as one compact array (values in :data:`COLUMNS` order) and with
 :data:`SPEC`, from which the browser builds its header, cells and sorting; afterwards it sends
 only the jobs that changed. The columns, their labels, widths, formats and sorting are
@@ -22,7 +22,7 @@ import traitlets
 from ..errors import CrystalWidgetsError
 from ..states import JobState
 from ._esm import bundle_path
-from ._table_messages import (
+from ._messages import (
     Column,
     Details,
     Error,
@@ -68,7 +68,7 @@ def _column(
     tooltip: bool = False,
     error_span: int = 1,
 ) -> Column:
-    """One :class:`~._table_messages.Column`, every key set (``field`` defaults to ``key``)."""
+    """One :class:`~._messages.Column`, every key set (``field`` defaults to ``key``)."""
     if fmt != "actions" and (field or key) not in COLUMNS:
         raise ValueError(f"column {key!r}: {field or key!r} is not a row field")
     return {

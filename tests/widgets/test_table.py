@@ -18,8 +18,8 @@ from ase.build import bulk
 from crystalwidgets import JobManager, JobState
 from crystalwidgets.jobs.events import JobEvent
 from crystalwidgets.jobs.store import JobRecord, JobStore
+from crystalwidgets.widgets._messages import TABLE_FROM_BROWSER, TABLE_TO_BROWSER, Column, TableSpec
 from crystalwidgets.widgets._table import COLUMNS, SORT_KEYS, SPEC, TABLE_COLUMNS, JobTable
-from crystalwidgets.widgets._table_messages import FROM_BROWSER, TO_BROWSER, Column, TableSpec
 from tests import jobfuncs
 from tests.helpers import QUIET_S, close_and_kill, wait_until
 
@@ -27,7 +27,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 def undeclared(message: dict, declared: dict[str, type]) -> str | None:
-    """Why ``message`` is not the TypedDict its ``kind`` names in _table_messages, or None."""
+    """Why ``message`` is not the TypedDict its ``kind`` names in _messages, or None."""
     kind = message.get("kind")
     if kind not in declared:
         return f"undeclared kind {kind!r}"
@@ -43,7 +43,7 @@ def undeclared(message: dict, declared: dict[str, type]) -> str | None:
 class Wire:
     """Everything a widget publishes on its comm: custom messages and state updates.
 
-    Every custom message must be the one _table_messages declares for its kind.
+    Every custom message must be the one _messages declares for its kind.
     """
 
     def __init__(self, widget: JobTable) -> None:
@@ -57,7 +57,7 @@ class Wire:
             with self.lock:
                 if data.get("method") == "custom":
                     self.messages.append(data["content"])
-                    why = undeclared(data["content"], TO_BROWSER)
+                    why = undeclared(data["content"], TABLE_TO_BROWSER)
                     if why:
                         self.undeclared.append(why)
                 elif data.get("method") == "update":
@@ -78,8 +78,8 @@ class Wire:
 
 def browser_says(table: JobTable, content: dict) -> None:
     """Deliver a custom message as the browser would (the comm's message handler)."""
-    if content.get("kind") in FROM_BROWSER:  # the tests also send what no browser sends
-        assert undeclared(content, FROM_BROWSER) is None
+    if content.get("kind") in TABLE_FROM_BROWSER:  # the tests also send what no browser sends
+        assert undeclared(content, TABLE_FROM_BROWSER) is None
     table._handle_custom_msg(content, [])
 
 

@@ -1,7 +1,11 @@
-"""The custom messages between :class:`~crystalwidgets.widgets.JobTable` and its browser side.
+"""The custom messages between the widgets and their browser sides, declared once, here.
 
-Declared once, here: the kernel builds these in ``_table.py``; the browser (js/table/) reads
-them and dispatches on ``kind`` in js/table/index.js. Every message is one JSON object.
+Every message is one JSON object with a ``kind``; each widget dispatches on the kinds it
+declares below (``*_FROM_BROWSER`` / ``*_TO_BROWSER``: kind -> TypedDict), and the tests
+check every message sent, from both sides, against these declarations.
+
+JobTable: the kernel builds its messages in ``_table.py``; the browser (js/table/) reads
+them and dispatches on ``kind`` in js/table/index.js.
 
 browser -> kernel
     :class:`SnapshotRequest` when a view renders; :class:`CancelRequest` from a Cancel button.
@@ -17,8 +21,10 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 __all__ = [
-    "FROM_BROWSER",
-    "TO_BROWSER",
+    "FORM_FROM_BROWSER",
+    "PICKER_FROM_BROWSER",
+    "TABLE_FROM_BROWSER",
+    "TABLE_TO_BROWSER",
     "CancelRequest",
     "Column",
     "Details",
@@ -171,5 +177,79 @@ FromBrowser = SnapshotRequest | CancelRequest
 ToBrowser = Snapshot | Rows | Details | Error
 
 #: Each message type by its ``kind``.
-FROM_BROWSER: dict[str, type] = {"snapshot": SnapshotRequest, "cancel": CancelRequest}
-TO_BROWSER: dict[str, type] = {"snapshot": Snapshot, "rows": Rows, "details": Details, "error": Error}
+TABLE_FROM_BROWSER: dict[str, type] = {"snapshot": SnapshotRequest, "cancel": CancelRequest}
+TABLE_TO_BROWSER: dict[str, type] = {"snapshot": Snapshot, "rows": Rows, "details": Details, "error": Error}
+
+
+# -- RecipeForm (js/form.js) ------------------------------------------------------------
+
+
+class FormSubmit(TypedDict):
+    """The Submit button (the kernel submits only when the form is valid and may submit)."""
+
+    kind: Literal["submit"]
+
+
+FORM_FROM_BROWSER: dict[str, type] = {"submit": FormSubmit}
+
+
+# -- ClusterPicker (js/picker.js) -------------------------------------------------------
+
+
+class PickerNew(TypedDict):
+    """Open the editor on a new profile of ``profile_kind``."""
+
+    kind: Literal["new"]
+    profile_kind: str
+
+
+class PickerEdit(TypedDict):
+    """Open the editor on a saved profile (or the built-in ``local``)."""
+
+    kind: Literal["edit"]
+    name: str
+
+
+class PickerClose(TypedDict):
+    """Close the editor; nothing is saved."""
+
+    kind: Literal["close"]
+
+
+class PickerSave(TypedDict):
+    """Save the editor's profile (renaming deletes the old name)."""
+
+    kind: Literal["save"]
+
+
+class PickerDelete(TypedDict):
+    """Delete a saved profile (the browser asked first)."""
+
+    kind: Literal["delete"]
+    name: str
+
+
+class PickerCheck(TypedDict):
+    """Run the selected profile's ``check()`` (``deep``: also a tiny job on the target;
+    ``draft``: the editor's unsaved settings instead)."""
+
+    kind: Literal["check"]
+    deep: bool
+    draft: bool
+
+
+class PickerRefresh(TypedDict):
+    """Sent on a timer: re-read the profiles and the block health."""
+
+    kind: Literal["refresh"]
+
+
+PICKER_FROM_BROWSER: dict[str, type] = {
+    "new": PickerNew,
+    "edit": PickerEdit,
+    "close": PickerClose,
+    "save": PickerSave,
+    "delete": PickerDelete,
+    "check": PickerCheck,
+    "refresh": PickerRefresh,
+}
