@@ -1,6 +1,6 @@
 // The table's columns, built from the spec the kernel sends in each snapshot: TABLE_COLUMNS
 // and SPEC in crystalwidgets/widgets/_table.py, their types Column and TableSpec in
-// _table_messages.py. Nothing about the columns is listed here: this file knows how to draw
+// _messages.py. Nothing about the columns is listed here: this file knows how to draw
 // each `format` of cell and how to sort each `sort` mode, the spec says which column is which.
 import { el } from "../lib/dom.js";
 import { duration, number, setText } from "./format.js";

@@ -1,7 +1,7 @@
 // The details panel of the job table, under the rows: facts, the error text, the energy per
 // optimiser step, the parameters, and the job's structure in a StructureViewer (a widget of
 // its own, the JobTable's `viewer` trait, drawn inside the panel). Filled from the kernel's
-// "details" message (Details in crystalwidgets/widgets/_table_messages.py).
+// "details" message (Details in crystalwidgets/widgets/_messages.py).
 import { el, send } from "../lib/dom.js";
 import { linePlot } from "../lib/plot.js";
 import { localTime, setText } from "./format.js";

@@ -3,7 +3,7 @@
 // The kernel sends every job once (a "snapshot" answer to our request), with the spec of the
 // columns the header, cells and sorting are built from, and afterwards only the rows that
 // changed ("rows" messages, one per batch of manager events); the messages are declared in
-// crystalwidgets/widgets/_table_messages.py. Rows are kept here in a Map; only the rows in
+// crystalwidgets/widgets/_messages.py. Rows are kept here in a Map; only the rows in
 // view are in the DOM (rows.js). Ages are computed here from the kernel's clock, on a 1 s
 // timer. Every string from jobs and users is set with textContent or as an attribute value,
 // never parsed as HTML.
