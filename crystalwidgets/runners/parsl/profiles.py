@@ -14,21 +14,16 @@ when jobs wait (``init_blocks=0``) and given back after ``max_idletime``.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import re
 import shlex
-import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..._files import home_dir, private_dir
 from ..._procs import thread_exports
 from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
@@ -40,6 +35,7 @@ from ...profiles.checks import (
     vasp_command_problems,
     vasp_parallel_cmd,
 )
+from .envcheck import probe_here, probe_on_node
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
 
@@ -50,7 +46,6 @@ _HEARTBEAT_THRESHOLD_S = 10
 _STRATEGY_PERIOD_S = 1.0
 #: How often Parsl itself asks Slurm about its blocks (Parsl's own default: 60 s).
 _BLOCK_POLL_S = 5
-_ENV_CHECK_TIMEOUT_S = 60.0
 _NO_PARSL = (
     "parsl is not installed in this kernel's environment: pip install 'crystalwidgets[parsl]'"
 )
@@ -225,77 +220,6 @@ class _HtexProfile(_ParslProfile):
             ]
         return []
 
-    def worker_env_problems(self, output: str, where: str) -> list[str]:
-        """Problems in what :data:`ENV_PROBE` printed after ``worker_init``."""
-        init = (
-            "worker_init" if self.worker_init.strip() else "worker_init (empty: this kernel's PATH)"
-        )
-        if "CW-NOPOOL" in output:
-            return [
-                f"{init}: on {where} it gives no process_worker_pool.py on PATH, so Parsl's "
-                "workers cannot start; make it activate the environment where crystalwidgets, "
-                "quacc and parsl are installed (e.g. `source /path/to/venv/bin/activate`)"
-            ]
-        m = re.search(r"^CW-ENV (.*)$", output, re.M)
-        if not m:
-            tail = output.strip()[-800:]
-            return [f"{init}: on {where} it did not run to the end; its output:\n{tail}"]
-        found = json.loads(m.group(1))
-        problems = []
-        missing = [mod for mod in ("crystalwidgets", "quacc", "parsl") if not found.get(mod)]
-        if missing:
-            problems.append(
-                f"{init}: on {where} the workers' Python ({found.get('python')}) cannot import "
-                f"{', '.join(missing)}; install them there or activate the environment that has them"
-            )
-        from importlib.metadata import version
-
-        ours = version("parsl")
-        if found.get("parsl") and found["parsl"] != ours:
-            problems.append(
-                f"{init}: on {where} the workers have parsl {found['parsl']} but this kernel has "
-                f"{ours}; Parsl refuses workers of another version (jobs would wait forever): "
-                f"install parsl=={ours} there"
-            )
-        return problems
-
-    def run_env_probe_here(self) -> list[str]:
-        """Run ``worker_init`` plus :data:`ENV_PROBE` on this host (bounded) and judge it."""
-        try:
-            proc = subprocess.run(
-                ["bash", "-c", self.effective_worker_init() + "\n" + ENV_PROBE],
-                capture_output=True,
-                text=True,
-                timeout=_ENV_CHECK_TIMEOUT_S,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            return [
-                f"worker_init: did not finish within {_ENV_CHECK_TIMEOUT_S:.0f} s on this host; "
-                "remove anything interactive or slow from it"
-            ]
-        return self.worker_env_problems(proc.stdout + proc.stderr, "this host")
-
-
-#: Shell run after ``worker_init``: is Parsl's worker on PATH, and can its Python
-#: import crystalwidgets, quacc and parsl (found without importing them)?
-ENV_PROBE = r"""
-p=$(command -v process_worker_pool.py) || { echo CW-NOPOOL; exit 0; }
-py=$(head -1 "$p" | sed 's/^#!//')
-$py - <<'CWPY'
-import importlib.util, json, sys
-from importlib.metadata import version, PackageNotFoundError
-out = {"python": sys.executable}
-for mod in ("crystalwidgets", "quacc", "parsl"):
-    try:
-        out[mod] = version(mod) if importlib.util.find_spec(mod) else None
-    except PackageNotFoundError:
-        out[mod] = "unknown"
-print("CW-ENV " + json.dumps(out))
-CWPY
-"""
-
-
 class ParslLocalProfile(_HtexProfile):
     """Jobs run by Parsl's HighThroughputExecutor in worker processes on this machine."""
 
@@ -315,7 +239,7 @@ class ParslLocalProfile(_HtexProfile):
         cores = os.cpu_count() or 1
         problems = self._cores_problems(cores, "this machine")
         problems += oversubscription_problems("max_workers_per_node", self.max_workers_per_node, cores)
-        return problems + self.run_env_probe_here()
+        return problems + probe_here(self)
 
     def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
         from parsl.launchers import SingleNodeLauncher
@@ -398,7 +322,7 @@ class ParslSlurmProfile(_HtexProfile):
                 )
         return value
 
-    def _sbatch_options(self) -> list[str]:
+    def sbatch_options(self) -> list[str]:
         opts = [f"--time={self.walltime}", f"--nodes={self.nodes_per_block}"]
         if self.partition:
             opts.append(f"--partition={self.partition}")
@@ -436,9 +360,9 @@ class ParslSlurmProfile(_HtexProfile):
         if any(p.startswith(("Slurm", "parsl is not")) for p in problems):
             return problems
         if deep:
-            problems += self._probe_on_node(timeout)
+            problems += probe_on_node(self, timeout)
         else:
-            problems += self.run_env_probe_here()
+            problems += probe_here(self)
         return problems
 
     def _slurm_problems(self) -> list[str]:
@@ -464,7 +388,7 @@ class ParslSlurmProfile(_HtexProfile):
         where = f"partition {part.name}"
         problems += self._cores_problems(part.cpus_per_node, f"a node of {where}")
         if not problems:  # let Slurm judge account, qos and options (nothing is queued)
-            error = _slurm.test_submit(self._sbatch_options())
+            error = _slurm.test_submit(self.sbatch_options())
             if error:
                 problems.append(f"{slurm_error_field(error)}: Slurm would refuse the blocks: {error}")
         return problems + self._vasp_problems()
@@ -477,66 +401,6 @@ class ParslSlurmProfile(_HtexProfile):
             *found, launcher=self.launcher, cores_per_worker=self.cores_per_worker,
             nodes_per_block=self.nodes_per_block,
         )
-
-    def _probe_on_node(self, timeout: float) -> list[str]:
-        """Run ``worker_init`` + the env probe as a tiny Slurm job; judge what it printed."""
-        check_dir = private_dir(home_dir() / "runners" / self.name / "checks")
-        tag = uuid.uuid4().hex[:8]
-        script = check_dir / f"check-{tag}.sh"
-        out = check_dir / f"check-{tag}.out"
-        script.write_text("#!/bin/bash\n" + self.effective_worker_init() + "\n" + ENV_PROBE)
-        opts = [
-            o
-            for o in self._sbatch_options()
-            if not o.startswith(("--time", "--nodes", "--exclusive"))
-        ]
-        try:
-            text = _slurm.run(
-                [
-                    "sbatch",
-                    "--parsable",
-                    f"--job-name=cw-check.{self.name}",
-                    "--time=00:02:00",
-                    "--nodes=1",
-                    f"--output={out}",
-                    *opts,
-                    str(script),
-                ]
-            )
-        except _slurm.SlurmError as exc:
-            return [f"{slurm_error_field(str(exc))}: the check job was refused: {exc}"]
-        job_id = text.strip().split(";")[0]
-        deadline = time.monotonic() + timeout
-        job = None
-        try:
-            while time.monotonic() < deadline:
-                jobs = _slurm.queue(job_ids=[job_id])
-                job = jobs[0] if jobs else None
-                if job is None or job.finished:
-                    break
-                if job.never_starts:
-                    return [
-                        f"partition: Slurm will never start the check job {job_id} "
-                        f"({job.reason}); fix the profile's limits"
-                    ]
-                time.sleep(0.5)
-            else:
-                reason = f" (Slurm's reason: {job.reason})" if job else ""
-                return [
-                    f"worker_init: the check job {job_id} did not finish within {timeout:.0f} s"
-                    f"{reason}, so the compute nodes' environment could not be tested; try "
-                    "again with a longer timeout when the queue is shorter"
-                ]
-        finally:
-            _slurm.cancel([job_id])
-        for _ in range(20):  # the output file may lag behind the job's end on shared file systems
-            if out.exists():
-                break
-            time.sleep(0.25)
-        output = out.read_text(errors="replace") if out.exists() else ""
-        script.unlink(missing_ok=True)
-        out.unlink(missing_ok=True)
-        return self.worker_env_problems(output, f"a compute node (check job {job_id})")
 
     def to_parsl_config(self, run_dir: str | os.PathLike, label: str) -> Any:
         import parsl.launchers
