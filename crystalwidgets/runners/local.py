@@ -7,7 +7,7 @@ watcher thread through Linux pidfds (a short liveness poll where pidfds are
 missing), so the manager hears of a finished job within milliseconds, and the
 same watcher follows jobs reattached from an earlier kernel (pid plus process
 start time: a reused pid is never mistaken for the job). Each job's BLAS/OpenMP
-threads are limited to its share of the cores (:mod:`crystalwidgets._threads`).
+threads are limited to its share of the cores (:mod:`crystalwidgets._procs`).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class LocalRunner(Runner):
     def __init__(self, profile: Any, emit: Callable[[JobEvent], None], run_dir: Any) -> None:
         super().__init__(profile, emit, run_dir)
         self.max_workers = getattr(profile, "max_workers", None) or os.cpu_count() or 1
-        #: Threads each job's BLAS/OpenMP may start (see :mod:`crystalwidgets._threads`).
+        #: Threads each job's BLAS/OpenMP may start (see :mod:`crystalwidgets._procs`).
         self.cores_per_job = (os.cpu_count() or 1) / self.max_workers
         self._lock = threading.RLock()
         self._queue: collections.OrderedDict[str, Task] = collections.OrderedDict()
