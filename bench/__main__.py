@@ -20,8 +20,8 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from bench._common import Figure, fmt, machine, use_this_checkout
 

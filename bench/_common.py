@@ -11,6 +11,7 @@ uses the public API (``from crystalwidgets import JobManager, JobRecord, JobStat
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import platform
 import statistics
@@ -133,7 +134,7 @@ def fmt(value: float | None) -> str:
     """A number as the tables show it: 3 significant figures, thousands separated."""
     if value is None:
         return "-"
-    if value != value:  # NaN
+    if math.isnan(value):
         return "nan"
     if float(value).is_integer() and abs(value) >= 1:
         return f"{value:,.0f}"

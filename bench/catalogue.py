@@ -16,7 +16,7 @@ import json
 import statistics
 import subprocess
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 from bench._common import REPO, Figure
 

@@ -17,7 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from bench import trivial  # a user's function module
 from bench._common import Figure, ask_snapshot, percentile, tap_messages

@@ -25,10 +25,18 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from bench._common import Figure, ask_snapshot, drain, percentile, post_events, table_rows, tap_messages
+from bench._common import (
+    Figure,
+    ask_snapshot,
+    drain,
+    percentile,
+    post_events,
+    table_rows,
+    tap_messages,
+)
 
 NAME = "monitor"
 N_JOBS = 10_000
