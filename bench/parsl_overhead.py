@@ -42,6 +42,10 @@ from bench._common import Figure, percentile, runner_holds, save_profile, skippe
 
 NAME = "parsl"
 FULL = {"noop": 500, "static": 100, "relax": 12, "rounds": 5, "memory": 10_000, "slurm": 6}
+SLURM_COLD_S, SLURM_WARM_S = 120, 60  # a block starts in ~4 s here; then jobs take ~10 ms
+SLURM_FIGURES = (("P1.slurm.cold", "parsl-slurm: submit -> running, first job"),
+                 ("P1.slurm.warm", "parsl-slurm: submit -> running, warm block"),
+                 ("P1.slurm.table", "parsl-slurm: completion -> table"))
 QUICK = {"noop": 200, "static": 40, "relax": 6, "rounds": 3, "memory": 3_000, "slurm": 3}
 
 
@@ -248,16 +252,15 @@ def slurm_answers() -> str | None:
     except subprocess.TimeoutExpired:
         return "sinfo did not answer within 20 s"
     if done.returncode:
-        return f"sinfo failed: {(done.stderr or done.stdout).strip()[:120]} (start ../shared/slurm/start-slurm.sh)"
+        last = ((done.stderr or done.stdout).strip().splitlines() or ["no output"])[-1][:120]
+        return f"sinfo failed: {last}; start ../shared/slurm/start-slurm.sh"
     return None
 
 
 def slurm_latencies(atoms, n: int) -> Iterator[Figure]:
     why = slurm_answers()
     if why is not None:
-        for key, what in (("P1.slurm.cold", "parsl-slurm: submit -> running, first job"),
-                          ("P1.slurm.warm", "parsl-slurm: submit -> running, warm block"),
-                          ("P1.slurm.table", "parsl-slurm: completion -> table")):
+        for key, what in SLURM_FIGURES:
             yield skipped(key, what, why)
         return
     from bench._common import ParslSlurmProfile
@@ -278,12 +281,19 @@ def slurm_latencies(atoms, n: int) -> Iterator[Figure]:
     try:
         save_profile(ParslSlurmProfile(name="slurm", partition="debug", walltime="00:10:00",
                                        max_workers_per_node=1, address="127.0.0.1"))
-        cold, warm, done, untold = [], [], [], 0
+        cold, warm, done, untold, stopped = [], [], [], 0, None
         with JobManager(monitor_interval=5.0) as mgr:
             mgr.subscribe(on_change)
             for i in range(n + 1):
                 job = mgr.submit(atoms, trivial.noop_job, "slurm")
-                (rec,) = mgr.wait([job.id], timeout=300)
+                try:
+                    (rec,) = mgr.wait([job.id], timeout=SLURM_COLD_S if i == 0 else SLURM_WARM_S)
+                except TimeoutError:
+                    why = slurm_answers()
+                    if why is None:
+                        raise  # Slurm answers, yet the job did not run: a real failure
+                    stopped = f"Slurm stopped answering during the bench: {why}"
+                    break
                 assert rec.state.value == "completed", rec.error
                 time.sleep(0.05)
                 if job.id in running_at:
@@ -293,6 +303,12 @@ def slurm_latencies(atoms, n: int) -> Iterator[Figure]:
                 done.append((table_at[job.id] - rec.finished) * 1000)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    if stopped is not None and not done:
+        for key, what in SLURM_FIGURES:
+            yield skipped(key, what, stopped)
+        return
+    if stopped is not None:
+        print(f"parsl-slurm: only {len(done)} of {n + 1} jobs: {stopped}")
     if cold:
         yield Figure("P1.slurm.cold", "parsl-slurm: submit -> running, first job (block start)", cold[0], "s")
     else:
@@ -301,7 +317,7 @@ def slurm_latencies(atoms, n: int) -> Iterator[Figure]:
         yield Figure("P1.slurm.warm", f"parsl-slurm: submit -> running, warm block ({len(warm)})",
                      statistics.median(warm) * 1000, "ms",
                      shown=f"{statistics.median(warm) * 1000:.0f} ms (max {max(warm) * 1000:.0f})")
-    yield Figure("P1.slurm.untold", f"parsl-slurm: jobs completed with no running told ({n + 1})", untold)
+    yield Figure("P1.slurm.untold", f"parsl-slurm: jobs completed with no running told ({len(done)})", untold)
     yield Figure("P1.slurm.table", f"parsl-slurm: completion -> table, median ({len(done)})",
                  statistics.median(done), "ms",
                  shown=f"{statistics.median(done):.0f} ms (p99 {percentile(done, 99):.0f})")
