@@ -1,4 +1,5 @@
-"""Job functions for the benchmarks (importable by HTEX workers through PYTHONPATH)."""
+"""Job functions for the benches, importable by job processes and HTEX workers as ``bench.trivial``
+(the runner puts this checkout first on PYTHONPATH)."""
 
 
 def noop_job(atoms):

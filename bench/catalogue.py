@@ -6,6 +6,8 @@ form JSON, and every recipe's spec. The baseline is what a picker would do
 without the catalogue: import every ``quacc.recipes`` module and collect its
 decorated functions (one run; it takes seconds). Target: build <= 1 s with no
 recipe module imported.
+
+Alone: ``python -m bench.catalogue [--quick]``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Iterator
 
-from _common import machine
+from bench._common import REPO, Figure
 
-REPEATS = 5
-TARGET_S = 1.0
+NAME = "catalogue"
+REPEATS, REPEATS_QUICK = 5, 3
 CATALOGUE = """
 import sys, time, json
 t0 = time.perf_counter()
@@ -56,37 +59,39 @@ print(json.dumps({"s": time.perf_counter() - t, "n": n, "failed": failed}))
 """
 
 
-def run(code: str, timeout: float = 120) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=timeout)
+def run_code(code: str, timeout: float = 120) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=timeout, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    print(f"machine: {machine()}")
-    runs = [run(CATALOGUE) for _ in range(REPEATS)]
-    median = {k: statistics.median(r[k] for r in runs) for k in ("import", "build", "resolve_form", "all_specs")}
+def run(quick: bool = False) -> Iterator[Figure]:
+    repeats = REPEATS_QUICK if quick else REPEATS
+    runs = [run_code(CATALOGUE) for _ in range(repeats)]
+    median = {k: statistics.median(r[k] for r in runs) * 1000 for k in ("import", "build", "resolve_form", "all_specs")}
+    worst = max(r["build"] for r in runs) * 1000
     last = runs[-1]
     imported = sorted({m for r in runs for m in r["recipe_modules"]})
+    print(f"recipes listed: {last['n']} {last['kinds']}; quacc itself imported: {any(r['quacc'] for r in runs)}; "
+          f"import crystalwidgets {median['import']:.0f} ms")
+    yield Figure("P6.catalogue.build", f"catalogue of all {last['n']} recipes built, cold (max of {repeats})",
+                 worst, "ms", shown=f"{worst:.0f} ms (median {median['build']:.0f})")
+    yield Figure("P6.catalogue.recipe_modules", "recipe modules imported by the catalogue", len(imported),
+                 shown=", ".join(imported) or "0 (none)")
+    yield Figure("P6.catalogue.resolve", "resolve('emt.relax_job') + form JSON", median["resolve_form"], "ms")
+    yield Figure("P6.catalogue.all_specs", f"specs + form JSON of all {last['n']}", median["all_specs"], "ms")
     try:
-        base = run(BASELINE)
+        base = run_code(BASELINE)
     except subprocess.TimeoutExpired:
-        base = None
-    print(f"catalogue build, cold (median of {REPEATS} fresh interpreters): {median['build'] * 1000:.0f} ms "
-          f"(max {max(r['build'] for r in runs) * 1000:.0f} ms; target <= {TARGET_S * 1000:.0f} ms)")
-    print(f"recipes listed: {last['n']} {last['kinds']}")
-    print(f"recipe modules imported: {imported or 'none'}; quacc itself imported: {any(r['quacc'] for r in runs)}")
-    print(f"import crystalwidgets: {median['import'] * 1000:.0f} ms; "
-          f"resolve('emt.relax_job') + form JSON: {median['resolve_form'] * 1000:.0f} ms; "
-          f"specs + form JSON of all {last['n']}: {median['all_specs'] * 1000:.0f} ms")
-    if base is None:
-        print("baseline, importing every recipe module: did not finish within 120 s")
-    else:
-        print(f"baseline, importing every recipe module: {base['s'] * 1000:.0f} ms for {base['n']} recipes "
-              f"({base['failed']} modules fail to import); ratio baseline/catalogue {base['s'] / median['build']:.0f}x")
-    ok = max(r["build"] for r in runs) <= TARGET_S and not imported
-    print("target met" if ok else "TARGET MISSED")
-    return 0 if ok else 1
+        yield Figure("P6.catalogue.baseline", "baseline: import every recipe module", None,
+                     skipped="did not finish within 120 s")
+        return
+    yield Figure("P6.catalogue.baseline", "baseline: import every recipe module", base["s"] * 1000, "ms",
+                 shown=f"{base['s'] * 1000:,.0f} ms ({base['s'] * 1000 / median['build']:.0f}x)")
+    print(f"baseline found {base['n']} recipes; {base['failed']} modules fail to import")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from bench.__main__ import main
+
+    sys.exit(main([NAME, *sys.argv[1:]]))

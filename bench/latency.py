@@ -1,7 +1,7 @@
 """P3: job process exit to change event delivered (core), and to the JobTable's row message
 leaving the kernel (widgets).
 
-50 trivial jobs on the local runner (2 at a time). For each job, the job body
+N (40; --quick 16) trivial jobs on the local runner (2 at a time). For each job, the job body
 stamps ``finished`` in its outcome file and exits at once (os._exit); the
 subscriber stamps when the terminal change reaches it. Target: median and p99
 <= 50 ms (the seed polled every 30-60 s). Runs the manager in script mode (its
@@ -17,17 +17,16 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Iterator
 
-from _common import machine, percentile
+from bench import trivial  # a user's function module
+from bench._common import Figure, ask_snapshot, percentile, tap_messages
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import trivial  # noqa: E402  (a user's function module, travels by value)
-
-N = 50
+NAME = "latency"
+N, N_QUICK = 40, 16
 
 
-def run(mgr) -> list[float]:
+def submit(mgr, n: int) -> tuple[list[str], dict[str, float]]:
     from ase.build import bulk
 
     got: dict[str, float] = {}
@@ -39,7 +38,7 @@ def run(mgr) -> list[float]:
                 got[job_id] = now
 
     mgr.subscribe(on_change)
-    ids = [mgr.submit(bulk("Cu"), trivial.noop_job).id for _ in range(N)]
+    ids = [mgr.submit(bulk("Cu"), trivial.noop_job).id for _ in range(n)]
     return ids, got
 
 
@@ -52,11 +51,11 @@ def lat(mgr, ids, got) -> list[float]:
     return out
 
 
-def script_mode(home: str) -> list[float]:
+def script_mode(home: str, n: int) -> list[float]:
     from crystalwidgets import JobManager
 
     with JobManager(home) as mgr:
-        ids, got = run(mgr)
+        ids, got = submit(mgr, n)
         mgr.wait(ids, timeout=600)
         time.sleep(0.2)
         return lat(mgr, ids, got)
@@ -64,10 +63,10 @@ def script_mode(home: str) -> list[float]:
 
 def watch_table(mgr) -> dict[str, float]:
     """Bind a JobTable; record when its message carrying each completed row is published."""
-    from crystalwidgets.widgets._table import JobTable
+    from crystalwidgets.widgets import JobTable
 
     table = JobTable(mgr)
-    table._handle_custom_msg({"kind": "snapshot"}, [])  # a view asked for the rows
+    ask_snapshot(table)  # a view asked for the rows
     sent: dict[str, float] = {}
 
     def publish(msg_type, data=None, metadata=None, buffers=None, **keys):
@@ -78,16 +77,16 @@ def watch_table(mgr) -> dict[str, float]:
                 if "completed" in row:
                     sent.setdefault(next(v for v in row if isinstance(v, str) and len(v) == 16), now)
 
-    table.comm.publish_msg = publish
+    tap_messages(table, publish)
     return sent
 
 
-async def loop_mode(home: str) -> tuple[list[float], list[float]]:
+async def loop_mode(home: str, n: int) -> tuple[list[float], list[float]]:
     from crystalwidgets import JobManager
 
     mgr = JobManager(home)
     sent = watch_table(mgr)
-    ids, got = run(mgr)
+    ids, got = submit(mgr, n)
     deadline = time.time() + 600
     while not all(mgr.get(i).state.is_terminal for i in ids) and time.time() < deadline:
         await asyncio.sleep(0.05)  # the kernel's loop stays free
@@ -98,21 +97,22 @@ async def loop_mode(home: str) -> tuple[list[float], list[float]]:
     return out, rows
 
 
-def report(name: str, ms: list[float], target: int = 50) -> None:
-    print(
-        f"{name} over {len(ms)} jobs: median {statistics.median(ms):.1f} ms, "
-        f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms (target <= {target} ms)"
-    )
+def figures(key: str, what: str, ms: list[float]) -> Iterator[Figure]:
+    yield Figure(f"{key}.median", f"{what}: median", statistics.median(ms), "ms")
+    yield Figure(f"{key}.p99", f"{what}: p99 ({len(ms)} jobs)", percentile(ms, 99), "ms",
+                 shown=f"{percentile(ms, 99):.1f} ms (max {max(ms):.1f})")
 
 
-def main() -> None:
-    print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-        report("script mode (dispatcher thread): exit -> subscriber", script_mode(a))
-        core, rows = asyncio.run(loop_mode(b))
-        report("asyncio loop mode (as in a kernel): exit -> subscriber", core)
-        report("with a JobTable: exit -> row message leaving the kernel", rows, target=100)
+def run(quick: bool = False) -> Iterator[Figure]:
+    n = N_QUICK if quick else N
+    with tempfile.TemporaryDirectory(prefix="cw-bench-lat-") as a, tempfile.TemporaryDirectory(prefix="cw-bench-lat-") as b:
+        yield from figures("P3-core.script", "exit -> subscriber, script mode", script_mode(a, n))
+        core, rows = asyncio.run(loop_mode(b, n))
+        yield from figures("P3-core.loop", "exit -> subscriber, asyncio loop (kernel)", core)
+        yield from figures("P3.table", "exit -> JobTable row message leaving kernel", rows)
 
 
 if __name__ == "__main__":
-    main()
+    from bench.__main__ import main
+
+    sys.exit(main([NAME, *sys.argv[1:]]))

@@ -1,0 +1,417 @@
+"""Drive a private JupyterLab in headless Chromium for the browser benches (P4): start the
+server, open and run a notebook, run statements in its kernel, take screenshots.
+
+The benches' own copy (bench/ imports nothing from tests/), trimmed from the browser tests'
+helper to what the benches use. Every wait is bounded; a timeout raises naming what was
+awaited. The server's environment puts this checkout first on ``PYTHONPATH`` so its kernels
+import this ``crystalwidgets`` and ``bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--enable-unsafe-swiftshader",
+]
+REPO = Path(__file__).resolve().parents[1]
+
+# Lab settings: every cell attached to the DOM (so widgets below the fold render),
+# no news or update checks (no network), no toasts over the notebook.
+LAB_SETTINGS = {
+    # autoStartDefaultKernel: no "Select Kernel" dialog popping up over a running notebook
+    # (seen under load; accepting it disturbed the kernel mid Run All)
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+        "doNotDisturbMode": True,
+    },
+}
+
+
+def artifacts_dir() -> Path:
+    """Where screenshots go: ``$CW_ARTIFACTS``, else ``<repo>/test-artifacts``."""
+    path = Path(os.environ.get("CW_ARTIFACTS") or REPO / "test-artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Call ``condition`` until it returns something truthy; raise TimeoutError naming ``what``.
+
+    Other exceptions from ``condition`` count as "not yet", except AssertionError, which
+    means it can no longer happen and is raised at once.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except AssertionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - remembered for the timeout message
+            last_error = exc
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the bench process dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class JupyterLab:
+    """A JupyterLab server on 127.0.0.1 with its own config, data, runtime, IPython and
+    crystalwidgets directories under ``base``, serving ``root``.
+
+    Parameters
+    ----------
+    root : Path
+        The directory notebooks are opened from.
+    base : Path
+        A private scratch directory for the server's state and log.
+    """
+
+    def __init__(self, root: Path, base: Path) -> None:
+        self.root = Path(root)
+        self.base = Path(base)
+        self.token = uuid.uuid4().hex
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.base / "jupyterlab.log"
+        self.env = dict(os.environ)
+        for name, sub in {
+            "JUPYTER_CONFIG_DIR": "jupyter-config",
+            "JUPYTER_DATA_DIR": "jupyter-data",
+            "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+            "IPYTHONDIR": "ipython",
+            "CRYSTALWIDGETS_HOME": "crystalwidgets-home",
+            "CRYSTALWIDGETS_CONFIG": "crystalwidgets-config",
+        }.items():
+            path = self.base / sub
+            path.mkdir(parents=True, exist_ok=True)
+            self.env[name] = str(path)
+        self.env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+        self.env.pop("JUPYTER_PATH", None)
+        self.env.pop("JUPYTER_PREFER_ENV_PATH", None)
+        self.runtime_dir = Path(self.env["JUPYTER_RUNTIME_DIR"])
+        settings_dir = Path(self.env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings"
+        for plugin, values in LAB_SETTINGS.items():
+            path = settings_dir / f"{plugin}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the server and wait (bounded) until ``/api/status`` answers."""
+        for _attempt in range(3):
+            self.port = _free_port()
+            log = self.log_path.open("ab")
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "jupyterlab",
+                    "--no-browser", "--allow-root",
+                    "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={self.port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={self.token}",
+                    f"--ServerApp.root_dir={self.root}",
+                    "--LabApp.news_url=",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                ],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the server and its kernels form one process group
+                preexec_fn=_die_with_parent,
+            )
+            log.close()
+            try:
+                wait_until(self._ready, timeout, f"JupyterLab on port {self.port} (log: {self.log_path})")
+                return
+            except TimeoutError:
+                if self.process.poll() is None:
+                    raise
+                self.stop()  # exited early, e.g. the port was taken meanwhile: try another
+        raise RuntimeError(f"JupyterLab did not start; see {self.log_path}:\n{self.log_tail()}")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with {self.process.returncode}")
+        self.api("/api/status", timeout=2)
+        return True
+
+    def stop(self, timeout: float = 15) -> None:
+        """Stop the server (SIGTERM, then SIGKILL to its process group), bounded."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # kernels the server did not stop in time
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def api(self, path: str, timeout: float = 10) -> Any:
+        """GET a Jupyter server REST path and decode its JSON."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local
+            return json.loads(response.read())
+
+    def notebook_url(self, notebook: str) -> str:
+        """A fresh workspace for ``notebook`` (so no old tabs are restored)."""
+        return (
+            f"{self.url}/lab/workspaces/cw-{uuid.uuid4().hex[:12]}/tree/{notebook}"
+            f"?reset&token={self.token}"
+        )
+
+    def kernel_id(self, notebook: str, timeout: float = 30) -> str:
+        """The id of the kernel of the open ``notebook`` (from ``/api/sessions``)."""
+
+        def find() -> str | None:
+            for session in self.api("/api/sessions"):
+                if session.get("path") == notebook and session.get("kernel"):
+                    return session["kernel"]["id"]
+            return None
+
+        return wait_until(find, timeout, f"a kernel session for {notebook}")
+
+    @contextmanager
+    def probe(self, notebook: str, timeout: float = 30) -> Iterator[KernelProbe]:
+        """A :class:`KernelProbe` on the kernel of the open ``notebook``."""
+        kernel_id = self.kernel_id(notebook, timeout)
+        connection_file = self.runtime_dir / f"kernel-{kernel_id}.json"
+        wait_until(connection_file.exists, timeout, f"the connection file {connection_file}")
+        probe = KernelProbe(connection_file)
+        try:
+            yield probe
+        finally:
+            probe.close()
+
+
+class KernelProbe:
+    """Run statements in a running kernel over ZeroMQ (``jupyter_client``, the connection file
+    the server wrote); comm messages they cause reach the browser like any widget update."""
+
+    def __init__(self, connection_file: Path) -> None:
+        from jupyter_client import BlockingKernelClient
+
+        self.client = BlockingKernelClient(connection_file=str(connection_file))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=30)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+    def _request(self, code: str, expressions: dict[str, str], timeout: float) -> dict:
+        msg_id = self.client.execute(
+            code, silent=False, store_history=False, user_expressions=expressions, allow_stdin=False
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the kernel did not answer within {timeout} s: {code or expressions}")
+            reply = self.client.get_shell_msg(timeout=remaining)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                content = reply["content"]
+                if content["status"] != "ok":
+                    raise RuntimeError(
+                        f"kernel error {content.get('ename')}: {content.get('evalue')} in {code!r}"
+                    )
+                return content
+
+    def exec(self, code: str, timeout: float = 30) -> None:
+        """Run statements in the notebook's namespace; raise on an exception."""
+        self._request(code, {}, timeout)
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Headless Debian Chromium through Playwright (no downloaded browser)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+class NotebookPage:
+    """A notebook opened in JupyterLab in one browser page.
+
+    Parameters
+    ----------
+    page : playwright.sync_api.Page
+    lab : JupyterLab
+    notebook : str
+        Path relative to the server root, e.g. ``"viewer-demo.ipynb"``.
+    """
+
+    def __init__(self, page: Any, lab: JupyterLab, notebook: str) -> None:
+        self.page = page
+        self.lab = lab
+        self.notebook = notebook
+        self.console: list[str] = []
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: self.console.append(f"pageerror: {error}"))
+
+    @property
+    def panel(self) -> Any:
+        """The visible notebook panel (hidden panels of other tabs are excluded)."""
+        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+
+    def open(self, timeout: float = 60, settle: float = 3.0) -> NotebookPage:
+        """Open the notebook in a fresh workspace; wait until its kernel is idle and settled.
+
+        Lab sometimes starts a second kernel for a freshly opened notebook a few seconds
+        after the first and shuts the first down; cells sent to it meanwhile are lost
+        (prompts stay ``[ ]:`` with the kernel idle). So the notebook's kernel must keep
+        the same id for ``settle`` seconds before anything runs.
+        """
+        self.page.goto(self.lab.notebook_url(self.notebook), timeout=timeout * 1000)
+        self.wait_idle(timeout)
+        kernel = [self.lab.kernel_id(self.notebook, timeout), time.monotonic()]
+
+        def settled() -> bool:
+            now = self.lab.kernel_id(self.notebook, timeout)
+            if now != kernel[0]:
+                kernel[:] = [now, time.monotonic()]
+            return time.monotonic() - kernel[1] >= settle
+
+        wait_until(settled, timeout, f"the kernel of {self.notebook} to settle", interval=0.25)
+        self.wait_idle(timeout)
+        return self
+
+    def wait_idle(self, timeout: float = 60) -> None:
+        """Wait until the notebook's kernel reports idle."""
+        self.panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+            state="attached", timeout=timeout * 1000
+        )
+
+    def run_all(self, timeout: float = 120) -> None:
+        """Run > Run All Cells, then wait until every code cell has run and the kernel is idle.
+
+        The notebook must be saved without outputs (prompts ``[ ]:``). When the click is
+        lost (Lab still settling after load), the menu command is tried again.
+        """
+        prompts = self.panel.locator(".jp-CodeCell .jp-InputArea-prompt")
+        for _attempt in range(3):
+            self.dismiss_dialogs()
+            self.page.locator(".lm-MenuBar-item", has_text="Run").first.click(timeout=10_000)
+            self.page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+            try:
+                wait_until(
+                    lambda: any(t.strip() != "[ ]:" for t in prompts.all_inner_texts()),
+                    10,
+                    "Run All Cells to start",
+                )
+                break
+            except TimeoutError:
+                self.page.keyboard.press("Escape")
+        else:
+            raise TimeoutError(f"Run > Run All Cells did not start {self.notebook}{self.diagnose()}")
+        seen: list[list[str]] = [[]]
+        tracebacks = self.panel.locator(
+            ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
+        )
+
+        def all_ran() -> bool:
+            if tracebacks.count():  # Run All stops at the first error
+                raise AssertionError(
+                    f"a cell of {self.notebook} raised:\n{tracebacks.first.inner_text()}"
+                )
+            seen[0] = [t.strip() for t in prompts.all_inner_texts()]
+            return bool(seen[0]) and all(re.fullmatch(r"\[\d+\]:", t) for t in seen[0])
+
+        try:
+            wait_until(all_ran, timeout, f"all cells of {self.notebook} to run", interval=0.25)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; prompts {seen[0]}{self.diagnose()}") from None
+        self.wait_idle(timeout)
+
+    def dismiss_dialogs(self) -> list[str]:
+        """Close Lab dialogs that would block clicks (e.g. a kernel choice under load).
+
+        Their text goes to :attr:`console` (``dialog: ...``) so a failure shows what it was.
+        """
+        seen = []
+        dialogs = self.page.locator(".jp-Dialog")
+        for _ in range(3):
+            if not dialogs.count():
+                break
+            text = " ".join(dialogs.first.inner_text().split())[:300]
+            seen.append(text)
+            self.console.append(f"dialog: {text}")
+            self.screenshot(f"dialog-{Path(self.notebook).stem}-{int(time.time())}")
+            accept = dialogs.first.locator(".jp-mod-accept")
+            if accept.count():
+                accept.first.click()
+            else:
+                self.page.keyboard.press("Escape")
+            self.page.wait_for_timeout(300)
+        return seen
+
+    def diagnose(self) -> str:
+        """Text for a failure message: open dialogs, recent console lines, a screenshot."""
+        dialogs = self.page.locator(".jp-Dialog").all_inner_texts()
+        path = self.screenshot(f"failure-{Path(self.notebook).stem}-{int(time.time())}")
+        return (
+            f"; dialogs {dialogs}; screenshot {path}; console tail:\n"
+            + "\n".join(self.console[-15:])
+            + f"\nJupyterLab log tail:\n{self.lab.log_tail()}"
+        )
+
+    def screenshot(self, name: str, locator: Any = None) -> Path:
+        """Save a PNG of ``locator`` (default: the whole page) under :func:`artifacts_dir`."""
+        path = artifacts_dir() / f"{name}.png"
+        (locator or self.page).screenshot(path=str(path))
+        return path
