@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 #: store transaction and one message per subscriber.
 DRAIN_GAP_S = 0.01
 
+
 @dataclasses.dataclass(frozen=True)
 class JobEvent:
     """A change a runner observed for one job.
