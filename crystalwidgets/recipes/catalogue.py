@@ -399,11 +399,12 @@ class RecipeCatalogue:
         Parameters
         ----------
         recipe
-            A short name (``"emt.relax_job"``), a full dotted path
-            (``"quacc.recipes.emt.core.relax_job"``, or ``"mypkg.jobs.my_job"``
-            for a user's function, which is then imported), a function (a
-            quacc recipe, a user's own ``@job`` function or any plain
-            function), or a :class:`RecipeInfo`.
+            A short name (``"emt.relax_job"``) or full dotted path
+            (``"quacc.recipes.emt.core.relax_job"``) of a catalogued quacc recipe,
+            a function (a quacc recipe, a user's own ``@job`` function or any plain
+            function), or a :class:`RecipeInfo`. A name is never imported: a
+            dotted path outside the catalogue (``"os.system"``) is refused; pass
+            your own function itself.
 
         Returns
         -------
@@ -431,17 +432,9 @@ class RecipeCatalogue:
         self._all()
         if name in self._lookup:
             return self._lookup[name]
-        top = name.split(".")[0]
-        if "." not in name or name.startswith(f"{self.package}.") or top in self.codes() or top == "quacc":
-            raise self._unknown(name)
-        module, _, attr = name.rpartition(".")
-        try:
-            func = getattr(importlib.import_module(module), attr)
-        except Exception as exc:  # a user's module may fail in any way: report it
-            raise self._unknown(name, f"{type(exc).__name__}: {exc}") from exc
-        return self._resolve_callable(func, path=name)
+        raise self._unknown(name)  # a name is never imported: only the catalogue answers
 
-    def _unknown(self, name: str, import_error: str = "") -> UnknownRecipeError:
+    def _unknown(self, name: str) -> UnknownRecipeError:
         full = name.startswith(f"{self.package}.")
         candidates = [r.path if full else r.name for r in self._all()]
         tail = name.rsplit(".", 1)[-1]
@@ -451,7 +444,14 @@ class RecipeCatalogue:
         ordered = [*same_tail, *close] if "." not in name else [*close, *same_tail]
         close = list(dict.fromkeys(ordered))[:15]
         code = name.split(".")[0]
-        what = f"unknown recipe {name!r}" + (f" (importing it failed: {import_error})" if import_error else "")
+        top = name.split(".")[0]
+        foreign = "." in name and top != "quacc" and top not in self.codes()
+        what = (
+            f"{name!r} is not a recipe: a name resolves only to one of quacc's recipes; to run "
+            "a function of your own, pass the function itself (mgr.submit(atoms, my_job))"
+            if foreign
+            else f"unknown recipe {name!r}"
+        )
         if close:
             hint = f"did you mean {', '.join(map(repr, close))}?"
         elif code in self.codes():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import importlib.util
 import inspect
@@ -121,7 +122,7 @@ def test_unknown_names_name_the_closest():
         recipes.resolve("quacc.recipes.emt.core.relax_jbo")
     with pytest.raises(UnknownRecipeError, match="'emt' is a code, not a recipe; recipes of emt: emt.static_job"):
         recipes.resolve("emt")
-    with pytest.raises(UnknownRecipeError, match="No module named 'nosuchpkg'"):
+    with pytest.raises(UnknownRecipeError, match="'nosuchpkg.my_job' is not a recipe.*pass the function itself"):
         recipes.resolve("nosuchpkg.my_job")
     with pytest.raises(UnknownRecipeError, match="got int 3"):
         recipes.resolve(3)
@@ -129,6 +130,25 @@ def test_unknown_names_name_the_closest():
         recipes.list(code="emtt")
     with pytest.raises(UnknownRecipeError, match="'job', 'flow', 'subflow'"):
         recipes.list(kind="jobs")
+
+
+def test_a_dotted_name_outside_the_catalogue_is_refused_and_never_imported():
+    """'os.system' used to import os and build a form for system(command)."""
+    code = """
+import sys
+from crystalwidgets import recipes, UnknownRecipeError
+for name in ("os.system", "json.tool.main", "subprocess.run"):
+    try:
+        recipes.resolve(name)
+    except UnknownRecipeError as exc:
+        assert "is not a recipe" in str(exc) and exc.name == name, exc
+    else:
+        raise SystemExit(f"{name} resolved")
+print(sorted(m for m in ("json.tool", "subprocess") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_resolving_imports_no_recipe_module():
@@ -421,9 +441,11 @@ def test_a_users_quacc_job_module(tmp_path, monkeypatch):
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    info = recipes.resolve("my_recipes.my_relax")  # a dotted path of a user's function: imported
-    module = sys.modules["my_recipes"]
-    assert info.load() is module.my_relax and recipes.resolve(module.my_relax).path == "my_recipes.my_relax"
+    module = importlib.import_module("my_recipes")  # the user imports their module...
+    info = recipes.resolve(module.my_relax)  # ...and passes the function: a name is never imported
+    assert info.load() is module.my_relax and info.path == "my_recipes.my_relax"
+    with pytest.raises(UnknownRecipeError, match="'my_recipes.my_relax' is not a recipe"):
+        recipes.resolve("my_recipes.my_relax")
     assert (info.name, info.kind, info.code, info.summary) == ("my_relax", "job", "custom", "Relax my way, see the docs.")
     speed, opt = info.spec.fields
     assert speed.help == "See quacc.recipes.emt.core.relax_job." and speed.choices == ("fast", "slow")
