@@ -181,6 +181,7 @@ class JobManager:
             else (item, no_params)
             for item in jobs
         ]
+        self._check_open("submit")
         info = recipes.resolve(recipe)
         prof = self.profiles.get(profile)
         runner = self._runner_for(prof)
@@ -267,18 +268,49 @@ class JobManager:
         return [self._records[rec.id] for rec in records]
 
     def resubmit(self, job_id: str, profile: str | None = None) -> JobRecord:
-        """Submit again a job's recipe, structure and parameters (e.g. an orphaned one)."""
+        """Submit again a job's recipe, structure and parameters (e.g. an orphaned one).
+
+        They are read from the job's input file; when its work dir is gone, from what the
+        store holds (the structure, the cleaned parameters and the recipe's name).
+
+        Raises
+        ------
+        CrystalWidgetsError
+            When neither has it, saying what is missing and how to submit it anew.
+        """
         import pickle
 
         from .task import INPUT
 
+        self._check_open("resubmit")
         old = self.get(job_id)
-        with open(Path(old.work_dir) / INPUT, "rb") as fh:
-            job = pickle.load(fh)
-        recipe = job["recipe"]
-        return self.submit(
-            job["atoms"], recipe, profile or old.profile, label=old.label, **job["kwargs"]
-        )
+        path = Path(old.work_dir or "") / INPUT
+        try:
+            with open(path, "rb") as fh:
+                job = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return self._resubmit_from_store(old, profile)
+        return self.submit(job["atoms"], job["recipe"], profile or old.profile, label=old.label, **job["kwargs"])
+
+    def _resubmit_from_store(self, old: JobRecord, profile: str | None) -> JobRecord:
+        from ..recipes import recipes
+
+        gone = f"job {old.short_id}: its input file in {old.work_dir} is gone"
+        if old.recipe not in recipes:
+            raise CrystalWidgetsError(
+                f"{gone}, and its recipe {old.recipe!r} is a function of your own, which the store "
+                f"does not keep: submit it anew with mgr.submit(mgr.structure({old.short_id!r}), "
+                "your_function, **params)"
+            )
+        atoms = self.structure(old.id)  # raises, naming the job, when the store lacks it
+        return self.submit(atoms, old.recipe, profile or old.profile, label=old.label, **(old.params or {}))
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise CrystalWidgetsError(
+                f"cannot {what}: this JobManager is closed (close() was called); create a new "
+                "one with JobManager() (its jobs are in the store and come back with it)"
+            )
 
     def get(self, job_id: str) -> JobRecord:
         """The current record of a job (full id or a unique prefix such as the short id)."""
@@ -317,6 +349,7 @@ class JobManager:
 
     def cancel(self, job_id: str) -> None:
         """Ask the job's runner to stop it for good; the state follows as an event."""
+        self._check_open("cancel")
         rec = self.get(job_id)
         if rec.state.is_terminal:
             return

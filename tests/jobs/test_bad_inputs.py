@@ -9,7 +9,7 @@ import pytest
 from ase import Atoms
 from ase.build import bulk
 
-from crystalwidgets import CrystalWidgetsError, JobManager
+from crystalwidgets import CrystalWidgetsError, JobManager, JobState
 
 
 def _nothing_written(mgr: JobManager) -> None:
@@ -104,3 +104,45 @@ def test_profiles_refuse_secrets_and_unknown_fields(cw_home):
     assert oct(store.path.stat().st_mode & 0o777) == "0o600"
     assert store.names() == ["local", "x"]
     assert Path(store.path).read_text().count("hunter2") == 0
+
+
+def test_a_closed_manager_says_so_and_records_nothing(cw_home):
+    from crystalwidgets import JobManager
+
+    mgr = JobManager(monitor_interval=0.5)
+    job = mgr.submit(bulk("Cu"), "emt.static_job")
+    mgr.wait([job.id], timeout=120)
+    mgr.close()
+    for call in (
+        lambda: mgr.submit(bulk("Cu"), "emt.static_job"),
+        lambda: mgr.submit_many([bulk("Cu"), bulk("Al")], "emt.static_job"),
+        lambda: mgr.resubmit(job.id),
+        lambda: mgr.cancel(job.id),
+    ):
+        with pytest.raises(CrystalWidgetsError, match=r"this JobManager is closed .*JobManager\(\)"):
+            call()
+    again = JobManager()
+    try:
+        assert [r.id for r in again.jobs()] == [job.id]  # nothing was recorded
+    finally:
+        again.close()
+
+
+def test_resubmit_after_the_work_dir_was_deleted_uses_the_store(manager):
+    import shutil
+
+    from tests import jobfuncs
+
+    cu = bulk("Cu", cubic=True)
+    job = manager.submit(cu, "emt.relax_job", relax_cell=False, opt_params={"fmax": 0.05}, label="first")
+    own = manager.submit(cu, jobfuncs.scaled_volume_job, factor=1.1)
+    manager.wait([job.id, own.id], timeout=120)
+    shutil.rmtree(job.work_dir)
+    shutil.rmtree(own.work_dir)
+    again = manager.resubmit(job.id)
+    (done,) = manager.wait([again.id], timeout=120)
+    assert done.state is JobState.COMPLETED, done.error
+    assert (done.recipe, done.params, done.label) == ("emt.relax_job", manager.get(job.id).params, "first")
+    assert done.structure_hash == job.structure_hash
+    with pytest.raises(CrystalWidgetsError, match="is gone, and its recipe 'scaled_volume_job' is a function of your own"):
+        manager.resubmit(own.id)
