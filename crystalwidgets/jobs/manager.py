@@ -228,6 +228,7 @@ class JobManager:
             if key not in payloads:
                 payloads[key] = encode_input(source, atoms, cleaned)
             inputs.append(payloads[key])
+        runner.preflight()  # a profile that cannot run jobs is refused before anything is written
         try:
             for rec, payload in zip(records, inputs):
                 write_input(Path(rec.work_dir), payload)

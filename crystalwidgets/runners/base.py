@@ -50,6 +50,15 @@ class Runner(abc.ABC):
     def submit(self, task: Task) -> None:
         """Start (or queue) ``task``; return at once. Report progress through ``emit``."""
 
+    def preflight(self) -> None:
+        """Refuse, before anything is recorded, a profile that cannot run any job.
+
+        Called by the manager before it records a submit or a sweep, so a refused submit
+        leaves the store and the results dir unchanged. Raises
+        :class:`~crystalwidgets.errors.ProfileError` naming each field and its fix. A runner
+        may remember that its profile passed. The default checks nothing.
+        """
+
     @abc.abstractmethod
     def cancel(self, job_id: str) -> None:
         """Stop the job for good; emit CANCELLED once nothing of it runs any more.

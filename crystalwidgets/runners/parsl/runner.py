@@ -143,7 +143,7 @@ class ParslRunner(BlockWatch, Runner):
 
     # -- protocol ------------------------------------------------------------
 
-    def submit(self, task: Task) -> None:
+    def preflight(self) -> None:
         if self._closed:
             raise CrystalWidgetsError("this Parsl runner was shut down; use a new JobManager")
         if not self._preflight_ok:
@@ -154,6 +154,10 @@ class ParslRunner(BlockWatch, Runner):
                     [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
                 )
             self._preflight_ok = True
+
+    def submit(self, task: Task) -> None:
+        if self._closed:
+            raise CrystalWidgetsError("this Parsl runner was shut down; use a new JobManager")
         with self._lock:
             self._jobs[task.job_id] = _Job(task)
             if self._submitter is None:

@@ -160,17 +160,13 @@ def test_bad_local_profiles_fail_check_and_submit_fast(profiles):
             mgr.submit(bulk("Cu"), noop_job, "novenv")
         assert [field for field, _ in err.value.problems] == ["worker_init"]
         assert time.monotonic() - t0 < 5
-        (rec,) = mgr.jobs()
-        assert rec.state is JobState.FAILED and "worker_init" in rec.error
-        # a sweep to it: checked once, every job recorded as failed with the reason
+        assert mgr.jobs() == []  # refused before recording: the store is unchanged
+        # a sweep to it: refused as a whole, nothing recorded, no work dir written
         t0 = time.monotonic()
         with pytest.raises(ProfileError, match="worker_init"):
             mgr.submit_many([bulk("Cu"), bulk("Al"), bulk("Ni")], noop_job, "novenv")
         assert time.monotonic() - t0 < 5
-        recs = mgr.jobs()
-        assert len(recs) == 4 and all(
-            r.state is JobState.FAILED and "worker_init" in r.error for r in recs
-        )
+        assert mgr.jobs() == [] and not any(mgr.results_dir.iterdir())
 
 
 def test_finished_futures_are_released(mgr):
