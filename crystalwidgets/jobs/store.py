@@ -239,6 +239,8 @@ class JobStore:
                     "cannot create the file; set CRYSTALWIDGETS_HOME to a writable directory",
                     exc,
                 ) from None
+        else:
+            self._inspect()  # refuse a file that is not ours before changing anything in it
         if self.path.stat().st_mode & 0o077:
             os.chmod(self.path, 0o600)
         try:
@@ -270,14 +272,46 @@ class JobStore:
                 os.chmod(side, 0o600)
         return conn
 
+    def _inspect(self) -> None:
+        """Read an existing file without writing to it: refuse a newer schema or a foreign file."""
+        from urllib.parse import quote
+
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro", uri=True, timeout=_BUSY_TIMEOUT_S)
+        except sqlite3.Error:
+            return  # cannot even be read: the normal open says why
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            if "unable to open" in str(exc) or "readonly" in str(exc):
+                return  # a WAL store in a read-only place: the normal open says why
+            raise self._fail(
+                "is not a crystalwidgets job store (or is damaged); move it aside "
+                "and a new, empty store is created on the next start (the file was not changed)",
+                exc,
+            ) from None
+        finally:
+            conn.close()
+        if version > SCHEMA_VERSION:
+            raise self._newer(version)
+        if version == 0 and tables and "jobs" not in tables:
+            raise self._fail(
+                f"is not a crystalwidgets job store (it holds the tables {sorted(tables)}); move "
+                "it aside or set CRYSTALWIDGETS_HOME elsewhere (the file was not changed)"
+            )
+
+    def _newer(self, version: int) -> StoreError:
+        return StoreError(
+            f"job store {self.path} has schema version {version}, written by a newer "
+            f"crystalwidgets; this one knows up to {SCHEMA_VERSION}: upgrade crystalwidgets "
+            "(the store was not changed)"
+        )
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"job store {self.path} has schema version {version}, written by a newer "
-                f"crystalwidgets; this one knows up to {SCHEMA_VERSION}: upgrade crystalwidgets "
-                "(the store was not changed)"
-            )
+            raise self._newer(version)
         if version == 0:  # an existing non-empty file without our schema is not ours
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             if tables and "jobs" not in tables:

@@ -73,6 +73,26 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
     assert path.read_bytes() == b"this is not a database" * 100
 
 
+@pytest.mark.parametrize("case", ["foreign", "newer"])
+def test_a_file_that_is_not_ours_is_refused_before_anything_changes(tmp_path, case):
+    """Not switched to WAL, not chmod'ed, no -wal/-shm beside it: untouched."""
+    path = tmp_path / "jobs.sqlite"
+    conn = sqlite3.connect(path)  # rollback journal, as another program leaves it
+    conn.execute("CREATE TABLE other (x)" if case == "foreign" else "CREATE TABLE jobs (id TEXT)")
+    if case == "newer":
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    os.chmod(path, 0o644)
+    before = path.read_bytes()
+    match = "not a crystalwidgets job store.*not changed" if case == "foreign" else "newer crystalwidgets.*not changed"
+    with pytest.raises(StoreError, match=match):
+        JobStore(path)
+    assert path.read_bytes() == before
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jobs.sqlite"]
+
+
 def test_foreign_sqlite_file_is_refused(tmp_path):
     path = tmp_path / "jobs.sqlite"
     conn = sqlite3.connect(path)
