@@ -172,9 +172,68 @@ def check_value(node: TypeNode, value: Any, field: str) -> tuple[Any, Problems]:
         when valid). A refused value is returned as given.
     """
     try:
-        return adapter(node).validate_python(value, strict=True), []
+        cleaned = adapter(node).validate_python(value, strict=True)
     except ValidationError as exc:
         return value, _explain(node, value, exc.errors(include_url=False, include_input=False), field)
+    except RecursionError:
+        return value, [(field, "nested too deeply to check or store (or it refers to itself); flatten it")]
+    return cleaned, _stored_as_json(node, cleaned, field)
+
+
+#: How deep data given for ``Any`` is followed when looking for what JSON cannot store.
+_MAX_NESTING = 100
+
+
+def _stored_as_json(node: TypeNode, value: Any, field: str) -> Problems:
+    """Free data (``additional_fields: dict[str, Any]``, ``list[Any]``) must be storable as JSON.
+
+    Classes, functions and objects of named types (an optimizer class, an Atoms) are what
+    their annotation asks for and travel to the job as they are; free data does not get
+    turned into its repr in the store and the job's results.
+    """
+    members = [m for m in (node.args if node.kind == "union" else (node,)) if m.kind != "none"]
+    if len(members) != 1 or value is None:
+        return []
+    node = members[0]
+    # containers of free data; a bare ``Any`` (a user's own parameter) may be any object
+    if (node.kind == "dict" and node.args and node.args[-1].kind == "any") or (
+        node.kind == "list" and node.args and node.args[0].kind == "any"
+    ):
+        bad = _first_non_json(value, field, 0, field)
+        if bad:
+            return [bad]
+    return []
+
+
+def _first_non_json(value: Any, where: str, depth: int, root: str) -> tuple[str, str] | None:
+    if depth > _MAX_NESTING:
+        return (root, f"nested more than {_MAX_NESTING} levels deep; flatten it")
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, f"{value} cannot be stored; use a finite number")
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return None  # numpy numbers and arrays are stored as their values
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return (where, f"the key {key!r} is not a string; JSON keys must be strings")
+            found = _first_non_json(item, f"{where}[{key!r}]", depth + 1, root)
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _first_non_json(item, f"{where}[{i}]", depth + 1, root)
+            if found:
+                return found
+        return None
+    kind = type(value)
+    return (
+        where,
+        f"holds a {kind.__module__}.{kind.__qualname__}, which cannot be stored with the job; "
+        "use numbers, strings, lists and dicts",
+    )
 
 
 # ---------------------------------------------------------------- messages

@@ -236,3 +236,29 @@ def test_quaccs_opt_params_have_physical_bounds():
     assert check_value(with_cell.type, {"max_steps": 0, "relax_cell": True}, "opt_params")[1] == [
         ("opt_params['max_steps']", "0 is too small; use a whole number of at least 1")
     ]
+
+
+def test_free_data_must_be_storable_and_is_refused_naming_where():
+    """object() inside additional_fields was stored as its repr; 5,000 levels raised RecursionError."""
+    from ase.optimize import BFGS
+
+    from crystalwidgets import recipes
+    from crystalwidgets.errors import RecipeValidationError
+
+    spec = recipes.resolve("emt.relax_job").spec
+    with pytest.raises(RecipeValidationError) as err:
+        spec.validate({"additional_fields": {"a": [1, {"b": object()}]}})
+    assert err.value.problems == [(
+        "additional_fields['a'][1]['b']",
+        "holds a builtins.object, which cannot be stored with the job; use numbers, strings, lists and dicts",
+    )]
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"d": deep}
+    with pytest.raises(RecipeValidationError) as err:
+        spec.validate({"additional_fields": deep})
+    [(field, message)] = err.value.problems
+    assert field == "additional_fields" and "nested" in message
+    # what annotations ask for travels as it is: an optimizer class, plain data
+    assert spec.validate({"opt_params": {"optimizer": BFGS}})["opt_params"]["optimizer"] is BFGS
+    assert spec.validate({"additional_fields": {"ok": [1, 2.5, "x", None, {"n": True}]}})
