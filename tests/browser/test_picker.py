@@ -176,10 +176,10 @@ def test_block_health_of_a_live_parsl_runner(demo):
     picker.locator(".cw-health").wait_for(state="hidden", timeout=10_000)  # no health: nothing shown
 
 
-@pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm (start /work/shared/slurm/start-slurm.sh)")
+@pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
 def test_slurm_profile_check_and_deep_check(demo):
     if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
-        pytest.skip("Slurm is installed but not running (start /work/shared/slurm/start-slurm.sh)")
+        pytest.skip("Slurm is installed but not running (start ../shared/slurm/start-slurm.sh beside the clone)")
     picker = picker_of(demo)
     picker.locator("select.cw-new-kind").select_option("parsl-slurm")
     picker.locator("button[data-action='new']").click()

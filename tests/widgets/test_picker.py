@@ -324,12 +324,12 @@ def test_a_check_that_hangs_never_blocks_the_kernel_and_is_reported_unfinished(s
     assert result["message"].startswith("the check did not finish within 1 s")
 
 
-@pytest.mark.skipif(shutil.which("sinfo") is None, reason="needs Slurm (start /work/shared/slurm/start-slurm.sh)")
+@pytest.mark.skipif(shutil.which("sinfo") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
 def test_a_slurm_profile_check_lists_every_problem_naming_the_field(store):
     import subprocess
 
     if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
-        pytest.skip("Slurm is installed but not running (start /work/shared/slurm/start-slurm.sh)")
+        pytest.skip("Slurm is installed but not running (start ../shared/slurm/start-slurm.sh beside the clone)")
     store.save({"kind": "parsl-slurm", "name": "hpc", "partition": "short", "walltime": "02:00:00"})
     picker = ClusterPicker(value="hpc")
     browser_says(picker, "check")
