@@ -37,20 +37,36 @@ def test_events_from_threads_arrive_in_order_in_batches_without_a_loop():
 
 
 def test_with_a_running_loop_events_are_applied_on_the_loop_thread():
-    applied_on = []
+    """On the loop's thread; the dispatcher stands in only when the loop did not within the grace."""
+    import time
+
+    from crystalwidgets._loop import LOOP_GRACE_S
+
+    applied: list[tuple[int, float]] = []
+    posted: list[float] = []
 
     async def main() -> None:
-        pump = EventPump(lambda events: applied_on.append(threading.get_ident()), lambda: None, interval=60)
-        threading.Thread(target=pump.post, args=("x",)).start()
-        for _ in range(100):
-            if applied_on:
+        pump = EventPump(lambda events: applied.append((threading.get_ident(), time.monotonic())), lambda: None, 60)
+
+        def post() -> None:
+            posted.append(time.monotonic())
+            pump.post("x")
+
+        threading.Thread(target=post).start()
+        for _ in range(1000):
+            if applied:
                 break
             await asyncio.sleep(0.01)
         pump.close()
         pump.shutdown()
 
-    asyncio.run(main())
-    assert applied_on == [threading.get_ident()]
+    # a thread of its own: a browser test may have left a loop registered in this one
+    runner = threading.Thread(target=asyncio.run, args=(main(),))
+    runner.start()
+    runner.join(30)
+    [(thread, at)] = applied
+    loop_thread = runner.ident
+    assert thread == loop_thread or at - posted[0] >= LOOP_GRACE_S, (thread, at - posted[0])
 
 
 def test_after_shutdown_a_late_poll_is_skipped_not_raised():
