@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from ..errors import CrystalWidgetsError, ProfileError
+from ..errors import CrystalWidgetsError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
@@ -159,10 +159,11 @@ class JobManager:
         Raises
         ------
         CrystalWidgetsError
-            When any job is invalid, naming it (``job 3 of 10: ...``): then no job
-            of the batch is recorded. When the runner refuses jobs (e.g. a profile
-            that cannot run any: :class:`ProfileError`), they are recorded as
-            ``failed`` with the reason and the error is raised after.
+            When any job is invalid, naming it (``job 3 of 10: ...``), or the
+            profile cannot run jobs (:class:`ProfileError`, from the runner's
+            preflight): then no job of the batch is recorded. When the engine fails
+            to take a job after it was recorded, the job is ``failed`` with the
+            reason and the error is raised after.
 
         Examples
         --------
@@ -243,25 +244,18 @@ class JobManager:
                 self._records[rec.id] = rec
         self._publish({rec.id: rec.to_dict() for rec in records})
         failed: list[tuple[JobRecord, Exception]] = []
-        refused: ProfileError | None = None  # the profile cannot run jobs: none of the batch tries
-        for rec in records:
-            exc: Exception | None = refused
-            if exc is None:
-                try:
-                    runner.submit(Task(rec.id, Path(rec.work_dir)))
-                    continue
-                except Exception as e:
-                    exc = e
-            # recorded, not lost: the job shows as failed with why
-            self._post(JobEvent(rec.id, JobState.FAILED, {"error": f"submit failed: {exc}"}))
-            failed.append((rec, exc))
-            if isinstance(exc, ProfileError):
-                refused = exc
+        for rec in records:  # a refusing profile was refused by preflight, before recording
+            try:
+                runner.submit(Task(rec.id, Path(rec.work_dir)))
+            except Exception as exc:
+                # recorded, not lost: the job shows as failed with why
+                self._post(JobEvent(rec.id, JobState.FAILED, {"error": f"submit failed: {exc}"}))
+                failed.append((rec, exc))
         if failed:
             self._drain()
             rec, exc = failed[0]
-            if len(records) == 1 or refused is not None:
-                raise refused or exc  # a refusing profile names its own fields
+            if len(records) == 1:
+                raise exc
             raise CrystalWidgetsError(
                 f"{len(failed)} of {len(records)} jobs failed at submit (recorded as failed); "
                 f"{rec.short_id}: {exc}"
