@@ -103,7 +103,10 @@ def test_fields_come_from_the_kind_model_with_help_and_kind_hidden():
     specs = {f["name"]: f for f in field_specs(ParslSlurmProfile)}
     order = [f["name"] for f in field_specs(ParslSlurmProfile)]
     assert "kind" not in specs
-    assert order[:3] == ["name", "description", "partition"]  # the kind's own fields first
+    assert order[:3] == ["name", "description", "nodes_per_block"]  # the kind's own fields first
+    site = order.index("partition")  # then where its Slurm blocks go (shared by the Slurm kinds)
+    assert order[site : site + 4] == ["partition", "account", "qos", "walltime"]
+    assert site < order.index("cores_per_worker")
     assert order[-1] == "preflight_on_submit"
     assert specs["name"]["required"] is True
     assert specs["walltime"]["default"] == "00:30:00" and specs["walltime"]["type"]["kind"] == "str"

@@ -3,7 +3,7 @@
 - :mod:`.profiles`: the kinds' models and the Parsl configs they build;
 - :mod:`.runner`: :class:`ParslRunner`, the Runner protocol on DataFlowKernels;
 - :mod:`.app`: the Parsl app each job is, and the worker's side of the link;
-- :mod:`.job_process`: the process a worker runs its jobs in (killable as a group);
+- the job process each worker runs its jobs in: :mod:`crystalwidgets.runners.worker`;
 - :func:`leftover_blocks` / :func:`cleanup_leftovers`: Slurm blocks of kernels that died.
 
 Nothing here imports parsl until a job is submitted.

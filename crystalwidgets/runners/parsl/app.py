@@ -12,7 +12,7 @@ cancellable, which Parsl alone cannot do:
   worker, Slurm job, block) and checks the flag again. A runner that writes
   the flag and then finds no claim knows the job can never start.
 - **Started.** On an HTEX worker the job body runs in the worker's job process
-  (see :mod:`.job_process`: forked once per worker, in its own session, so its
+  (see :mod:`crystalwidgets.runners.worker.job_process`: forked once per worker, in its own session, so its
   process group holds everything the recipe spawns). The task records that
   process's pid in ``cw-task.json`` and reports it to the runner at once over
   TCP (one line, HMAC-signed with the runner's per-kernel key).
@@ -39,15 +39,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._files import write_json
-from .job_process import JobProcess
+from ..worker.claim import CANCEL, TASK, claim, record_started, run_in_job_process, where
 
 __all__ = ["run_job", "RemoteLink", "JobCancelled", "CANCEL", "TASK", "sign", "verify"]
-
-#: Flag file: the job was cancelled; it must not start, and stop if it runs.
-CANCEL = "cw-cancel"
-#: Written by the task: its claim, then the running child's pid and where it runs.
-TASK = "cw-task.json"
 
 _NOTIFY_TIMEOUT_S = 1.0
 
@@ -74,12 +68,7 @@ def verify(key: str, line: bytes) -> dict[str, Any] | None:
 
 
 def _where() -> dict[str, Any]:
-    return {
-        "host": socket.gethostname(),
-        "worker_pid": os.getpid(),
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-        "block": os.environ.get("PARSL_WORKER_BLOCK_ID"),
-    }
+    return where(block=os.environ.get("PARSL_WORKER_BLOCK_ID"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,14 +92,15 @@ class RemoteLink:
 
     def claim(self, job_id: str, work_dir: Path) -> bool:
         """Record the claim; False when the job was cancelled (it must not start)."""
-        if (work_dir / CANCEL).exists():
-            return False
-        write_json(work_dir / TASK, {"job_id": job_id, "claimed": time.time(), **_where()})
-        return not (work_dir / CANCEL).exists()
+        return claim(job_id, work_dir, _where())
 
     def started(self, job_id: str, work_dir: Path, info: dict[str, Any]) -> None:
         """Record the running child and tell the runner (best effort: the file is the fallback)."""
-        write_json(work_dir / TASK, {"job_id": job_id, **info})
+        record_started(job_id, work_dir, info)
+        self.notify(job_id, info)
+
+    def notify(self, job_id: str, info: dict[str, Any]) -> None:
+        """Tell the runner over TCP that the job started (one signed line)."""
         text = json.dumps({"job_id": job_id, "info": info}, separators=(",", ":"))
         line = f"{sign(self.key, text)} {text}\n".encode()
         for addr in self.addresses:
@@ -138,7 +128,7 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
     if not link.claim(job_id, wd):
         return {"state": "cancelled", "ran": False}
     if link.fork:
-        return _run_in_job_process(wd, job_id, link)
+        return run_in_job_process(wd, job_id, _where(), lambda info: link.notify(job_id, info))
     from ...jobs import task as _task
 
     try:
@@ -150,43 +140,3 @@ def run_job(work_dir: str, job_id: str, link: Any) -> dict[str, Any]:
     except JobCancelled:
         return {"state": "cancelled", "ran": True}
     return {"state": outcome["state"], "outcome": outcome}
-
-
-def _preload(wd: Path) -> None:
-    """Import what the body needs in the worker itself, so its job process starts warm."""
-    try:
-        import pickle
-
-        import quacc  # noqa: F401  (quacc's own import is the slow part)
-
-        from ...jobs import summary as _summary  # noqa: F401
-        from ...jobs import task as _task
-
-        with open(wd / _task.INPUT, "rb") as fh:
-            job = pickle.load(fh)
-        _task._load_recipe(job["recipe"])  # imports the recipe's module
-    except Exception:  # the job reports any real problem in its outcome
-        pass
-
-
-#: This worker's job process (one per HTEX worker, made at its first job).
-_JOB_PROCESS: JobProcess | None = None
-
-
-def _run_in_job_process(wd: Path, job_id: str, link: RemoteLink) -> dict[str, Any]:
-    global _JOB_PROCESS
-    proc = _JOB_PROCESS
-    if proc is None or not proc.alive():  # the first job, or the last one was cancelled
-        if proc is not None:
-            proc.close()
-        _preload(wd)
-        proc = _JOB_PROCESS = JobProcess(CANCEL)
-    info = {
-        "pid": proc.pid,
-        "pgid": proc.pid,
-        "create_time": proc.create_time,
-        "started": time.time(),
-        **_where(),
-    }
-    link.started(job_id, wd, info)
-    return proc.run(wd)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -27,14 +26,8 @@ from pydantic import Field, field_validator, model_validator
 from ..._procs import thread_exports
 from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
-from ...profiles.checks import (
-    oversubscription_problems,
-    partition_fit_problems,
-    pick_partition,
-    slurm_error_field,
-    vasp_command_problems,
-    vasp_parallel_cmd,
-)
+from ...profiles.checks import oversubscription_problems, vasp_command_problems, vasp_parallel_cmd
+from ...profiles.slurm_site import SHELL_WORD, SlurmSite
 from .envcheck import probe_here, probe_on_node
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
@@ -49,7 +42,6 @@ _BLOCK_POLL_S = 5
 _NO_PARSL = (
     "parsl is not installed in this kernel's environment: pip install 'crystalwidgets[parsl]'"
 )
-_SHELL_WORD = re.compile(r"^[A-Za-z0-9_.,:@+%=/-]+$")
 
 
 def _parsl_missing() -> str | None:
@@ -262,7 +254,7 @@ _LAUNCHERS = {
 }
 
 
-class ParslSlurmProfile(_HtexProfile):
+class ParslSlurmProfile(SlurmSite, _HtexProfile):
     """Jobs run by Parsl's HighThroughputExecutor on Slurm nodes (blocks are Slurm jobs).
 
     Slurm uses your own login: nothing secret is stored.
@@ -270,12 +262,6 @@ class ParslSlurmProfile(_HtexProfile):
 
     kind: Literal["parsl-slurm"] = "parsl-slurm"
     name: str = Field("slurm", pattern=NAME_PATTERN)
-    partition: str | None = Field(
-        None, description="Slurm partition (default: the cluster's default)."
-    )
-    account: str | None = Field(None, description="Slurm account (-A) charged for the blocks.")
-    qos: str | None = Field(None, description="Slurm QOS (--qos).")
-    walltime: str = Field("00:30:00", description="Time limit of each block, HH:MM:SS.")
     nodes_per_block: int = Field(1, ge=1, le=100_000, description="Nodes in each block.")
     launcher: Literal["srun", "single-node", "simple"] = Field(
         "single-node",
@@ -296,20 +282,12 @@ class ParslSlurmProfile(_HtexProfile):
         description="Address of this machine that compute nodes can reach (default: Parsl probes all).",
     )
 
-    @field_validator("partition", "account", "qos", "address")
+    @field_validator("address")
     @classmethod
-    def _one_word(cls, value: str | None) -> str | None:
-        if value is not None and not _SHELL_WORD.match(value):
+    def _address_word(cls, value: str | None) -> str | None:
+        if value is not None and not SHELL_WORD.match(value):
             raise ValueError(f"{value!r} must be one word (letters, digits, . _ - : , @ + % = /)")
         return value or None
-
-    @field_validator("walltime")
-    @classmethod
-    def _walltime(cls, value: str) -> str:
-        minutes = _slurm.parse_walltime(value)  # ValueError names the forms
-        if minutes is None or minutes <= 0:
-            raise ValueError(f"{value!r}: a block needs a finite time limit, e.g. 01:00:00")
-        return value.strip()
 
     @field_validator("scheduler_options")
     @classmethod
@@ -323,13 +301,7 @@ class ParslSlurmProfile(_HtexProfile):
         return value
 
     def sbatch_options(self) -> list[str]:
-        opts = [f"--time={self.walltime}", f"--nodes={self.nodes_per_block}"]
-        if self.partition:
-            opts.append(f"--partition={self.partition}")
-        if self.account:
-            opts.append(f"--account={self.account}")
-        if self.qos:
-            opts.append(f"--qos={self.qos}")
+        opts = [*super().sbatch_options(), f"--nodes={self.nodes_per_block}"]
         if self.exclusive:
             opts.append("--exclusive")
         if self.mem_per_node:
@@ -369,28 +341,13 @@ class ParslSlurmProfile(_HtexProfile):
         missing = _parsl_missing()
         if missing:
             return [missing]
-        absent = _slurm.missing_commands()
-        if absent:
-            return [
-                f"Slurm: {', '.join(absent)} not found on PATH: run on a machine that can submit "
-                "to Slurm (a login node), or load Slurm's module before starting Jupyter"
-            ]
-        try:
-            parts = _slurm.partitions()
-        except _slurm.SlurmError as exc:
-            return [f"Slurm: {exc}"]
-        part, problems = pick_partition(parts, self.partition)
-        if part is None:
-            return problems + self._vasp_problems()
-        problems = partition_fit_problems(
-            part, walltime=self.walltime, nodes_per_block=self.nodes_per_block, mem_per_node_gb=self.mem_per_node
+        problems = self.site_problems(
+            nodes=self.nodes_per_block,
+            mem_per_node_gb=self.mem_per_node,
+            cores=("cores_per_worker", self.cores_per_worker),
         )
-        where = f"partition {part.name}"
-        problems += self._cores_problems(part.cpus_per_node, f"a node of {where}")
-        if not problems:  # let Slurm judge account, qos and options (nothing is queued)
-            error = _slurm.test_submit(self.sbatch_options())
-            if error:
-                problems.append(f"{slurm_error_field(error)}: Slurm would refuse the blocks: {error}")
+        if any(p.startswith("Slurm") for p in problems):
+            return problems
         return problems + self._vasp_problems()
 
     def _vasp_problems(self) -> list[str]:

@@ -40,7 +40,6 @@ import dataclasses
 import functools
 import logging
 import queue
-import signal
 import socket
 import threading
 import time
@@ -50,13 +49,14 @@ from pathlib import Path
 from typing import Any
 
 from ..._files import read_json
-from ..._procs import KILL_GRACE_S, kill_group, owner_id, process_alive
+from ..._procs import owner_id
 from ...errors import CrystalWidgetsError, ProfileError
 from ...jobs import task as _task
 from ...jobs.events import Emit, JobEvent, Task
 from ...profiles import slurm as _slurm
 from ...states import JobState
 from ..base import Runner
+from ..worker import control
 from .app import CANCEL, TASK, JobCancelled, RemoteLink
 from .blocks import BlockWatch
 from .engine import Engine
@@ -195,7 +195,7 @@ class ParslRunner(BlockWatch, Runner):
         info = {**(claim or {}), **job.info}
         # the job's worker kills its job process when it sees the flag: only the worker knows
         # which job that process runs now; a job whose worker died has nobody else to do it
-        if not _worker_alive(info):
+        if not control.worker_alive(info):
             self._kill(info)
         timer = threading.Timer(_CANCEL_BACKSTOP_S, self._cancel_backstop, args=(job_id,))
         timer.daemon = True
@@ -459,7 +459,7 @@ class ParslRunner(BlockWatch, Runner):
         self._emit(
             job_id, JobState.RUNNING, started=info.get("started") or time.time(), engine_ref=ref
         )
-        if cancel and not self._threads and not _worker_alive(info):
+        if cancel and not self._threads and not control.worker_alive(info):
             self._kill(info)  # cancelled before it started; its worker (the flag's reader) is gone
 
     def _on_done(self, job_id: str, engine: Engine, fut: Any) -> None:
@@ -572,26 +572,9 @@ class ParslRunner(BlockWatch, Runner):
     # -- killing -------------------------------------------------------------
 
     def _kill(self, info: dict[str, Any]) -> None:
-        """SIGTERM a running job's process group when it runs on this host (then SIGKILL).
-
-        Elsewhere the task's own watchdog sees the cancel flag and does the same.
-        """
-        pid, create_time = info.get("pid"), info.get("create_time")
-        if (
-            not pid
-            or info.get("host") != socket.gethostname()
-            or not process_alive(pid, create_time)
-        ):
-            return
-        kill_group(pid, signal.SIGTERM)
-
-        def finish() -> None:
-            if process_alive(pid, create_time):
-                kill_group(pid, signal.SIGKILL)
-
-        timer = threading.Timer(KILL_GRACE_S, finish)
-        timer.daemon = True
-        timer.start()
+        """Kill a running job's process group when it runs on this host (elsewhere the task's
+        own worker sees the cancel flag and does the same)."""
+        control.kill(info)
 
     def _cancel_backstop(self, job_id: str) -> None:
         """A cancelled job whose task never answered: free its block if it is the block's only job."""
@@ -628,8 +611,8 @@ class ParslRunner(BlockWatch, Runner):
 
     @staticmethod
     def _still_running(info: dict[str, Any], blocks: dict[str, _slurm.SlurmJob] | None) -> bool:
-        if info.get("host") == socket.gethostname():
-            return process_alive(info.get("pid"), info.get("create_time"))
+        if control.here(info):
+            return control.job_alive_here(info)
         block = (blocks or {}).get(str(info.get("slurm_job_id")))
         return block is not None and not block.finished
 
@@ -641,25 +624,8 @@ class ParslRunner(BlockWatch, Runner):
         return _task.with_job_stderr(text, wd)
 
 
-def _worker_alive(info: dict[str, Any]) -> bool:
-    """Whether the job's Parsl worker may still be alive (it is assumed so on another host)."""
-    pid = info.get("worker_pid")
-    if not pid or info.get("host") != socket.gethostname():
-        return bool(pid)
-    import psutil
-
-    return psutil.pid_exists(pid)
-
-
 def _where(info: dict[str, Any]) -> str:
-    parts = []
-    if info.get("pid"):
-        parts.append(f"pid {info['pid']}")
-    if info.get("host"):
-        parts.append(f"on {info['host']}")
-    if info.get("slurm_job_id"):
-        parts.append(f"in Slurm block {info['slurm_job_id']}")
-    return f" ({' '.join(parts)})" if parts else ""
+    return control.where_text(info)
 
 
 def _raise_in_thread(ident: int, exc: type[BaseException]) -> None:

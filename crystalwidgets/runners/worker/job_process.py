@@ -1,7 +1,7 @@
-"""The job process of an HTEX worker: where its jobs run, one at a time, killable alone.
+"""The job process of an engine's worker: where its jobs run, one at a time, killable alone.
 
-A Parsl worker that runs a job itself cannot stop it without dying (HTEX has no
-task cancellation), and a job that starts processes of its own (``mpirun``)
+A worker (Parsl's HTEX, Dask's) that runs a job itself cannot stop it without dying (neither has
+a real task cancellation), and a job that starts processes of its own (``mpirun``)
 would leave them behind. So each worker forks, at its first job, a copy of
 itself in a session of its own: the job process. It receives the work dirs of
 the worker's jobs over a pipe, runs each with :func:`crystalwidgets.jobs.task.run`
