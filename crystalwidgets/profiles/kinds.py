@@ -19,6 +19,9 @@ BUILTIN_KINDS = {
     "parsl-threads": "crystalwidgets.runners.parsl.profiles:ParslThreadsProfile",
     "parsl-local": "crystalwidgets.runners.parsl.profiles:ParslLocalProfile",
     "parsl-slurm": "crystalwidgets.runners.parsl.profiles:ParslSlurmProfile",
+    "dask-local": "crystalwidgets.runners.dask.profiles:DaskLocalProfile",
+    "dask-slurm": "crystalwidgets.runners.dask.profiles:DaskSlurmProfile",
+    "dask-scheduler": "crystalwidgets.runners.dask.profiles:DaskSchedulerProfile",
 }
 
 _REGISTERED: dict[str, type[Profile]] = {}

@@ -175,4 +175,7 @@ def _serve(requests: int, replies: int) -> None:
                     os.dup2(copy, fd)
                     os.close(copy)
                 os.chdir(home)
-            os.write(replies, f"{state}\n".encode())
+            try:
+                os.write(replies, f"{state}\n".encode())
+            except BrokenPipeError:  # the worker is gone: the outcome is in the work dir
+                return

@@ -25,8 +25,8 @@ from crystalwidgets.jobs.summary import summarise
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
 from tests.helpers import ROOT, states_seen, summary_core, wait_until
-from tests.runners.parsl.cancel import cancel_pending_and_running
-from tests.runners.parsl.jobs import chatty_job, looping_job, noop_job
+from tests.runners.cancel import cancel_pending_and_running
+from tests.runners.jobs import chatty_job, looping_job, noop_job
 
 pytest.importorskip("parsl")
 
@@ -205,7 +205,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-from tests.runners.parsl import jobs as t
+from tests.runners import jobs as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "htex", seconds=s).id for s in (3, 120)]

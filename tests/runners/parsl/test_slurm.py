@@ -25,25 +25,13 @@ from crystalwidgets.errors import ProfileError
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
 from tests.helpers import ROOT, states_seen, wait_until
-from tests.runners.parsl.cancel import cancel_pending_and_running
-from tests.runners.parsl.jobs import looping_job, noop_job
+from tests.runners.cancel import cancel_pending_and_running
+from tests.runners.slurm import SCRIPTS as _SCRIPTS
+from tests.runners.slurm import slurm_problem as _slurm_problem
+from tests.runners.slurm import squeue as _squeue
+from tests.runners.jobs import looping_job, noop_job
 
 pytestmark = pytest.mark.slurm
-
-_SCRIPTS = Path(
-    os.environ.get("SLURM_SCRIPTS", ROOT.parent / "shared" / "slurm")
-)
-
-
-def _squeue(*args: str) -> list[dict[str, str]]:
-    out = subprocess.run(
-        ["squeue", "-h", "-o", "%i|%T|%r|%j", *args], capture_output=True, text=True, timeout=15
-    ).stdout
-    return [
-        dict(zip(("id", "state", "reason", "name"), ln.split("|", 3), strict=False))
-        for ln in out.splitlines()
-    ]
-
 
 _HOMES: list[Path] = []
 
@@ -59,23 +47,6 @@ def _blocks() -> list[dict[str, str]]:
         d.name for home in _HOMES for d in home.glob("runners/*/runinfo/*/cw-*") if d.is_dir()
     }
     return [j for j in _squeue() if j["name"].split(".")[1:2] and j["name"].split(".")[1] in labels]
-
-
-def _slurm_problem() -> str | None:
-    if shutil.which("sinfo") is None:
-        return f"Slurm's commands (sinfo) are not on PATH; start the local Slurm: {_SCRIPTS}/start-slurm.sh"
-    try:
-        proc = subprocess.run(
-            ["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=10
-        )
-    except subprocess.TimeoutExpired:
-        return "sinfo did not answer within 10 s: Slurm's controller is down"
-    states = proc.stdout.split()
-    if proc.returncode != 0 or not states:
-        return f"no Slurm controller answers ({proc.stderr.strip()}); run {_SCRIPTS}/start-slurm.sh"
-    if not {"idle", "mix", "alloc"} & set(states):
-        return f"Slurm runs but no node is usable (states: {', '.join(states)})"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +265,7 @@ import json, sys, time
 sys.path.insert(0, {tests!r})
 from ase.build import bulk
 from crystalwidgets import JobManager
-from tests.runners.parsl import jobs as t
+from tests.runners import jobs as t
 mgr = JobManager(monitor_interval=0.5)
 cu = bulk("Cu")
 ids = [mgr.submit(cu, t.looping_job, "one", seconds=s).id for s in (3, 120)]

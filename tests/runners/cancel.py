@@ -1,4 +1,4 @@
-"""The cancel story both HTEX tests tell (workers on this machine, and blocks on Slurm).
+"""The cancel story every worker engine tells (Parsl HTEX and Dask; workers on this machine, and blocks on Slurm).
 
 A pending job never starts; a running one's process group dies within seconds while its
 worker (and its block) live on and take the next job, in a new job process.
@@ -16,7 +16,7 @@ from ase.build import bulk
 
 from crystalwidgets import JobState
 from tests.helpers import states_seen, wait_until
-from tests.runners.parsl.jobs import looping_job, noop_job
+from tests.runners.jobs import looping_job, noop_job
 
 #: The worker looks for cancel flags every 0.5 s: after this, a cancelled job that has not
 #: started would have been seen (and must not have run).

@@ -1,4 +1,4 @@
-"""Job functions of the Parsl tests (a module the workers cannot import: they travel by value)."""
+"""Job functions of the engine tests (a module the workers cannot import: they travel by value)."""
 
 from __future__ import annotations
 
