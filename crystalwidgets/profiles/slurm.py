@@ -13,6 +13,7 @@ import getpass
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -338,3 +339,19 @@ def cancel(job_ids: Iterable[str], *, timeout: float = TIMEOUT_S) -> None:
     ids = [str(i) for i in job_ids]
     if ids:
         run(["scancel", *ids], timeout=timeout, check=False)
+
+
+def cancel_until_gone(name_prefix: str, *, timeout: float = 15.0) -> list[SlurmJob]:
+    """scancel the user's jobs named ``name_prefix...`` and wait (at most ``timeout``
+    seconds) until none is left, completing ones included.
+
+    Returns those still in Slurm at the deadline (empty when all are gone). Raises
+    :class:`SlurmError` when Slurm does not answer.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [j for j in queue(name_prefix=name_prefix) if not j.finished]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        cancel([j.job_id for j in alive if j.state != "COMPLETING"])
+        time.sleep(0.2)

@@ -247,7 +247,11 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
             queue=self.partition,
             account=self.account,
             walltime=self.walltime,
-            cores=self.cores,
+            # one thread per worker process: each runs one job at a time in its job process,
+            # with cores // processes cores (the thread limits of the prologue); Slurm gives
+            # the block all of ``cores``
+            cores=self.processes,
+            job_cpu=self.cores,
             memory=self.memory,
             processes=self.processes,
             job_extra_directives=self._extra(),

@@ -60,6 +60,8 @@ _CANCEL_BACKSTOP_S = 15.0
 #: Bound of every call that waits on the scheduler (connect, close, scale).
 _CALL_TIMEOUT_S = 20.0
 _KEY_PREFIX = "cw-"
+#: How long closing waits for Slurm to see the blocks ended (COMPLETING included).
+_BLOCKS_GONE_S = 15.0
 
 
 @dataclasses.dataclass
@@ -231,7 +233,7 @@ class DaskRunner(Runner):
                 control.kill({**(read_json(job.task.work_dir / TASK) or {}), **job.info})
         self._queue.put(("stop", None))
         if self._thread is not None:
-            self._thread.join(_CALL_TIMEOUT_S + 5)
+            self._thread.join(_CALL_TIMEOUT_S + _BLOCKS_GONE_S + 5)
         if keep:
             return
         for job in jobs:
@@ -321,6 +323,13 @@ class DaskRunner(Runner):
                 thing.close()
             except Exception:  # noqa: BLE001  (closing never raises into the kernel)
                 log.warning("closing Dask's %s failed", type(thing).__name__, exc_info=True)
+        if cluster is not None and self.profile.kind == "dask-slurm":
+            try:  # closed means gone from squeue, completing included
+                alive = _slurm.cancel_until_gone(self._label, timeout=_BLOCKS_GONE_S)
+            except _slurm.SlurmError as exc:
+                alive, self._problem = [], f"could not scancel the blocks: {exc}"
+            if alive:
+                log.warning("Dask blocks still in Slurm: %s", ", ".join(f"{j.job_id} {j.state}" for j in alive))
 
     def _submit_one(self, client: Any, job_id: str) -> None:
         with self._lock:

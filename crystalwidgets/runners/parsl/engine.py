@@ -185,22 +185,16 @@ class Engine:
     def _cancel_blocks(self) -> bool:
         """scancel the blocks still in Slurm and wait (bounded) until none is left, even
         completing; False when some are (the registry then lets ``cleanup_leftovers`` find them)."""
-        deadline = time.monotonic() + _BLOCKS_GONE_S
         try:
-            while True:
-                alive = [j for j in _slurm.queue(name_prefix=f"parsl.{self.label}.") if not j.finished]
-                if not alive:
-                    return True
-                if time.monotonic() > deadline:
-                    log.warning(
-                        "blocks of %s still in Slurm after %s s: %s",
-                        self.label,
-                        _BLOCKS_GONE_S,
-                        ", ".join(f"{j.job_id} {j.state}" for j in alive),
-                    )
-                    return False
-                _slurm.cancel([j.job_id for j in alive if j.state != "COMPLETING"])
-                time.sleep(0.2)
+            alive = _slurm.cancel_until_gone(f"parsl.{self.label}.", timeout=_BLOCKS_GONE_S)
+            if alive:
+                log.warning(
+                    "blocks of %s still in Slurm after %s s: %s",
+                    self.label,
+                    _BLOCKS_GONE_S,
+                    ", ".join(f"{j.job_id} {j.state}" for j in alive),
+                )
+            return not alive
         except _slurm.SlurmError:
             log.warning("could not scancel the blocks of %s", self.label, exc_info=True)
             return False
