@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from ..._files import private_dir
 from ..._procs import THREAD_VARS, thread_exports
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems
@@ -102,7 +103,7 @@ class DaskLocalProfile(_DaskProfile):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # a free port (the link is in the runner's health)
             silence_logs=logging.ERROR,
             local_directory=str(run_dir),
             memory_limit=f"{self.memory_limit_gb}GB" if self.memory_limit_gb else 0,
@@ -259,7 +260,11 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
             python=sys.executable,
             log_directory=str(logs),
             local_directory=str(run_dir),
-            scheduler_options={"host": self.address or "0.0.0.0", "dashboard_address": None},
+            # TLS with throw-away certificates: the scheduler listens where every user of the
+            # cluster can reach it, and a plain Dask scheduler runs any task it is sent
+            security=True,
+            shared_temp_directory=str(private_dir(run_dir / "tls")),
+            scheduler_options={"host": self.address or "0.0.0.0", "dashboard": False},
             silence_logs=logging.ERROR,
             death_timeout=60,
         )

@@ -63,7 +63,7 @@ def _label(mgr, profile="ds"):
     return label
 
 
-def test_emt_relax_on_dask_slurm_runs_in_a_slurm_block(smgr):
+def test_emt_relax_on_dask_slurm_runs_in_a_slurm_block(smgr, cw_home):
     seen = states_seen(smgr)
     cu = bulk("Cu", cubic=True)
     cu.rattle(0.05, seed=4)
@@ -75,6 +75,11 @@ def test_emt_relax_on_dask_slurm_runs_in_a_slurm_block(smgr):
     slurm_id = rec.engine_ref["slurm_job_id"]
     assert [b["id"] for b in _blocks()] == [slurm_id]  # the block is a Slurm job named after the cluster
     assert rec.summary["converged"] is True and rec.summary["n_atoms"] == 4
+    # the scheduler listens where every user of the cluster can reach it: TLS only, with
+    # throw-away certificates in a private dir
+    assert rec.engine_ref["worker"].startswith("tls://"), rec.engine_ref
+    certs = list((cw_home / "runners" / "ds" / "dask" / "tls").rglob("*"))
+    assert certs and all(p.stat().st_mode & 0o077 == 0 for p in certs), [oct(p.stat().st_mode) for p in certs]
     health = smgr.runner("ds").health()
     wait_until(lambda: smgr.runner("ds").blocks(), 10, "the block seen by the monitor")
     assert [(b["job_id"], b["state"]) for b in smgr.runner("ds").blocks()] == [(slurm_id, "RUNNING")]
