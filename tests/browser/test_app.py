@@ -72,3 +72,49 @@ def test_quickstart_app(open_notebook, lab):
     row = table.locator(f".cw-tr[data-id='{second}']")
     wait_until(lambda: "completed" in row.inner_text(), 30, "the clicked job's row to turn completed")
     notebook.screenshot("quickstart-two-jobs")
+
+
+def test_a_dask_local_profile_made_in_the_picker_runs_the_apps_job(open_notebook, lab):
+    """In the App: New profile -> dask-local, one worker, Save; it is selected; Submit; the
+    job's row turns completed, run by a Dask worker. Nothing engine-specific in the page."""
+    notebook = open_notebook(NOTEBOOK)
+    notebook.run_all(timeout=200)
+    panel = notebook.panel
+    picker = panel.locator(".cw-picker").first
+    picker.locator("select.cw-new-kind").select_option("dask-local")
+    picker.locator("button[data-action='new']").click()
+    editor = picker.locator(".cw-editor")
+    editor.wait_for(state="visible", timeout=10_000)
+    assert editor.locator(".cw-editor-title").inner_text() == "New dask-local profile"
+    fields = [f.get_attribute("data-field") for f in editor.locator(".cw-field").all()]
+    assert fields[:4] == ["name", "description", "n_workers", "memory_limit_gb"], fields
+    name = editor.locator(".cw-field[data-field='name'] .cw-input")
+    name.fill("dl")
+    name.press("Tab")
+    workers = editor.locator(".cw-field[data-field='n_workers']")
+    workers.locator(".cw-default input").uncheck()
+    workers.locator(".cw-input").fill("1")
+    workers.locator(".cw-input").press("Tab")
+    save = editor.locator("button[data-action='save']")
+    wait_until(lambda: save.is_enabled(), 15, "Save to be enabled")
+    save.click()
+    editor.wait_for(state="hidden", timeout=10_000)
+    picker.locator(".cw-profile[data-name='dl'][aria-checked='true']").wait_for(timeout=10_000)
+
+    with lab.probe(NOTEBOOK) as kernel:
+        assert kernel.eval("app.picker.value") == "dl"
+        before = kernel.eval("len(mgr.jobs())")
+        panel.locator(".cw-form .cw-submit").first.click()
+        wait_until(lambda: kernel.eval("len(mgr.jobs())") == before + 1, 20, "the clicked job to be recorded")
+        job_id = kernel.eval("mgr.jobs()[-1].id")
+        assert kernel.eval("mgr.jobs()[-1].profile") == "dl"
+        kernel.wait_for(f"mgr.get({job_id!r}).state.value", "completed", timeout=180)
+        worker = kernel.eval(f"mgr.get({job_id!r}).engine_ref['worker']")
+        assert worker.startswith("tcp://127.0.0.1:")
+    row = panel.locator(f".cw-table .cw-tr[data-id='{job_id}']").first
+    wait_until(lambda: "completed" in row.inner_text(), 30, "the Dask job's row to turn completed")
+    facts = picker.locator(".cw-health-facts")
+    wait_until(lambda: "engine ready" in facts.inner_text(), 20, "the Dask runner's health shown")
+    notebook.screenshot("app-dask-local-job", panel.locator(".cw-app").first)
+    with lab.probe(NOTEBOOK) as kernel:
+        kernel.exec("mgr.close()\nfrom crystalwidgets import ProfileStore; ProfileStore().delete('dl')", timeout=60)
