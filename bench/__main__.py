@@ -35,6 +35,7 @@ BENCHES: dict[str, str] = {
     "table": "bench.table",
     "viewer": "bench.viewer",
     "parsl": "bench.parsl_overhead",
+    "dask": "bench.dask_overhead",
 }
 
 
@@ -68,6 +69,9 @@ TARGETS: dict[str, Target] = {
     "P1.local.static.ratio": Target("<=", 1.10, "x raw"),
     "P1.memory.growth": Target("<=", 1.0, "MiB per 1,000 jobs"),  # "flat"
     "P1.memory.held": Target("==", 0, "jobs + tasks"),
+    # P1b: JobManager vs the same recipe as raw Dask futures on the same kind of cluster
+    "P1b.local.static.ratio": Target("<=", 1.10, "x raw"),
+    "P1b.local.table": Target("<=", 1000, "ms"),
     # P2: monitor tick, 10,000 tracked jobs, 1 % changing
     "P2.tick.cpu_median": Target("<=", 5.0, "ms"),
     "P2.bytes.spread": Target("<=", 1.5, "x"),  # bytes per changed row, 10 vs 100 vs 1,000 rows

@@ -73,6 +73,8 @@ class _Job:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
     cancel: bool = False
     starts: int = 0
+    #: the Slurm job of its worker, once seen ended while it ran
+    lost_block: str | None = None
     #: taken over from a kernel that ended, followed by polling (no future)
     reattached: bool = False
 
@@ -354,7 +356,6 @@ class DaskRunner(Runner):
                 log.warning("could not publish %s on the scheduler: %s", fut.key, exc)
         with self._lock:
             job.future = fut
-        self._emit(job_id, engine_ref={"key": fut.key, "cluster": self._label})
         fut.add_done_callback(functools.partial(self._on_done, job_id))
 
     def _reattach_one(self, client: Any, job_id: str) -> None:
@@ -433,19 +434,19 @@ class DaskRunner(Runner):
             del self._jobs[job_id]
         if self.profile.outlives_kernel:
             self._unpublish(fut)
+        wd = job.task.work_dir
+        outcome = _task.read_outcome(wd)  # the body's own record: no round trip to Dask
         status, result, exc = fut.status, None, None
-        if status == "finished":
+        if outcome is None and status == "finished":
             try:
                 result = fut.result(timeout=_CALL_TIMEOUT_S)
             except Exception as e:  # noqa: BLE001
                 exc = e
-        elif status == "error":
+        elif outcome is None and status == "error":
             try:
                 exc = fut.exception(timeout=_CALL_TIMEOUT_S)
             except Exception as e:  # noqa: BLE001
                 exc = e
-        wd = job.task.work_dir
-        outcome = _task.read_outcome(wd)
         if job.cancel:
             if outcome is not None and outcome.get("state") == "completed":
                 self.emit_outcome(job_id, wd, outcome)  # it won the race
@@ -582,6 +583,24 @@ class DaskRunner(Runner):
         with self._lock:
             self._blocks = blocks
             self._blocks_checked = time.time()
+            ended = {b["job_id"]: b for b in blocks if b["state"] == "ENDED" or (found.get(b["job_id"]) and found[b["job_id"]].finished)}
+            lost = [
+                j for j in self._jobs.values()
+                if j.state == "running" and str(j.info.get("slurm_job_id")) in ended
+                and j.lost_block != str(j.info.get("slurm_job_id"))
+            ]
+            for j in lost:
+                j.lost_block = str(j.info["slurm_job_id"])
+        for j in lost:  # Dask will rerun it: say so now, not when the rerun starts
+            b = ended[j.lost_block]
+            why = b["state"] + (f", {b['reason']}" if b.get("reason") and b["reason"] != "None" else "")
+            self._emit(
+                j.task.job_id,
+                error=(
+                    f"its Dask worker{control.where_text(j.info)} was lost: its Slurm job {j.lost_block} "
+                    f"ended ({why}); Dask reruns the job on another worker"
+                ),
+            )
 
     def _block_reason(self, info: dict[str, Any]) -> str:
         sid = info.get("slurm_job_id")
