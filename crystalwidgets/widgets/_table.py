@@ -20,6 +20,7 @@ import anywidget
 import traitlets
 
 from ..errors import CrystalWidgetsError
+from ..jobs.cause import error_headline
 from ..states import JobState
 from ._esm import bundle_path
 from ._messages import (
@@ -37,7 +38,7 @@ __all__ = ["COLUMNS", "SORT_KEYS", "SPEC", "TABLE_COLUMNS", "JobTable"]
 
 log = logging.getLogger(__name__)
 
-#: The fields of one row array, in order (``error``: the exception line of the error, cut short).
+#: The fields of one row array, in order (``error``: the failure's innermost cause, cut short).
 COLUMNS = (
     "id",
     "recipe",
@@ -142,15 +143,6 @@ SPEC: TableSpec = {
 _TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
 _ID, _RECIPE, _PROFILE, _STATE = (COLUMNS.index(name) for name in ("id", "recipe", "profile", "state"))
 _ERROR_SNIPPET = 200
-
-
-def _error_line(text: str | None) -> str | None:
-    """The last non-empty line of an error (a traceback's exception line), cut short."""
-    if not text:
-        return None
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    line = lines[-1] if lines else ""
-    return line if len(line) <= _ERROR_SNIPPET else line[: _ERROR_SNIPPET - 1] + "…"
 
 
 def _rounded(value: Any, digits: int) -> float | None:
@@ -322,7 +314,7 @@ class JobTable(anywidget.AnyWidget):
             round(rec.created, 3),
             _rounded(rec.last_checked, 3),
             rec.label,
-            _error_line(rec.error),
+            error_headline(rec.error, _ERROR_SNIPPET),
         ]
 
     def _rows(self) -> list[list[Any]]:
