@@ -29,6 +29,7 @@ from ..errors import CrystalWidgetsError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
+from .progress import find_log, read_progress
 from .store import JobRecord, JobStore
 
 if TYPE_CHECKING:
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
 Changes = dict[str, dict[str, Any]]
+#: Running jobs' logs are looked at for progress at most this often (seconds).
+PROGRESS_S = 1.0
+
 
 class JobManager:
     """Submit recipes on structures to profiles, follow them, never block.
@@ -84,6 +88,8 @@ class JobManager:
         self._closed = False
         self._seen_data_version = self.store.data_version()
         self._foreign_checked = time.time()
+        self._progress_due = 0.0
+        self._progress_seen: dict[str, tuple[str, int, float]] = {}
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
 
@@ -662,10 +668,42 @@ class JobManager:
                 runner.poll()
             except Exception:
                 log.exception("polling runner %s failed", runner.kind)
+        self._check_progress()
         version = self.store.data_version()
         if version != self._seen_data_version:
             self._seen_data_version = version
             self._load_foreign_changes()
+
+    def _check_progress(self) -> None:
+        """Running relaxations and MD: steps, latest energy and max force, energy per step,
+        read from the optimiser's log (see :mod:`.progress`) into the job's summary, every
+        :data:`PROGRESS_S` seconds and only when the log grew. The outcome's summary
+        replaces it when the job ends (a late progress event never overwrites it: it
+        carries the RUNNING state, which a finished job ignores)."""
+        now = time.monotonic()
+        if now < self._progress_due:
+            return
+        self._progress_due = now + PROGRESS_S
+        with self._lock:
+            running = [(r.id, r.work_dir) for r in self._records.values() if r.state is JobState.RUNNING and r.work_dir]
+        live = {job_id for job_id, _ in running}
+        for job_id in [j for j in self._progress_seen if j not in live]:
+            del self._progress_seen[job_id]
+        for job_id, work_dir in running:
+            log_path = find_log(work_dir)
+            if log_path is None:
+                continue
+            try:
+                st = log_path.stat()
+            except OSError:
+                continue
+            key = (str(log_path), st.st_size, st.st_mtime)
+            if self._progress_seen.get(job_id) == key:
+                continue
+            self._progress_seen[job_id] = key
+            found = read_progress(work_dir, log_path)
+            if found is not None:
+                self._post(JobEvent(job_id, JobState.RUNNING, {"summary": found}))
 
     def _load_foreign_changes(self) -> None:
         """Pick up jobs other kernels added or changed (runs in the poll thread)."""

@@ -47,6 +47,7 @@ COLUMNS = (
     "state",
     "energy_ev",
     "max_force_ev_ang",
+    "n_steps",
     "created",
     "last_checked",
     "label",
@@ -104,7 +105,17 @@ TABLE_COLUMNS: tuple[Column, ...] = (
         110,
         numeric=True,
         digits=3,
-        title="Largest force on an atom at the end",
+        title="Largest force on an atom at the end (so far, while a relaxation runs)",
+    ),
+    _column(
+        "steps",
+        "Steps",
+        "number",
+        56,
+        field="n_steps",
+        numeric=True,
+        digits=0,
+        title="Optimiser or MD steps (growing while the job runs)",
     ),
     _column(
         "age",
@@ -226,8 +237,8 @@ class JobTable(anywidget.AnyWidget):
                 "create one with crystalwidgets.JobManager() and pass it: JobTable(mgr)"
             )
         self.manager = manager
-        # id -> (summary JSON text, (formula, energy, max force)): parse each summary once
-        self._numbers: dict[str, tuple[str | None, tuple[Any, Any, Any]]] = {}
+        # id -> (summary JSON text, (formula, energy, max force, steps)): parse each summary once
+        self._numbers: dict[str, tuple[str | None, tuple[Any, Any, Any, Any]]] = {}
         self._live = False  # a view asked for the snapshot: from then on, send changes
         # (job id, completed?, "final" | "input" | None, note) of the structure in the viewer
         self._shown_structure: tuple[str, bool, str | None, str | None] | None = None
@@ -299,10 +310,11 @@ class JobTable(anywidget.AnyWidget):
                     summary.get("formula") or rec.formula,
                     _rounded(summary.get("energy_ev"), 6),
                     _rounded(summary.get("max_force_ev_ang"), 4),
+                    summary.get("n_steps"),
                 ),
             )
             self._numbers[rec.id] = cached
-        formula, energy, force = cached[1]
+        formula, energy, force, steps = cached[1]
         return [
             rec.id,
             rec.recipe,
@@ -311,6 +323,7 @@ class JobTable(anywidget.AnyWidget):
             rec.state.value,
             energy,
             force,
+            steps,
             round(rec.created, 3),
             _rounded(rec.last_checked, 3),
             rec.label,

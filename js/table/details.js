@@ -83,7 +83,11 @@ export function createDetails(view, { host, paint }) {
         "Converged",
         typeof summary.converged === "boolean" ? (summary.converged ? "yes" : "no") : null,
       ],
-      ["Optimiser steps", summary.n_steps],
+      [
+        summary.progress ? "Steps so far" : summary.kind === "md" ? "MD steps" : "Optimiser steps",
+        summary.n_steps,
+      ],
+      ["Temperature (K)", typeof summary.temperature_k === "number" ? summary.temperature_k.toFixed(1) : null],
       [
         "Wall time",
         typeof summary.wall_time_s === "number" ? `${summary.wall_time_s.toFixed(2)} s` : null,
@@ -115,11 +119,11 @@ export function createDetails(view, { host, paint }) {
     if (Array.isArray(energies) && energies.length >= 2) {
       parts.push(
         section(
-          "Energy per step",
+          summary.progress ? "Energy per step (so far: the job is running)" : "Energy per step",
           linePlot(energies, {
             width: 380,
             height: 210,
-            xLabel: "optimiser step",
+            xLabel: summary.kind === "md" ? "MD step" : "optimiser step",
             yLabel: "energy (eV)",
             digits: 4,
             title: `energy per optimiser step of job ${d.id.slice(0, 8)}`,

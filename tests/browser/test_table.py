@@ -55,7 +55,9 @@ def test_submitted_emt_job_turns_completed_with_its_energy(demo):
     assert cells.nth(4).inner_text() == "completed"
     assert float(cells.nth(5).inner_text()) == pytest.approx(energy, abs=1e-4)
     assert re.fullmatch(r"\d+\.\d{3}", cells.nth(6).inner_text())  # max force
-    assert re.fullmatch(r"\d+ (s|min)", cells.nth(7).inner_text())  # age, computed here
+    steps = demo.probe.eval("mgr.get(job.id).summary['n_steps']")
+    assert cells.nth(7).inner_text() == str(steps)  # optimiser steps
+    assert re.fullmatch(r"\d+ (s|min)", cells.nth(8).inner_text())  # age, computed here
     assert row.locator("button").count() == 0  # nothing to cancel
     demo.screenshot("table-completed", table)
 
