@@ -279,21 +279,50 @@ class JobManager:
         CrystalWidgetsError
             When neither has it, saying what is missing and how to submit it anew.
         """
+        self._check_open("resubmit")
+        old = self.get(job_id)
+        return self._again(old, profile, None, {}, old.label)
+
+    def continue_from(self, job_id: str, profile: str | None = None, **changes: Any) -> JobRecord:
+        """A new job starting where a job stopped: its recipe and parameters (``changes``
+        override some, e.g. ``opt_params={"max_steps": 2000}``) on its last structure.
+
+        For a relaxation that did not converge (its steps are kept) or one that finished.
+        The new job's label says which job it continues.
+
+        Raises
+        ------
+        CrystalWidgetsError
+            When the job left no structure to start from, saying why.
+        """
+        self._check_open("continue a job")
+        old = self.get(job_id)
+        try:
+            atoms = self.structure(old.id, final=True)
+        except CrystalWidgetsError as exc:
+            raise CrystalWidgetsError(
+                f"cannot continue job {old.short_id}: {exc}; resubmit it instead (mgr.resubmit)"
+            ) from None
+        return self._again(old, profile, atoms, changes, f"continued from {old.short_id}")
+
+    def _again(
+        self, old: JobRecord, profile: str | None, atoms: Any, changes: dict[str, Any], label: str | None
+    ) -> JobRecord:
         import pickle
 
         from .task import INPUT
 
-        self._check_open("resubmit")
-        old = self.get(job_id)
-        path = Path(old.work_dir or "") / INPUT
         try:
-            with open(path, "rb") as fh:
+            with open(Path(old.work_dir or "") / INPUT, "rb") as fh:
                 job = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError):
-            return self._resubmit_from_store(old, profile)
-        return self.submit(job["atoms"], job["recipe"], profile or old.profile, label=old.label, **job["kwargs"])
+            return self._again_from_store(old, profile, atoms, changes, label)
+        atoms = job["atoms"] if atoms is None else atoms
+        return self.submit(atoms, job["recipe"], profile or old.profile, label=label, **{**job["kwargs"], **changes})
 
-    def _resubmit_from_store(self, old: JobRecord, profile: str | None) -> JobRecord:
+    def _again_from_store(
+        self, old: JobRecord, profile: str | None, atoms: Any, changes: dict[str, Any], label: str | None
+    ) -> JobRecord:
         from ..recipes import recipes
 
         gone = f"job {old.short_id}: its input file in {old.work_dir} is gone"
@@ -303,8 +332,9 @@ class JobManager:
                 f"does not keep: submit it anew with mgr.submit(mgr.structure({old.short_id!r}), "
                 "your_function, **params)"
             )
-        atoms = self.structure(old.id)  # raises, naming the job, when the store lacks it
-        return self.submit(atoms, old.recipe, profile or old.profile, label=old.label, **(old.params or {}))
+        if atoms is None:
+            atoms = self.structure(old.id)  # raises, naming the job, when the store lacks it
+        return self.submit(atoms, old.recipe, profile or old.profile, label=label, **{**(old.params or {}), **changes})
 
     def _check_open(self, what: str) -> None:
         if self._closed:
@@ -441,14 +471,16 @@ class JobManager:
         return unsubscribe
 
     def result(self, job_id: str) -> Any:
-        """The full (JSON-decoded) result of a completed job, read from its work dir."""
+        """The full (JSON-decoded) result of a completed job, read from its work dir; for a
+        relaxation that did not converge, the steps it made (``unconverged`` True)."""
         import json
 
         from .task import RESULT
 
         rec = self.get(job_id)
         path = Path(rec.work_dir or "") / RESULT
-        if rec.state is not JobState.COMPLETED or not path.exists():
+        kept = rec.state is JobState.FAILED and bool((rec.summary or {}).get("unconverged"))
+        if (rec.state is not JobState.COMPLETED and not kept) or not path.exists():
             raise CrystalWidgetsError(f"job {rec.short_id} is {rec.state}: it has no result")
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)["result"]
@@ -480,9 +512,11 @@ class JobManager:
         """
         rec = self.get(job_id)
         note = None
-        if rec.state is JobState.COMPLETED:
+        unconverged = rec.state is JobState.FAILED and bool((rec.summary or {}).get("unconverged"))
+        if rec.state is JobState.COMPLETED or unconverged:
             try:
-                return self.structure(rec.id, final=True), "final", None
+                last = "its last step: it did not converge" if unconverged else None
+                return self.structure(rec.id, final=True), "final", last
             except Exception as exc:  # noqa: BLE001 - said in the note
                 note = f"no final structure ({exc}); showing the input structure"
         try:

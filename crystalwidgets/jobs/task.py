@@ -161,10 +161,29 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
         if len(text) > _ERROR_MAX:
             text = "…" + text[-_ERROR_MAX:]
         outcome.update(state="failed", error=text)
+        _keep_what_it_made(work_dir, started, outcome, durable)
     outcome["finished"] = time.time()
     if outcome.get("summary") is not None:
         outcome["summary"]["wall_time_s"] = outcome["finished"] - started
     return json.loads(write_json(work_dir / OUTCOME, outcome, durable=durable))
+
+
+def _keep_what_it_made(work_dir: Path, started: float, outcome: dict[str, Any], durable: bool) -> None:
+    """A failed relaxation's recorded steps become its result and summary (marked not
+    converged), so its energies, forces and last structure are shown and can be continued."""
+    try:
+        from .salvage import salvage
+        from .summary import summarise
+
+        partial = salvage(work_dir, since=started)
+        if partial is None:
+            return
+        summary = summarise(partial)
+        summary["unconverged"] = True
+        write_json(work_dir / RESULT, {"result": jsanitized(partial, as_dict_first=True)}, durable=durable, atomic=False)
+        outcome["summary"] = summary
+    except Exception:  # noqa: BLE001  (the failure itself is what counts)
+        pass
 
 
 def read_outcome(work_dir: str | os.PathLike) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ __all__ = [
     "TABLE_FROM_BROWSER",
     "TABLE_TO_BROWSER",
     "CancelRequest",
+    "ContinueRequest",
     "Column",
     "Details",
     "Error",
@@ -66,6 +67,14 @@ class CancelRequest(TypedDict):
     :class:`Rows`."""
 
     kind: Literal["cancel"]
+    id: str
+
+
+class ContinueRequest(TypedDict):
+    """Submit a new job starting from this job's last structure (same recipe and parameters);
+    its details open. A refusal comes back as an :class:`Error`."""
+
+    kind: Literal["continue"]
     id: str
 
 
@@ -173,11 +182,15 @@ class Details(TypedDict):
     now: float
 
 
-FromBrowser = SnapshotRequest | CancelRequest
+FromBrowser = SnapshotRequest | CancelRequest | ContinueRequest
 ToBrowser = Snapshot | Rows | Details | Error
 
 #: Each message type by its ``kind``.
-TABLE_FROM_BROWSER: dict[str, type] = {"snapshot": SnapshotRequest, "cancel": CancelRequest}
+TABLE_FROM_BROWSER: dict[str, type] = {
+    "snapshot": SnapshotRequest,
+    "cancel": CancelRequest,
+    "continue": ContinueRequest,
+}
 TABLE_TO_BROWSER: dict[str, type] = {"snapshot": Snapshot, "rows": Rows, "details": Details, "error": Error}
 
 

@@ -359,6 +359,8 @@ class JobTable(anywidget.AnyWidget):
                 self._send_details()
         elif kind == "cancel":
             self._cancel(str(content.get("id", "")))
+        elif kind == "continue":
+            self._continue(str(content.get("id", "")))
         else:
             self._send_error(f"the table cannot handle a message of kind {kind!r}")
 
@@ -386,6 +388,15 @@ class JobTable(anywidget.AnyWidget):
         except Exception as exc:  # a runner failing to cancel: tell the user, keep the table
             log.exception("cancelling job %s failed", job_id)
             self._send_error(f"cannot cancel: {exc}", job_id)
+
+    def _continue(self, job_id: str) -> None:
+        try:
+            rec = self.manager.continue_from(job_id)
+        except (KeyError, CrystalWidgetsError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self._send_error(f"cannot continue: {message}", job_id)
+            return
+        self.details_id = rec.id
 
     def _on_changes(self, changes: dict[str, dict[str, Any]]) -> None:
         """Manager callback: send the changed jobs' rows, one message per batch."""

@@ -142,6 +142,24 @@ export function createDetails(view, { host, paint }) {
         }),
       ),
     );
+    if (summary.unconverged) {
+      // a relaxation that stopped before converging: its steps are kept; go on from the last
+      parts.unshift(
+        el("div", { className: "cw-details-actions" }, [
+          el("span", {
+            className: "cw-label",
+            text: `Not converged after ${summary.n_steps} steps: its steps and last structure are kept.`,
+          }),
+          el("button", {
+            type: "button",
+            className: "cw-continue",
+            text: "Continue from the last structure",
+            title: "Submit a new job with the same recipe and parameters, starting from this job's last step",
+            on: { click: () => model.send({ kind: "continue", id: d.id }) },
+          }),
+        ]),
+      );
+    }
     detailsInfo.dataset.id = d.id;
     detailsInfo.replaceChildren(...parts);
     const label =

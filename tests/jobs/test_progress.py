@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ase.build import bulk
 from ase.optimize import FIRE
 
@@ -70,3 +71,52 @@ def test_parse_log_counts_whole_lines_only_and_reads_md(tmp_path):
     (run / "opt.log").write_text(opt)
     assert read_progress(tmp_path)["n_steps"] == 1
     assert read_progress(Path(tmp_path / "gone")) is None
+
+
+def test_an_unconverged_relaxation_keeps_its_steps_and_continues_from_its_last_structure(manager):
+    atoms = bulk("Cu", cubic=True) * (2, 2, 2)
+    atoms.rattle(0.2, seed=1)
+    job = manager.submit(atoms, "emt.relax_job", "local", opt_params={"fmax": 1e-6, "max_steps": 5})
+    (rec,) = manager.wait([job.id], timeout=120)
+    assert rec.state is JobState.FAILED
+    from crystalwidgets.jobs.cause import error_headline
+
+    assert error_headline(rec.error).startswith("RuntimeError: Optimization did not converge.")
+    s = rec.summary
+    assert s["unconverged"] is True and s["converged"] is False
+    assert s["n_steps"] == 5 and len(s["energies_ev"]) == 6
+    assert s["energy_ev"] == s["energies_ev"][-1] < s["energies_ev"][0]
+    assert s["max_force_ev_ang"] > 1e-6
+    last, kind, note = manager.display_structure(job.id)
+    assert kind == "final" and note == "its last step: it did not converge"
+    assert (last.positions != atoms.positions).any()  # moved: the last step, not the input
+    # continue where it stopped, with more steps allowed
+    nxt = manager.continue_from(job.id, opt_params={"fmax": 0.05, "max_steps": 500})
+    assert nxt.label == f"continued from {rec.short_id}"
+    (done,) = manager.wait([nxt.id], timeout=120)
+    assert done.state is JobState.COMPLETED, done.error
+    assert done.params["opt_params"] == {"fmax": 0.05, "max_steps": 500}
+    first = manager.structure(nxt.id)
+    assert abs(first.positions - last.positions).max() < 1e-9  # it started from the last step
+    assert done.summary["energies_ev"][0] == pytest.approx(s["energy_ev"], abs=1e-9)
+
+
+def test_the_tables_continue_message_submits_from_the_last_step_and_opens_it(manager):
+    from crystalwidgets.widgets import JobTable
+
+    atoms = bulk("Cu", cubic=True)
+    atoms.rattle(0.2, seed=2)
+    job = manager.submit(atoms, "emt.relax_job", "local", opt_params={"fmax": 1e-6, "max_steps": 3})
+    manager.wait([job.id], timeout=120)
+    table = JobTable(manager)
+    sent = []
+    table.send = sent.append
+    try:
+        table._on_message(table, {"kind": "continue", "id": job.id}, [])
+        new = manager.jobs()[-1]
+        assert new.id != job.id and new.label == f"continued from {job.id[:8]}"
+        assert table.details_id == new.id
+        table._on_message(table, {"kind": "continue", "id": "nope"}, [])
+        assert sent[-1]["kind"] == "error" and sent[-1]["message"].startswith("cannot continue: ")
+    finally:
+        table.close()
