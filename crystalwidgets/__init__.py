@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "RecipeValidationError",
             "StructureError",
             "UncheckedKwargsWarning",
+            "UnfitStructureError",
             "UnknownRecipeError",
         ],
         "states": ["JobState", "TERMINAL_STATES"],

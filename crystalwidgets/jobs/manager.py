@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from ..errors import CrystalWidgetsError
+from ..errors import CrystalWidgetsError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
@@ -128,7 +128,9 @@ class JobManager:
         ------
         CrystalWidgetsError
             For an unknown recipe or profile, invalid parameters, an unreadable
-            structure: nothing is recorded then.
+            structure, or a structure the recipe surely cannot handle
+            (:class:`~crystalwidgets.errors.UnfitStructureError`: elements EMT lacks, no
+            cell for a recipe that needs one): nothing is recorded then.
         """
         return self.submit_many([(structure, kwargs)], recipe, profile, label=label)[0]
 
@@ -171,6 +173,7 @@ class JobManager:
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
         from ..recipes.catalogue import recipes
+        from ..recipes.fit import structure_problems
         from ..structures.codec import structure_hash, structure_to_dict
         from ..structures.formula import reduced_formula
         from ..structures.io import load_structure
@@ -198,7 +201,11 @@ class JobManager:
                 cleaned = info.spec.validate({**kwargs, **params})
                 if id(structure) not in loaded:
                     atoms = load_structure(structure)
-                    loaded[id(structure)] = (atoms, structure_hash(atoms), reduced_formula(atoms))
+                    formula = reduced_formula(atoms)
+                    unfit = structure_problems(info.name, atoms, code=info.code)
+                    if unfit:  # what surely fails when it runs (EMT's elements, a missing cell)
+                        raise UnfitStructureError(info.name, unfit, formula)
+                    loaded[id(structure)] = (atoms, structure_hash(atoms), formula)
                 atoms, digest, formula = loaded[id(structure)]
             except CrystalWidgetsError as exc:
                 if len(items) == 1:

@@ -174,6 +174,7 @@ class App(w.VBox):
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         atoms = self.structure
+        self.form.structure = atoms  # the form shows what the recipe cannot handle of it
         if atoms is not None:
             self.viewer.structure = atoms
             info = describe_structure(atoms)

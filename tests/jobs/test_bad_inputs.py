@@ -146,3 +146,18 @@ def test_resubmit_after_the_work_dir_was_deleted_uses_the_store(manager):
     assert done.structure_hash == job.structure_hash
     with pytest.raises(CrystalWidgetsError, match="is gone, and its recipe 'scaled_volume_job' is a function of your own"):
         manager.resubmit(own.id)
+
+
+def test_a_structure_the_recipe_cannot_handle_is_refused_before_recording(manager):
+    from ase.build import molecule
+
+    from crystalwidgets.errors import UnfitStructureError
+
+    nacl = bulk("NaCl", "rocksalt", a=5.64)
+    with pytest.raises(UnfitStructureError) as err:
+        manager.submit(nacl, "emt.relax_job")
+    assert str(err.value).startswith("emt.relax_job cannot run on NaCl:\n  - structure: ASE's EMT has no")
+    assert "tblite.relax_job" in str(err.value)
+    with pytest.raises(CrystalWidgetsError, match=r"job 2 of 2: emt.elastic.elastic_tensor_flow cannot run on CO"):
+        manager.submit_many([bulk("Cu"), molecule("CO")], "emt.elastic.elastic_tensor_flow")
+    _nothing_written(manager)

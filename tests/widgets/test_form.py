@@ -140,3 +140,27 @@ def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
     app.paste.value = "2\nwater-ish\nH 0 0 0\nH 0 0 0.9\n"
     app._on_paste()
     assert app.structure is not None and len(app.structure) == 2
+
+
+def test_form_and_app_show_what_the_recipe_cannot_handle_before_submit(manager):
+    from ase.build import molecule
+
+    from crystalwidgets.widgets import App
+
+    form = RecipeForm("emt.relax_job", relax_cell=False)
+    form.structure = bulk("NaCl", "rocksalt", a=5.64)
+    assert not form.valid and form.value == {"relax_cell": False}
+    assert "no parameters for Cl, Na" in form.errors["structure"]
+    form.recipe = "tblite.relax_job"
+    assert form.valid and "structure" not in form.errors
+
+    app = App(manager, structure=molecule("CO"), recipe="emt.elastic.elastic_tensor_flow")
+    assert not app.form.valid and "full unit cell" in app.form.errors["structure"]
+    app.add_structure(bulk("Cu"))
+    assert app.form.valid and app.form.errors == {}
+    app.pick.index = 0
+    assert not app.form.valid
+    with pytest.raises(Exception, match="cannot run on CO"):
+        app.submit()
+    assert "not submitted: emt.elastic.elastic_tensor_flow cannot run on CO" in app.form.status
+    assert manager.jobs() == [] and manager.store.count() == 0
