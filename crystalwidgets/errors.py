@@ -11,6 +11,7 @@ __all__ = [
     "ProfileError",
     "RecipeUnavailableError",
     "RecipeValidationError",
+    "SecretTextWarning",
     "SlurmError",
     "StoreError",
     "StructureError",
@@ -101,6 +102,10 @@ class RecipeValidationError(CrystalWidgetsError, ValueError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.recipe, self.problems)
+
+
+class SecretTextWarning(UserWarning):
+    """A profile's free text (``worker_init``...) looks like it holds a token or a password."""
 
 
 class UncheckedKwargsWarning(UserWarning):

@@ -45,9 +45,31 @@ class Profile(BaseModel):
     def check(self, *, deep: bool = False) -> list[str]:
         """Pre-flight check. Returns every problem found as a message; empty when fine.
 
-        ``deep=True`` may run a tiny job on the target (slower, still bounded).
+        ``deep=True`` may run a tiny job on the target (slower, still bounded). What is
+        only worth a warning (a secret in free text) is in :meth:`warnings`.
         """
         return []
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """What to warn about without refusing the profile: free text that looks like a secret.
+
+        Returns
+        -------
+        list of (field, message)
+            One per line of a text field (``worker_init``, ``scheduler_options``,
+            ``description``...) that looks like a token, a password or a key; the
+            message says what to do instead. The picker shows them at the field, with a
+            check and at save; :meth:`ProfileStore.save` warns with
+            :class:`~crystalwidgets.errors.SecretTextWarning`.
+        """
+        from .checks import secret_text_problems
+
+        texts = {
+            name: value
+            for name, value in self.model_dump().items()
+            if isinstance(value, str) and name not in ("kind", "name")
+        }
+        return secret_text_problems(texts)
 
 
 class LocalProfile(Profile):
