@@ -164,3 +164,33 @@ def test_form_and_app_show_what_the_recipe_cannot_handle_before_submit(manager):
         app.submit()
     assert "not submitted: emt.elastic.elastic_tensor_flow cannot run on CO" in app.form.status
     assert manager.jobs() == [] and manager.store.count() == 0
+
+
+def test_uploads_are_parsed_off_the_kernels_thread(manager, monkeypatch):
+    import threading
+
+    from crystalwidgets.widgets import App, _app
+    from tests.helpers import wait_until
+
+    parsing, release, threads = threading.Event(), threading.Event(), []
+    real = _app.load_structure
+
+    def load(*args, **kwargs):  # the real reader, held until the test has seen the handler return
+        threads.append(threading.current_thread())
+        parsing.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_app, "load_structure", load)
+    app = App(manager)
+    good = b"2\nH2\nH 0 0 0\nH 0 0 0.74\n"
+    bad = b"1000000000\nclaims a lot\nH 0 0 0\n"
+    app._on_upload({"new": [{"name": "h2.xyz", "content": memoryview(good)}, {"name": "big.xyz", "content": bad}]})
+    assert parsing.wait(30) and app.structure is None  # the handler returned while parsing goes on
+    assert app.message.value == "reading 2 file(s)..."
+    release.set()
+    wait_until(lambda: app.structure is not None and "big.xyz" in app.message.value, 30, "the upload to land")
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert app.names == ["1: h2.xyz (H2, 2 atoms)"]
+    assert "line 1 says its frame has 1,000,000,000 atoms" in app.message.value
+    assert app.message.value.endswith("loaded 1 file(s)")
