@@ -70,8 +70,8 @@ class JobManager:
         monitor_interval: float = 5.0,
     ) -> None:
         self.home = private_dir(home_dir(home))
+        self.store = JobStore(self.home / "jobs.sqlite")  # first: a store that is not ours changes nothing
         self.results_dir = private_dir(self.home / "results")
-        self.store = JobStore(self.home / "jobs.sqlite")
         self.profiles = profiles or ProfileStore()
         self.owner = _owner_id()
 
