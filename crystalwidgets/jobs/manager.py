@@ -86,6 +86,7 @@ class JobManager:
         self._foreign_checked = time.time()
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
+        self._leftovers = self._stop_leftovers()
 
     @property
     def monitor_interval(self) -> float:
@@ -571,6 +572,31 @@ class JobManager:
                 runner = cls(profile, self._post, run_dir)
                 self._runners[profile.name] = runner
             return runner
+
+    def _stop_leftovers(self) -> threading.Thread | None:
+        """Let each runner stop, in a thread of its own, what engines of dead kernels left running."""
+        runners_dir = self.home / "runners"
+        if not runners_dir.is_dir():
+            return None
+
+        def work() -> None:
+            from ..profiles import profile_kinds
+
+            seen: set[type] = set()
+            for kind in profile_kinds().values():
+                try:
+                    cls = kind.runner_class()
+                    if cls not in seen:
+                        seen.add(cls)
+                        cls.stop_leftovers(runners_dir)
+                except ImportError:  # an engine that is not installed has left nothing
+                    continue
+                except Exception:
+                    log.warning("could not look for leftovers of %s", kind.__name__, exc_info=True)
+
+        thread = threading.Thread(target=work, name="cw-leftovers", daemon=True)
+        thread.start()
+        return thread
 
     def _recover(self) -> None:
         """Take over unfinished jobs whose manager is gone: recover, reattach or orphan."""

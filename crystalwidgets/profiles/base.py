@@ -37,10 +37,11 @@ class Profile(BaseModel):
     #: "module:Class" of the runner, imported on first use.
     runner: ClassVar[str]
 
-    def runner_class(self) -> type:
-        """The runner class serving this profile (imports its engine)."""
-        module, _, cls = self.runner.partition(":")
-        return getattr(import_module(module), cls)
+    @classmethod
+    def runner_class(cls) -> type:
+        """The runner class serving this kind of profile (imports its engine)."""
+        module, _, name = cls.runner.partition(":")
+        return getattr(import_module(module), name)
 
     def check(self, *, deep: bool = False) -> list[str]:
         """Pre-flight check. Returns every problem found as a message; empty when fine.
