@@ -211,8 +211,8 @@ class App(w.VBox):
     def _uploaded(self, loaded: list[tuple[Any, str]], errors: list[str]) -> None:
         for atoms, name in loaded:
             self._add_loaded(atoms, name)
-        done = f"loaded {len(loaded)} file(s)" if loaded else ""
-        self.message.value = " | ".join([*errors, done] if errors and done else errors or [done])
+        done = [f"loaded {len(loaded)} file(s)"] if loaded else []
+        self.message.value = " | ".join(errors + done)
 
     def _on_paste(self) -> None:
         fmt = None if self.paste_format.value == "auto" else self.paste_format.value
