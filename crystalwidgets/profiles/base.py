@@ -58,18 +58,20 @@ class Profile(BaseModel):
         -------
         list of (field, message)
             One per line of a text field (``worker_init``, ``scheduler_options``,
-            ``description``...) that looks like a token, a password or a key; the
+            ``description``...) or value of a mapping of text (``env['TOKEN']``, read
+            as ``TOKEN=value``) that looks like a token, a password or a key; the
             message says what to do instead. The picker shows them at the field, with a
             check and at save; :meth:`ProfileStore.save` warns with
             :class:`~crystalwidgets.errors.SecretTextWarning`.
         """
         from .checks import secret_text_problems
 
-        texts = {
-            name: value
-            for name, value in self.model_dump().items()
-            if isinstance(value, str) and name not in ("kind", "name")
-        }
+        texts: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, str) and name not in ("kind", "name"):
+                texts[name] = value
+            elif isinstance(value, dict):  # environment variables and the like: NAME=value
+                texts.update({f"{name}[{k!r}]": f"{k}={v}" for k, v in value.items() if isinstance(v, str)})
         return secret_text_problems(texts)
 
 

@@ -163,3 +163,18 @@ def test_saving_a_profile_with_a_token_warns(cw_home):
 
     with pytest.warns(SecretTextWarning, match=r"profile 'p': worker_init: it holds what looks like a secret: TOKEN=\.\.\."):
         ProfileStore().save({"kind": "parsl-local", "name": "p", "worker_init": "export TOKEN=abc"})
+
+
+def test_environment_values_of_a_kind_are_checked_as_assignments():
+    from typing import ClassVar, Literal
+
+    from crystalwidgets.profiles import Profile
+
+    class EnvProfile(Profile):
+        kind: Literal["env-test"] = "env-test"
+        env: dict[str, str] = {}
+        runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
+
+    profile = EnvProfile(name="e", env={"OMP_NUM_THREADS": "4", "HF_TOKEN": "abc123"})
+    ((field, message),) = profile.warnings()
+    assert field == "env['HF_TOKEN']" and "HF_TOKEN=..." in message and "abc123" not in message
