@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import CrystalWidgetsError
 
-__all__ = ["config_dir", "home_dir", "jsanitized", "private_dir", "read_json", "tail_text", "write_json", "write_private"]
+__all__ = ["config_dir", "home_dir", "jsanitized", "private_dir", "private_tree", "read_json", "tail_text", "write_json", "write_private"]
 
 
 def home_dir(home: str | os.PathLike | None = None) -> Path:
@@ -40,13 +40,22 @@ def config_dir() -> Path:
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed, readable by the user only (0700).
 
+    Every directory created here is 0700 whatever the umask, the parents it had to
+    create included; parents that existed already are left as they are.
+
     Raises
     ------
     CrystalWidgetsError
         When the directory cannot be created or is not writable, naming it.
     """
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for parent in reversed(missing):  # the ones created here: each 0700, not the umask's
+            try:
+                os.mkdir(parent, 0o700)
+            except FileExistsError:  # made meanwhile by someone else: theirs
+                continue
+            os.chmod(parent, 0o700)
         os.chmod(path, 0o700)
     except OSError as exc:
         raise CrystalWidgetsError(
@@ -59,6 +68,27 @@ def private_dir(path: Path) -> Path:
             "set CRYSTALWIDGETS_HOME to a writable directory"
         )
     return path
+
+
+def private_tree(root: str | os.PathLike) -> None:
+    """Make what another program wrote under ``root`` private: directories 0700, files 0600.
+
+    For trees made with the process's umask (Parsl's run dirs, quacc's job dirs in the
+    kernel's own threads). Symlinks are left alone (never followed); paths that vanish
+    meanwhile, or cannot be changed, are skipped.
+    """
+    for base, dirs, files in os.walk(root):
+        for name, mode in [*((d, 0o700) for d in dirs), *((f, 0o600) for f in files)]:
+            path = os.path.join(base, name)
+            try:
+                if not os.path.islink(path):
+                    os.chmod(path, mode)
+            except OSError:
+                pass
+    try:
+        os.chmod(root, 0o700)
+    except OSError:
+        pass
 
 
 def write_private(path: Path, text: str, *, durable: bool = True, atomic: bool = True) -> None:

@@ -11,10 +11,12 @@ __all__ = [
     "ProfileError",
     "RecipeUnavailableError",
     "RecipeValidationError",
+    "SecretTextWarning",
     "SlurmError",
     "StoreError",
     "StructureError",
     "UncheckedKwargsWarning",
+    "UnfitStructureError",
     "UnknownRecipeError",
 ]
 
@@ -32,6 +34,28 @@ class StructureError(CrystalWidgetsError, ValueError):
     The message names the source (a file, ``<bytes>``, ``<pasted text>``),
     the format tried, what was wrong and how to fix it.
     """
+
+
+class UnfitStructureError(StructureError):
+    """A structure the recipe cannot handle (elements its method lacks, no cell where one is needed).
+
+    Attributes
+    ----------
+    recipe
+        The recipe's name.
+    problems
+        ``(field, message)`` pairs; each message says what is wrong and the fix.
+    """
+
+    def __init__(self, recipe: str, problems: list[tuple[str, str]], what: str = "this structure") -> None:
+        self.recipe = recipe
+        self.problems = list(problems)
+        self.what = what
+        lines = "\n".join(f"  - {field}: {message}" for field, message in self.problems)
+        super().__init__(f"{recipe} cannot run on {what}:\n{lines}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.recipe, self.problems, self.what)
 
 
 class UnknownRecipeError(CrystalWidgetsError, LookupError):
@@ -78,6 +102,10 @@ class RecipeValidationError(CrystalWidgetsError, ValueError):
 
     def __reduce__(self) -> tuple:
         return type(self), (self.recipe, self.problems)
+
+
+class SecretTextWarning(UserWarning):
+    """A profile's free text (``worker_init``...) looks like it holds a token or a password."""
 
 
 class UncheckedKwargsWarning(UserWarning):

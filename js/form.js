@@ -72,10 +72,14 @@ function render({ model, el: root }) {
     const spec = model.get("spec");
     const entries = model.get("entries");
     const byField = errorsByField(model.get("errors"));
-    const nodes = (spec.fields || []).map((p) => {
+    // problems that are no field's (the structure the recipe cannot handle) come first
+    const named = new Set([...(spec.fields || []).map((p) => p.name), spec.var_keyword]);
+    const general = [...byField.entries()].filter(([name]) => !named.has(name)).map(([name, errs]) =>
+      el("div", { className: "cw-error cw-form-problem", text: `${name}: ${errs.messages.join("; ")}` }));
+    const nodes = general.concat((spec.fields || []).map((p) => {
       const errs = byField.get(p.name) || { messages: [], keys: new Set() };
       return renderField(p, entries[p.name], errs.messages, errs.keys, (e) => setEntry(p.name, e));
-    });
+    }));
     if (spec.var_keyword) {
       const name = `**${spec.var_keyword}`;
       const unchecked = model.get("unchecked");

@@ -154,8 +154,13 @@ function render({ model, el: root }) {
       return;
     }
     const took = r.finished && r.started ? ` (${secondsText(r.finished - r.started)})` : "";
+    const warned = (r.warnings || []).length
+      ? el("ul", { className: "cw-warnings" }, r.warnings.map((w) => el("li", { className: "cw-warning", text: `warning: ${w}` })))
+      : null;
     if (r.state === "done" && !r.problems.length) {
-      checkBox.replaceChildren(el("div", { className: "cw-check-ok", text: `${what}: no problems found${took}` }));
+      checkBox.replaceChildren(...[
+        el("div", { className: "cw-check-ok", text: `${what}: no problems found${took}` }), warned,
+      ].filter(Boolean));
       return;
     }
     const head = r.state === "done"
@@ -165,6 +170,7 @@ function render({ model, el: root }) {
     checkBox.replaceChildren(
       el("div", { className: "cw-check-head", text: head }),
       el("ul", { className: "cw-problems" }, lines.map((p) => el("li", { className: "cw-problem", text: p }))),
+      ...(warned ? [warned] : []),
     );
   };
 
@@ -225,11 +231,14 @@ function render({ model, el: root }) {
     const byField = errorsByField(errors);
     const names = new Set(ed.fields.map((f) => f.name));
     const general = Object.entries(errors).filter(([key]) => !names.has(key.split(/[[.]/)[0]));
+    const warned = model.get("warnings") || {};
     const fields = ed.fields.map((f) => {
       const errs = byField.get(f.name) || { messages: [], keys: new Set() };
       const onEntry = (e) => setEntry(f.name, e);
       const row = renderField(f, entries[f.name], errs.messages, errs.keys, onEntry);
-      return f.multiline ? asTextArea(row, onEntry) : row;
+      const shown = f.multiline ? asTextArea(row, onEntry) : row;
+      if (warned[f.name]) shown.append(el("div", { className: "cw-warning", text: `warning: ${warned[f.name]}` }));
+      return shown;
     });
     const n = Object.keys(errors).length;
     const save = el("button", {
@@ -291,6 +300,7 @@ function render({ model, el: root }) {
     onChange(model, "editor", drawEditor),
     onChange(model, "entries", drawEditor),
     onChange(model, "errors", drawEditor),
+    onChange(model, "warnings", drawEditor),
     onChange(model, "status", drawStatus),
     onChange(model, "refresh_interval", schedule),
   ];

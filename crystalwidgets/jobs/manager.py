@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from ..errors import CrystalWidgetsError
+from ..errors import CrystalWidgetsError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
@@ -74,8 +74,8 @@ class JobManager:
         monitor_interval: float = 5.0,
     ) -> None:
         self.home = private_dir(home_dir(home))
+        self.store = JobStore(self.home / "jobs.sqlite")  # first: a store that is not ours changes nothing
         self.results_dir = private_dir(self.home / "results")
-        self.store = JobStore(self.home / "jobs.sqlite")
         self.profiles = profiles or ProfileStore()
         self.owner = _owner_id()
 
@@ -92,6 +92,7 @@ class JobManager:
         self._progress_seen: dict[str, tuple[str, int, float]] = {}
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
+        self._leftovers = self._stop_leftovers()
 
     @property
     def monitor_interval(self) -> float:
@@ -134,7 +135,9 @@ class JobManager:
         ------
         CrystalWidgetsError
             For an unknown recipe or profile, invalid parameters, an unreadable
-            structure: nothing is recorded then.
+            structure, or a structure the recipe surely cannot handle
+            (:class:`~crystalwidgets.errors.UnfitStructureError`: elements EMT lacks, no
+            cell for a recipe that needs one): nothing is recorded then.
         """
         return self.submit_many([(structure, kwargs)], recipe, profile, label=label)[0]
 
@@ -177,6 +180,7 @@ class JobManager:
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
         from ..recipes.catalogue import recipes
+        from ..recipes.fit import structure_problems
         from ..structures.codec import structure_hash, structure_to_dict
         from ..structures.formula import reduced_formula
         from ..structures.io import load_structure
@@ -204,7 +208,11 @@ class JobManager:
                 cleaned = info.spec.validate({**kwargs, **params})
                 if id(structure) not in loaded:
                     atoms = load_structure(structure)
-                    loaded[id(structure)] = (atoms, structure_hash(atoms), reduced_formula(atoms))
+                    formula = reduced_formula(atoms)
+                    unfit = structure_problems(info.name, atoms, code=info.code)
+                    if unfit:  # what surely fails when it runs (EMT's elements, a missing cell)
+                        raise UnfitStructureError(info.name, unfit, formula)
+                    loaded[id(structure)] = (atoms, structure_hash(atoms), formula)
                 atoms, digest, formula = loaded[id(structure)]
             except CrystalWidgetsError as exc:
                 if len(items) == 1:
@@ -604,6 +612,31 @@ class JobManager:
                 runner = cls(profile, self._post, run_dir)
                 self._runners[profile.name] = runner
             return runner
+
+    def _stop_leftovers(self) -> threading.Thread | None:
+        """Let each runner stop, in a thread of its own, what engines of dead kernels left running."""
+        runners_dir = self.home / "runners"
+        if not runners_dir.is_dir():
+            return None
+
+        def work() -> None:
+            from ..profiles import profile_kinds
+
+            seen: set[type] = set()
+            for kind in profile_kinds().values():
+                try:
+                    cls = kind.runner_class()
+                    if cls not in seen:
+                        seen.add(cls)
+                        cls.stop_leftovers(runners_dir)
+                except ImportError:  # an engine that is not installed has left nothing
+                    continue
+                except Exception:
+                    log.warning("could not look for leftovers of %s", kind.__name__, exc_info=True)
+
+        thread = threading.Thread(target=work, name="cw-leftovers", daemon=True)
+        thread.start()
+        return thread
 
     def _recover(self) -> None:
         """Take over unfinished jobs whose manager is gone: recover, reattach or orphan."""

@@ -33,7 +33,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .._files import jsanitized, read_json, tail_text, write_json
+from .._files import jsanitized, private_tree, read_json, tail_text, write_json
 
 __all__ = [
     "encode_input",
@@ -127,7 +127,8 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
     ``cw-started.json`` (pid, host, time) and sets the process's umask to 077, so
     everything the job writes is private to the user. False for a body run in the
     kernel's own process (``parsl-threads``): its runner already knows, the
-    kernel's umask stays the user's, and the work dir (0700) keeps the files private.
+    kernel's umask stays the user's, and what the recipe wrote with it is made
+    private (0700/0600) when it returns.
     """
     import pickle
 
@@ -162,6 +163,8 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
             text = "…" + text[-_ERROR_MAX:]
         outcome.update(state="failed", error=text)
         _keep_what_it_made(work_dir, started, outcome, durable)
+    if not own_process:  # quacc wrote its dirs with the kernel's umask: make them private too
+        private_tree(work_dir)
     outcome["finished"] = time.time()
     if outcome.get("summary") is not None:
         outcome["summary"]["wall_time_s"] = outcome["finished"] - started

@@ -37,17 +37,42 @@ class Profile(BaseModel):
     #: "module:Class" of the runner, imported on first use.
     runner: ClassVar[str]
 
-    def runner_class(self) -> type:
-        """The runner class serving this profile (imports its engine)."""
-        module, _, cls = self.runner.partition(":")
-        return getattr(import_module(module), cls)
+    @classmethod
+    def runner_class(cls) -> type:
+        """The runner class serving this kind of profile (imports its engine)."""
+        module, _, name = cls.runner.partition(":")
+        return getattr(import_module(module), name)
 
     def check(self, *, deep: bool = False) -> list[str]:
         """Pre-flight check. Returns every problem found as a message; empty when fine.
 
-        ``deep=True`` may run a tiny job on the target (slower, still bounded).
+        ``deep=True`` may run a tiny job on the target (slower, still bounded). What is
+        only worth a warning (a secret in free text) is in :meth:`warnings`.
         """
         return []
+
+    def warnings(self) -> list[tuple[str, str]]:
+        """What to warn about without refusing the profile: free text that looks like a secret.
+
+        Returns
+        -------
+        list of (field, message)
+            One per line of a text field (``worker_init``, ``scheduler_options``,
+            ``description``...) or value of a mapping of text (``env['TOKEN']``, read
+            as ``TOKEN=value``) that looks like a token, a password or a key; the
+            message says what to do instead. The picker shows them at the field, with a
+            check and at save; :meth:`ProfileStore.save` warns with
+            :class:`~crystalwidgets.errors.SecretTextWarning`.
+        """
+        from .checks import secret_text_problems
+
+        texts: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, str) and name not in ("kind", "name"):
+                texts[name] = value
+            elif isinstance(value, dict):  # environment variables and the like: NAME=value
+                texts.update({f"{name}[{k!r}]": f"{k}={v}" for k, v in value.items() if isinstance(v, str)})
+        return secret_text_problems(texts)
 
 
 class LocalProfile(Profile):

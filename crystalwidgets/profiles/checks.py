@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from .slurm import Partition, format_minutes, parse_walltime
 
 __all__ = [
+    "SECRET_TEXT",
     "VASP_CMD_VAR",
     "oversubscription_problems",
     "count_option",
     "partition_fit_problems",
     "pick_partition",
+    "secret_text_problems",
     "slurm_error_field",
     "vasp_command_problems",
     "vasp_parallel_cmd",
@@ -156,3 +158,65 @@ def count_option(words: list[str], names: tuple[str, ...]) -> int | None:
             if value is not None and value.isdigit():
                 return int(value)
     return None
+
+
+#: Text that looks like a secret, and what to call it in a message (the secret is never shown).
+SECRET_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
+    # NAME=value where the name says secret and the value is written out (not $VAR or $(cat ...))
+    (
+        re.compile(
+            r"(?i)\b(?P<name>[A-Z0-9_]*(?:TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
+            r"|CREDENTIALS?)[A-Z0-9_]*|PASS|[A-Z0-9_]+_PASS)\s*=\s*['\"]?(?![$'\"\s])\S"
+        ),
+        "{name}=...",
+    ),
+    (re.compile(r"(?i)--(?P<name>password|passwd|token|api-key|secret)(?:=|\s+)['\"]?(?![$'\"\s-])\S"), "--{name} ..."),
+    (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "an AWS access key id (AKIA...)"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token (ghp_...)"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), "a GitHub token (github_pat_...)"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "a GitLab token (glpat-...)"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token (xox...)"),
+    (re.compile(r"\bhf_[A-Za-z0-9]{30,}"), "a Hugging Face token (hf_...)"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{32,}"), "an API key (sk-...)"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a password in a URL (user:password@host)"),
+)
+
+
+def secret_text_problems(fields: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Free text that looks like it holds a secret (a token, a password, a key), per field.
+
+    Parameters
+    ----------
+    fields
+        ``{field: text}`` of a profile's free-text fields (``worker_init``,
+        ``scheduler_options``, ``description``...).
+
+    Returns
+    -------
+    list of (field, message)
+        One per line that looks like a secret; the message names the line and what it
+        looks like, never the secret itself, and says what to do instead.
+    """
+    problems = []
+    for field, text in fields.items():
+        if not isinstance(text, str):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            for pattern, what in SECRET_TEXT:
+                m = pattern.search(line)
+                if m is None:
+                    continue
+                shown = what.format(**{k: v for k, v in m.groupdict().items() if v})
+                where = f"line {number}" if "\n" in text.strip() else "it"
+                problems.append(
+                    (
+                        field,
+                        f"{where} holds what looks like a secret: {shown}; profiles.json keeps it as "
+                        "plain text: read it when the job runs instead, from a file only you can "
+                        "read (export TOKEN=$(cat ~/.config/mytoken)) or from your environment, and "
+                        "change the secret if it was shared",
+                    )
+                )
+                break
+    return problems

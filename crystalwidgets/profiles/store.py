@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from .._files import config_dir, private_dir, write_private
-from ..errors import ProfileError
+from ..errors import ProfileError, SecretTextWarning
 from .base import SECRET_NAME, LocalProfile, Profile
 from .kinds import kind_class, kind_names
 
@@ -123,7 +124,11 @@ class ProfileStore:
         )
 
     def save(self, profile: Profile | dict[str, Any]) -> Profile:
-        """Validate and save ``profile`` (replacing one of the same name). Returns it."""
+        """Validate and save ``profile`` (replacing one of the same name). Returns it.
+
+        Free text that looks like a secret (:meth:`Profile.warnings`) is saved as given
+        and warned about with :class:`~crystalwidgets.errors.SecretTextWarning`.
+        """
         if isinstance(profile, dict):
             profile = parse_profile(profile)
         else:
@@ -132,6 +137,8 @@ class ProfileStore:
         data[profile.name] = profile.model_dump(mode="json")
         private_dir(self.path.parent)
         write_private(self.path, json.dumps(data, indent=2, sort_keys=True))
+        for field, message in profile.warnings():  # saved as asked, but said
+            warnings.warn(SecretTextWarning(f"profile {profile.name!r}: {field}: {message}"), stacklevel=2)
         return profile
 
     def delete(self, name: str) -> None:

@@ -46,6 +46,14 @@ class Runner(abc.ABC):
         self.emit = emit
         self.run_dir = run_dir
 
+    @classmethod
+    def stop_leftovers(cls, runners_dir: Path) -> None:
+        """Stop what engines of kernels that died left running under ``runners_dir``.
+
+        Called by every new manager, in a thread of its own, with ``<home>/runners``; it
+        must leave alone what live kernels run. The default has nothing to stop.
+        """
+
     @abc.abstractmethod
     def submit(self, task: Task) -> None:
         """Start (or queue) ``task``; return at once. Report progress through ``emit``."""

@@ -57,6 +57,11 @@ def _job_processes(work_dirs: set[str]) -> dict[str, tuple[int, float]]:
     return found
 
 
+def _private_append(path: Path) -> Any:
+    """``path`` opened to append bytes, created 0600 whatever the umask."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+
+
 class _ExitWatcher:
     """One daemon thread calling ``callback()`` when a watched process ends."""
 
@@ -270,7 +275,7 @@ class LocalRunner(Runner):
 
     def _spawn(self, task: Task) -> _Proc:
         wd = task.work_dir
-        with open(wd / _task.STDOUT, "ab") as out, open(wd / _task.STDERR, "ab") as err:
+        with _private_append(wd / _task.STDOUT) as out, _private_append(wd / _task.STDERR) as err:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "crystalwidgets.jobs.task", str(wd)],
                 cwd=wd,

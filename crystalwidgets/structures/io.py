@@ -21,6 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import StructureError
+from .bounds import check_claimed_sizes
 from .checks import DEFAULT_MIN_DISTANCE, check_structure
 from .codec import structure_from_dict
 from .formats import (
@@ -267,6 +268,7 @@ def _read(
         if single is not None:
             _check_single_index(index, label)
             return single
+    check_claimed_sizes(path, fmt, where)  # a count the file cannot hold never reaches ASE
     from ase.io import read
 
     try:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ipywidgets as w
 
-from .._loop import running_loop
+from .._loop import call_in_kernel, running_loop
 from ..errors import CrystalWidgetsError
 from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
@@ -164,8 +165,12 @@ class App(w.VBox):
         Errors are raised (from code) and shown in the App (from the UI paths).
         """
         atoms = load_structure(source, format=format, name=name)
+        label = name or (os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) else None)
+        return self._add_loaded(atoms, label)
+
+    def _add_loaded(self, atoms: Any, label: str | None) -> Any:
         info = describe_structure(atoms)
-        label = name or (os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) else info["formula"])
+        label = label or info["formula"]
         self.structures.append(atoms)
         self.names.append(f"{len(self.structures)}: {label} ({info['formula']}, {info['n_atoms']} atoms)")
         self.pick.options = list(self.names)
@@ -174,6 +179,7 @@ class App(w.VBox):
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         atoms = self.structure
+        self.form.structure = atoms  # the form shows what the recipe cannot handle of it
         if atoms is not None:
             self.viewer.structure = atoms
             info = describe_structure(atoms)
@@ -181,13 +187,32 @@ class App(w.VBox):
         self._update_can_submit()
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        errors = []
-        for item in change["new"]:
-            try:
-                self.add_structure(bytes(item["content"]), name=item["name"])
-            except CrystalWidgetsError as exc:
-                errors.append(str(exc))
-        self.message.value = " | ".join(errors) if errors else f"loaded {len(change['new'])} file(s)"
+        """Parse uploaded files in a worker thread: the kernel stays free however big they are."""
+        items = [(bytes(item["content"]), str(item["name"])) for item in change["new"]]
+        if not items:
+            return
+        self.message.value = f"reading {len(items)} file(s)..."
+        loop = running_loop()
+
+        def work() -> None:
+            loaded, errors = [], []
+            for data, name in items:
+                try:
+                    loaded.append((load_structure(data, name=name), name))
+                except CrystalWidgetsError as exc:
+                    errors.append(str(exc))
+                except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
+                    errors.append(f"cannot read {name!r}: {type(exc).__name__}: {exc}")
+            call_in_kernel(loop, self._uploaded, loaded, errors)
+
+        self._upload_thread = threading.Thread(target=work, name="cw-upload", daemon=True)
+        self._upload_thread.start()
+
+    def _uploaded(self, loaded: list[tuple[Any, str]], errors: list[str]) -> None:
+        for atoms, name in loaded:
+            self._add_loaded(atoms, name)
+        done = [f"loaded {len(loaded)} file(s)"] if loaded else []
+        self.message.value = " | ".join(errors + done)
 
     def _on_paste(self) -> None:
         fmt = None if self.paste_format.value == "auto" else self.paste_format.value

@@ -23,6 +23,7 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
+from ..recipes.fit import structure_problems
 from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
@@ -56,11 +57,12 @@ class RecipeForm(anywidget.AnyWidget):
     spec = traitlets.Dict().tag(sync=True)
     #: What the user entered, per parameter (set by the front end; omitted = recipe default).
     entries = traitlets.Dict().tag(sync=True)
-    #: Problems per field path (``relax_cell``, ``opt_params['fmax']``) from ``spec.validate``.
+    #: Problems per field path (``relax_cell``, ``opt_params['fmax']``) from ``spec.validate``,
+    #: and under ``structure`` what the recipe cannot handle of :attr:`structure`.
     errors = traitlets.Dict().tag(sync=True)
     #: Names passed to ``**calc_kwargs`` without any check.
     unchecked = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    #: The cleaned keyword arguments (valid only when ``valid`` is True).
+    #: The cleaned keyword arguments (empty while a parameter is wrong).
     value = traitlets.Dict().tag(sync=True)
     valid = traitlets.Bool(False).tag(sync=True)
     #: Whether the submit button may be pressed (the App turns it off without a structure).
@@ -70,6 +72,7 @@ class RecipeForm(anywidget.AnyWidget):
     submit_label = traitlets.Unicode("Submit").tag(sync=True)
 
     def __init__(self, recipe: str = "emt.relax_job", **kwargs: Any) -> None:
+        self._structure: Any = None
         super().__init__(catalogue=[self._entry(info) for info in recipes])
         self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
         self.on_msg(self._on_frontend_msg)
@@ -93,6 +96,21 @@ class RecipeForm(anywidget.AnyWidget):
             else:
                 entries[name] = to_entry(node, value)
         self.entries = entries
+
+    @property
+    def structure(self) -> Any:
+        """The structure the recipe will run on (ase.Atoms), or None; the App sets it.
+
+        With a structure, what the recipe surely cannot handle (elements EMT lacks, no
+        cell for a recipe that needs one) is shown in ``errors`` under ``structure`` and
+        the form is not ``valid``.
+        """
+        return self._structure
+
+    @structure.setter
+    def structure(self, atoms: Any) -> None:
+        self._structure = atoms
+        self._validate()
 
     def on_submit(self, callback: Callable[[RecipeForm], None]) -> None:
         """Call ``callback(form)`` when the user presses submit on a valid form."""
@@ -130,21 +148,26 @@ class RecipeForm(anywidget.AnyWidget):
         return out
 
     def _validate(self) -> None:
-        spec = recipes.resolve(self.recipe).spec
+        info = recipes.resolve(self.recipe)
+        spec = info.spec
         kwargs = self.kwargs()
-        errors: dict[str, str] = {}
+        problems: list[tuple[str, str]] = []
         cleaned: dict[str, Any] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UncheckedKwargsWarning)
             try:
                 cleaned = spec.validate(kwargs)
             except RecipeValidationError as exc:
-                errors = errors_by_field(exc.problems)
+                problems = list(exc.problems)
+        params_ok = not problems
+        if self._structure is not None:  # the same check as the manager's, shown before submit
+            problems += structure_problems(info.name, self._structure, code=info.code)
+        errors = errors_by_field(problems)
         with self.hold_sync():
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)
             self.valid = not errors
-            self.value = jsanitized(cleaned) if not errors else {}
+            self.value = jsanitized(cleaned) if params_ok else {}
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
         # the messages: _messages.FORM_FROM_BROWSER

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,8 +35,9 @@ import anywidget
 import traitlets
 
 from .._loop import call_in_kernel, running_loop
-from ..errors import ProfileError
+from ..errors import ProfileError, SecretTextWarning
 from ..profiles import Profile, ProfileStore, profile_kinds
+from ..profiles.checks import secret_text_problems
 from ..recipes.annotations import from_object, jsonable
 from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
@@ -164,8 +166,11 @@ class ClusterPicker(anywidget.AnyWidget):
     entries = traitlets.Dict().tag(sync=True)
     #: Problems per field name; other keys ("profile", unknown fields) concern the whole profile.
     errors = traitlets.Dict().tag(sync=True)
+    #: What to warn about in the editor without refusing it, per field: free text that looks
+    #: like a secret (:meth:`Profile.warnings`).
+    warnings = traitlets.Dict().tag(sync=True)
     #: The last check: id, profile, deep, state (running, done, failed, timeout), problems,
-    #: message, started, finished, timeout.
+    #: warnings, message, started, finished, timeout.
     check_result = traitlets.Dict().tag(sync=True)
     #: Block health of the manager's runner for the selected profile (``runner.health()``);
     #: empty when there is none.
@@ -309,6 +314,7 @@ class ClusterPicker(anywidget.AnyWidget):
             self.editor = {}
             self.entries = {}
             self.errors = {}
+            self.warnings = {}
 
     def _draft(self) -> dict[str, Any]:
         """The editor's entries as a profile dict (unknown entries pass through, to be refused)."""
@@ -350,8 +356,11 @@ class ClusterPicker(anywidget.AnyWidget):
         """Validate the editor's entries as the store would; set ``errors``; the profile or None."""
         if not self.editor:
             self.errors = {}
+            self.warnings = {}
             return None
         data = self._draft()
+        texts = {k: v for k, v in data.items() if isinstance(v, str) and k not in ("kind", "name")}
+        self.warnings = errors_by_field(secret_text_problems(texts))
         profile = None
         try:
             profile = ProfileStore.validate(data)
@@ -376,7 +385,9 @@ class ClusterPicker(anywidget.AnyWidget):
             self.status = "not saved: fix the fields marked in red"
             return
         try:
-            saved = self._store.save(data)
+            with warnings.catch_warnings():  # said in the status instead of the kernel's log
+                warnings.simplefilter("ignore", SecretTextWarning)
+                saved = self._store.save(data)
         except ProfileError as exc:
             self.errors = self._errors_of(exc)
             self.status = "not saved: fix the fields marked in red"
@@ -397,7 +408,8 @@ class ClusterPicker(anywidget.AnyWidget):
             if stale and self.check_result.get("state") != "running":
                 self.check_result = {}  # checked the old settings
             was = f" (was {original!r})" if renamed else ""
-            self.status = f"saved {saved.name!r}{was} to {self._store.path}"
+            warned = "".join(f"; warning: {field}: {message}" for field, message in saved.warnings())
+            self.status = f"saved {saved.name!r}{was} to {self._store.path}{warned}"
 
     def _delete(self, name: str) -> None:
         if name not in self._saved_names():
@@ -443,6 +455,7 @@ class ClusterPicker(anywidget.AnyWidget):
         timeout = self.deep_check_timeout if deep else self.check_timeout
         self.check_result = {
             "id": seq, "profile": label, "deep": deep, "state": "running", "problems": [],
+            "warnings": [f"{field}: {message}" for field, message in profile.warnings()],
             "message": "", "started": time.time(), "finished": None, "timeout": timeout,
         }
         loop = running_loop()

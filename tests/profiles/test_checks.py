@@ -117,3 +117,64 @@ def test_oversubscription_names_the_field_and_the_cores():
     assert problem.startswith("max_workers: 9 is far above this machine's 2 cores") and "set it to 2" in problem
     assert oversubscription_problems("max_threads", 16, cores=2, factor=8) == []
     assert oversubscription_problems("max_threads", 17, cores=2, factor=8)[0].startswith("max_threads: 17")
+
+
+@pytest.mark.parametrize(
+    "text, shown, secret",
+    [
+        ("export TOKEN=abc123", "TOKEN=...", "abc123"),
+        ("module load vasp\nexport PASSWORD='hunter2'", "PASSWORD=...", "hunter2"),
+        ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG", "AWS_SECRET_ACCESS_KEY=...", "wJalrXUtnFEMI"),
+        ("aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "an AWS access key id (AKIA...)", "IOSFODNN7"),
+        ("git clone https://ghp_" + "a" * 36 + "@github.com/me/repo", "a GitHub token (ghp_...)", "a" * 36),
+        ("pip install --index-url https://me:s3cret@pypi.example.org/simple x", "a password in a URL", "s3cret"),
+        ("mytool --password s3cret", "--password ...", "s3cret"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", "a private key", "OPENSSH"),
+    ],
+)
+def test_secret_looking_text_is_found_and_never_repeated(text, shown, secret):
+    from crystalwidgets.profiles.checks import secret_text_problems
+
+    ((field, message),) = secret_text_problems({"worker_init": text})
+    assert field == "worker_init" and shown in message
+    assert "profiles.json keeps it as plain text" in message
+    assert secret not in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "export TOKEN=$(cat ~/.config/token)",  # read when the job runs: the fix
+        'export PASSWORD="$MY_PASSWORD"',
+        "export BYPASS_CACHE=1\nsource ~/venv/bin/activate",
+        "#SBATCH --mem=4G\n#SBATCH --constraint=cpu",
+        "export OMP_NUM_THREADS=4",
+    ],
+)
+def test_ordinary_shell_lines_are_not_secrets(text):
+    from crystalwidgets.profiles.checks import secret_text_problems
+
+    assert secret_text_problems({"worker_init": text}) == []
+
+
+def test_saving_a_profile_with_a_token_warns(cw_home):
+    from crystalwidgets.errors import SecretTextWarning
+    from crystalwidgets.profiles import ProfileStore
+
+    with pytest.warns(SecretTextWarning, match=r"profile 'p': worker_init: it holds what looks like a secret: TOKEN=\.\.\."):
+        ProfileStore().save({"kind": "parsl-local", "name": "p", "worker_init": "export TOKEN=abc"})
+
+
+def test_environment_values_of_a_kind_are_checked_as_assignments():
+    from typing import ClassVar, Literal
+
+    from crystalwidgets.profiles import Profile
+
+    class EnvProfile(Profile):
+        kind: Literal["env-test"] = "env-test"
+        env: dict[str, str] = {}
+        runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
+
+    profile = EnvProfile(name="e", env={"OMP_NUM_THREADS": "4", "HF_TOKEN": "abc123"})
+    ((field, message),) = profile.warnings()
+    assert field == "env['HF_TOKEN']" and "HF_TOKEN=..." in message and "abc123" not in message

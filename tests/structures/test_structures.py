@@ -640,3 +640,51 @@ def test_import_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- bounded reads ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("big.xyz", "1000000000\nclaims a lot\nH 0 0 0\nH 0 0 0.74\n",
+         "big.xyz' as XYZ (format='xyz'): line 1 says its frame has 1,000,000,000 atoms, but the 32 bytes"),
+        ("two.xyz", "2\nfirst\nH 0 0 0\nH 0 0 0.74\n10000000\nsecond\nH 0 0 0\n",
+         "line 5 says its frame has 10,000,000 atoms"),
+        ("POSCAR", "x\n1.0\n3 0 0\n0 3 0\n0 0 3\nNa Cl\n1 1000000000\nDirect\n0 0 0\n0.5 0.5 0.5\n",
+         "line 7 says the cell holds 1 + 1000000000 = 1,000,000,001 atoms"),
+    ],
+)
+def test_a_count_the_file_cannot_hold_is_refused_at_once(tmp_path, name, text, message):
+    import time
+
+    path = tmp_path / name
+    path.write_text(text)
+    for source, kwargs in ((path, {}), (text.encode(), {"name": name})):  # a file and an upload
+        start = time.monotonic()
+        with pytest.raises(StructureError) as err:
+            load_structure(source, **kwargs)
+        assert time.monotonic() - start < 5  # ASE alone reads 10^9 empty lines (or allocates GBs)
+        assert message in str(err.value)
+        assert "use the complete file" in str(err.value)
+
+
+def test_a_compressed_file_is_walked_to_its_end_not_to_its_claim(tmp_path):
+    import gzip
+
+    path = tmp_path / "big.xyz.gz"
+    path.write_bytes(gzip.compress(b"1000000000\nc\nH 0 0 0\nH 0 0 0.74\n"))
+    with pytest.raises(StructureError, match=r"line 1 says its frame has 1,000,000,000 atoms, but the file ends after 2 atom lines"):
+        load_structure(path)
+
+
+def test_honest_counts_still_read(tmp_path):
+    from ase.io import write
+
+    frames = [bulk("Cu", cubic=True) * (2, 2, 2), bulk("Al", cubic=True)]
+    write(tmp_path / "frames.xyz", frames, format="extxyz")
+    assert len(load_structure(tmp_path / "frames.xyz")) == 4
+    assert len(load_structure(tmp_path / "frames.xyz", index=0)) == 32
+    write(tmp_path / "POSCAR", frames[0], format="vasp")
+    assert len(load_structure(tmp_path / "POSCAR")) == 32

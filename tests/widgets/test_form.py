@@ -140,3 +140,57 @@ def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
     app.paste.value = "2\nwater-ish\nH 0 0 0\nH 0 0 0.9\n"
     app._on_paste()
     assert app.structure is not None and len(app.structure) == 2
+
+
+def test_form_and_app_show_what_the_recipe_cannot_handle_before_submit(manager):
+    from ase.build import molecule
+
+    from crystalwidgets.widgets import App
+
+    form = RecipeForm("emt.relax_job", relax_cell=False)
+    form.structure = bulk("NaCl", "rocksalt", a=5.64)
+    assert not form.valid and form.value == {"relax_cell": False}
+    assert "no parameters for Cl, Na" in form.errors["structure"]
+    form.recipe = "tblite.relax_job"
+    assert form.valid and "structure" not in form.errors
+
+    app = App(manager, structure=molecule("CO"), recipe="emt.elastic.elastic_tensor_flow")
+    assert not app.form.valid and "full unit cell" in app.form.errors["structure"]
+    app.add_structure(bulk("Cu"))
+    assert app.form.valid and app.form.errors == {}
+    app.pick.index = 0
+    assert not app.form.valid
+    with pytest.raises(Exception, match="cannot run on CO"):
+        app.submit()
+    assert "not submitted: emt.elastic.elastic_tensor_flow cannot run on CO" in app.form.status
+    assert manager.jobs() == [] and manager.store.count() == 0
+
+
+def test_uploads_are_parsed_off_the_kernels_thread(manager, monkeypatch):
+    import threading
+
+    from crystalwidgets.widgets import App, _app
+    from tests.helpers import wait_until
+
+    parsing, release, threads = threading.Event(), threading.Event(), []
+    real = _app.load_structure
+
+    def load(*args, **kwargs):  # the real reader, held until the test has seen the handler return
+        threads.append(threading.current_thread())
+        parsing.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_app, "load_structure", load)
+    app = App(manager)
+    good = b"2\nH2\nH 0 0 0\nH 0 0 0.74\n"
+    bad = b"1000000000\nclaims a lot\nH 0 0 0\n"
+    app._on_upload({"new": [{"name": "h2.xyz", "content": memoryview(good)}, {"name": "big.xyz", "content": bad}]})
+    assert parsing.wait(30) and app.structure is None  # the handler returned while parsing goes on
+    assert app.message.value == "reading 2 file(s)..."
+    release.set()
+    wait_until(lambda: app.structure is not None and "big.xyz" in app.message.value, 30, "the upload to land")
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert app.names == ["1: h2.xyz (H2, 2 atoms)"]
+    assert "line 1 says its frame has 1,000,000,000 atoms" in app.message.value
+    assert app.message.value.endswith("loaded 1 file(s)")

@@ -396,3 +396,22 @@ def test_what_the_widget_sends_is_json(store):
     browser_says(picker, "save")
     assert sent and all(isinstance(s, str) for s in sent)
     assert any('"walltime"' in s for s in sent)  # the error went out, as JSON
+
+
+def test_secret_looking_text_is_warned_about_at_the_field_at_check_and_at_save(store):
+    picker = ClusterPicker()
+    browser_says(picker, "new", profile_kind="parsl-local")
+    type_into(picker, name="tok", worker_init="module load python\nexport GITHUB_TOKEN=ghp_" + "x" * 36)
+    assert picker.errors == {}  # a warning, not a refusal: the user may mean it
+    assert picker.warnings["worker_init"].startswith("line 2 holds what looks like a secret: GITHUB_TOKEN=...")
+    assert "$(cat ~/.config/mytoken)" in picker.warnings["worker_init"]
+    assert "x" * 36 not in json.dumps(picker.warnings)  # the secret itself is never repeated
+    browser_says(picker, "save")
+    assert picker.status.startswith("saved 'tok'")
+    assert "; warning: worker_init: line 2 holds what looks like a secret" in picker.status
+    assert picker.warnings == {}  # the editor closed
+    browser_says(picker, "check", deep=False, draft=False)
+    result = wait_check(picker)
+    assert [w.split(":")[0] for w in result["warnings"]] == ["worker_init"]
+    type_free = ProfileStore.validate({"kind": "parsl-local", "name": "ok", "worker_init": "export TOKEN=$(cat ~/.t)"})
+    assert type_free.warnings() == []  # read at run time: nothing to warn about

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..._files import private_dir, tail_text, write_private
+from ..._files import private_dir, private_tree, tail_text, write_private
 from ...profiles import slurm as _slurm
 from .app import run_job
 
@@ -44,9 +44,13 @@ class Engine:
         self.slurm = profile.kind == "parsl-slurm"
         self.registry = private_dir(run_dir / ENGINES_DIR) / f"{self.label}.json"
         self._register(profile, owner)
-        self.dfk = DataFlowKernel(
-            profile.to_parsl_config(private_dir(run_dir / "runinfo"), self.label)
-        )
+        # Parsl makes its run info (logs, keys, block scripts) with the kernel's umask: the
+        # runinfo dir is 0700 so none of it can be reached, and made private when the
+        # engine has started and when it closes
+        runinfo = private_dir(run_dir / "runinfo")
+        self.dfk = DataFlowKernel(profile.to_parsl_config(runinfo, self.label))
+        self.run_info = Path(self.dfk.run_dir)  # this engine's: runinfo/000, 001, ...
+        private_tree(self.run_info)
         self.executor = self.dfk.executors[self.label]
         self.app = python_app(run_job, data_flow_kernel=self.dfk, executors=[self.label])
         self.htex = hasattr(self.executor, "connected_managers")
@@ -179,6 +183,7 @@ class Engine:
             proc = getattr(self.executor, "interchange_proc", None)
             if proc is not None and proc.poll() is None:
                 proc.kill()
+        private_tree(self.run_info)
         if not self.slurm or self._cancel_blocks():
             self.registry.unlink(missing_ok=True)
 

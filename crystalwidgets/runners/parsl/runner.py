@@ -60,7 +60,7 @@ from ..worker import control
 from .app import CANCEL, TASK, JobCancelled, RemoteLink
 from .blocks import BlockWatch
 from .engine import Engine
-from .leftovers import cleanup_leftovers, leftover_blocks
+from .leftovers import cleanup_leftovers, leftover_blocks, stop_dead_engines
 from .link import Listener, ThreadLink
 
 __all__ = ["ParslRunner", "cleanup_leftovers", "leftover_blocks"]
@@ -121,6 +121,11 @@ class ParslRunner(BlockWatch, Runner):
     """Runs jobs through Parsl for the ``parsl-*`` profile kinds. See the module docstring."""
 
     kind = "parsl"
+
+    @classmethod
+    def stop_leftovers(cls, runners_dir: Path) -> None:
+        """Stop the interchanges of local engines whose kernel died (:func:`.stop_dead_engines`)."""
+        stop_dead_engines(runners_dir)
 
     def __init__(self, profile: Any, emit: Emit, run_dir: Path) -> None:
         super().__init__(profile, emit, Path(run_dir))
