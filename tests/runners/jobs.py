@@ -28,3 +28,12 @@ def chatty_job(atoms, text: str = "", leave_cwd: str | None = None):
     if leave_cwd:
         os.chdir(leave_cwd)
     return {"pid": os.getpid(), "cwd": os.getcwd()}
+
+
+def worker_killer_job(atoms):
+    """Kills the worker that runs it (its job process's parent), as an out-of-memory kill would."""
+    import signal
+
+    os.kill(os.getppid(), signal.SIGKILL)
+    time.sleep(30)
+    return "survived"

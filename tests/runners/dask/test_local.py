@@ -24,7 +24,7 @@ from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.dask.profiles import DaskLocalProfile, DaskSchedulerProfile
 from tests.helpers import ROOT, states_seen, wait_until
 from tests.runners.cancel import cancel_pending_and_running
-from tests.runners.jobs import looping_job
+from tests.runners.jobs import looping_job, worker_killer_job
 
 pytest.importorskip("distributed")
 
@@ -108,6 +108,20 @@ def test_a_worker_killed_mid_job_is_retried_and_the_row_says_so(cw_home, tmp_pat
         assert seen[job.id] == ["pending", "running", "completed"]
     finally:
         mgr.close()
+
+
+def test_a_job_that_kills_every_worker_fails_with_killedworker_and_says_so(dmgr):
+    """Dask reruns a job whose worker died, and gives up after its allowed failures."""
+    job = dmgr.submit(bulk("Cu"), worker_killer_job, "dl")
+    (rec,) = dmgr.wait([job.id], timeout=180)
+    assert rec.state is JobState.FAILED
+    assert rec.error.startswith("Dask gave up on it: every worker that ran it died"), rec.error
+    assert "KilledWorker" in rec.error
+    assert dmgr.runner("dl").health()["engine"] == "ready"  # the cluster lives on
+    # the nanny restarts the worker each time: the next job runs (given time on a busy machine)
+    wait_until(lambda: dmgr.runner("dl").health()["workers"] == 1, 60, "the worker restarted")
+    nxt = dmgr.submit(bulk("Cu"), looping_job, "dl", seconds=0.1)
+    assert dmgr.wait([nxt.id], timeout=180)[0].state is JobState.COMPLETED
 
 
 def test_the_check_names_a_missing_scheduler_and_a_silent_one_within_its_bound(cw_home):
