@@ -69,10 +69,9 @@ def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Pr
         facts = potcar_facts(atoms, preset, extra, fields=fields, chosen_by=chosen_by)
     except Exception as exc:  # quacc or ASE refuse these parameters: their words, on the field
         field = fields.get("xc") or fields.get("pp") or ("preset" if "preset" in cleaned or not extra else var)
-        result: tuple[Problems, Problems] = (
-            [(field, f"quacc's VASP calculator refuses these parameters: {type(exc).__name__}: {exc}")],
-            [],
-        )
+        said = f"{type(exc).__name__}: {exc}"
+        text = f"quacc's VASP calculator cannot be built with these parameters and quacc's settings: {said}; change this field to a value quacc takes"
+        result: tuple[Problems, Problems] = ([(field, text)], [])
     else:
         result = potcar_problems(facts)
     return result
