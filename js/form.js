@@ -92,6 +92,9 @@ function render({ model, el: root }) {
         nodes.push(el("div", { className: "cw-warning", text: `unchecked: ${unchecked.join(", ")}` }));
       }
     }
+    for (const note of model.get("notes") || []) {
+      nodes.push(el("div", { className: "cw-warning cw-note", text: note }));
+    }
     // keep focus and scroll while re-rendering after each validation round trip
     const active = document.activeElement;
     const path = active && fields.contains(active) ? active.closest("[data-field]")?.dataset.field : null;
@@ -119,6 +122,7 @@ function render({ model, el: root }) {
     onChange(model, "entries", drawFields),
     onChange(model, "errors", () => { drawFields(); drawSubmit(); }),
     onChange(model, "unchecked", drawFields),
+    onChange(model, "notes", drawFields),
     onChange(model, "valid", drawSubmit),
     onChange(model, "can_submit", drawSubmit),
     onChange(model, "status", drawSubmit),

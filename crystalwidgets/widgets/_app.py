@@ -16,11 +16,11 @@ from typing import Any
 import ipywidgets as w
 
 from .._loop import running_loop
-from ..errors import CrystalWidgetsError
+from ..errors import CrystalWidgetsError, RecipeValidationError
 from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
-from ._entries import from_entry, kinds
+from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker
 from ._table import JobTable
@@ -174,6 +174,7 @@ class App(w.VBox):
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         atoms = self.structure
+        self.form.structure = atoms  # the checks that need it (a VASP recipe's POTCARs) run in the form
         if atoms is not None:
             self.viewer.structure = atoms
             info = describe_structure(atoms)
@@ -215,6 +216,8 @@ class App(w.VBox):
             rec = self.manager.submit(self.structure, self.form.recipe, self.picker.value, **self.form.value)
         except CrystalWidgetsError as exc:
             self.form.status = f"not submitted: {exc}"
+            if isinstance(exc, RecipeValidationError):  # e.g. a POTCAR removed since the form checked
+                self.form.errors = {**self.form.errors, **errors_by_field(exc.problems)}
             raise
         self.form.status = f"submitted {rec.short_id} ({rec.recipe} on {rec.formula}, {rec.profile})"
         return rec

@@ -23,10 +23,13 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
+from ..vasp import checks_potcars, vasp_problems
 from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["RecipeForm"]
+
+_CHECKING = "checking the POTCARs of this structure..."
 
 class RecipeForm(anywidget.AnyWidget):
     """Pick a recipe and fill its parameters; ``value`` holds the cleaned kwargs.
@@ -60,6 +63,8 @@ class RecipeForm(anywidget.AnyWidget):
     errors = traitlets.Dict().tag(sync=True)
     #: Names passed to ``**calc_kwargs`` without any check.
     unchecked = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: Warnings that do not stop a submit (a POTCAR pymatgen does not know), ``field: message``.
+    notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
     #: The cleaned keyword arguments (valid only when ``valid`` is True).
     value = traitlets.Dict().tag(sync=True)
     valid = traitlets.Bool(False).tag(sync=True)
@@ -72,6 +77,8 @@ class RecipeForm(anywidget.AnyWidget):
     def __init__(self, recipe: str = "emt.relax_job", **kwargs: Any) -> None:
         super().__init__(catalogue=[self._entry(info) for info in recipes])
         self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
+        self._structure: Any = None
+        self._round = 0  # validation rounds: a late structure check of an older round is dropped
         self.on_msg(self._on_frontend_msg)
         self.recipe = recipes.resolve(recipe).name
         if kwargs:
@@ -93,6 +100,20 @@ class RecipeForm(anywidget.AnyWidget):
             else:
                 entries[name] = to_entry(node, value)
         self.entries = entries
+
+    @property
+    def structure(self) -> Any:
+        """The structure the parameters are for (ASE Atoms), or None.
+
+        With one, the checks that need it run too (a VASP recipe's POTCARs, see
+        :func:`crystalwidgets.vasp.vasp_problems`); the App sets it on every pick.
+        """
+        return self._structure
+
+    @structure.setter
+    def structure(self, atoms: Any) -> None:
+        self._structure = atoms
+        self._validate()
 
     def on_submit(self, callback: Callable[[RecipeForm], None]) -> None:
         """Call ``callback(form)`` when the user presses submit on a valid form."""
@@ -130,7 +151,9 @@ class RecipeForm(anywidget.AnyWidget):
         return out
 
     def _validate(self) -> None:
-        spec = recipes.resolve(self.recipe).spec
+        self._round += 1
+        info = recipes.resolve(self.recipe)
+        spec = info.spec
         kwargs = self.kwargs()
         errors: dict[str, str] = {}
         cleaned: dict[str, Any] = {}
@@ -140,11 +163,45 @@ class RecipeForm(anywidget.AnyWidget):
                 cleaned = spec.validate(kwargs)
             except RecipeValidationError as exc:
                 errors = errors_by_field(exc.problems)
+        structure_check = not errors and self._structure is not None and checks_potcars(info)
         with self.hold_sync():
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)
-            self.valid = not errors
+            self.notes = []
+            self.valid = not errors and not structure_check
             self.value = jsanitized(cleaned) if not errors else {}
+            if structure_check:
+                self.status = _CHECKING
+            elif self.status == _CHECKING:
+                self.status = ""
+        if structure_check:
+            self._check_structure(info, self._structure, cleaned, self._round)
+
+    def _check_structure(self, info: Any, atoms: Any, cleaned: dict[str, Any], round_: int) -> None:
+        """The checks that need the structure (POTCARs), off the kernel's thread when it has a loop."""
+        loop = running_loop()
+
+        def work() -> None:
+            try:
+                problems, notes = vasp_problems(info, atoms, cleaned)
+            except Exception as exc:  # shown, never lost; the submit checks again
+                problems, notes = [], [("POTCARs", f"could not be checked here ({exc}); submit checks them again")]
+            call_in_kernel(loop, apply, problems, notes)
+
+        def apply(problems: list[tuple[str, str]], notes: list[tuple[str, str]]) -> None:
+            if round_ != self._round:  # the user changed something meanwhile: a newer check runs
+                return
+            with self.hold_sync():
+                self.errors = errors_by_field(problems)
+                self.notes = [f"{field}: {message}" for field, message in notes]
+                self.valid = not problems
+                if self.status == _CHECKING:
+                    self.status = ""
+
+        if loop is None:  # a script: check in place
+            work()
+        else:
+            threading.Thread(target=work, name="cw-recipe-structure-check", daemon=True).start()
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
         # the messages: _messages.FORM_FROM_BROWSER
