@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.vasp.potcars import potcar_tree
@@ -31,3 +36,37 @@ def pp_lib(tmp_path, monkeypatch, quacc_env):
     )
     monkeypatch.setenv("QUACC_VASP_PP_PATH", str(root))
     return root
+
+
+HERE = Path(__file__).resolve().parent
+SI2 = HERE / "outputs" / "si2"
+
+
+@pytest.fixture
+def fake_vasp(pp_lib, monkeypatch):
+    """quacc's VASP commands run the stand-in (``fake_vasp.py``) replaying ``outputs/si2``.
+
+    Returns a function setting the scenario (``clean``, ``tetrahedron``, ``broken``). Job
+    processes get ``fast_custodian`` on their path: custodian polls every 0.05 s, not 10 s.
+    """
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'fake_vasp.py'))}"
+    monkeypatch.setenv("QUACC_VASP_CMD", cmd)
+    monkeypatch.setenv("QUACC_VASP_GAMMA_CMD", cmd)
+    monkeypatch.setenv("QUACC_VASP_PARALLEL_CMD", "")
+    monkeypatch.setenv("CW_FAKE_VASP_SET", str(SI2))
+    path = [str(HERE / "fast_custodian"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
+
+    def scenario(name: str = "clean") -> None:
+        monkeypatch.setenv("CW_FAKE_VASP_SCENARIO", name)
+
+    scenario()
+    return scenario
+
+
+@pytest.fixture
+def si2():
+    """The structure the recorded output set was computed for."""
+    from ase.io import read
+
+    return read(SI2 / "POSCAR.gz", format="vasp")
