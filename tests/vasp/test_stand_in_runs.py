@@ -80,6 +80,19 @@ def test_an_error_custodian_corrects_then_a_clean_restart_shows_in_the_details(m
         }
     ]
     assert s["energy_ev"] == pytest.approx(recorded["energy"], abs=1e-8)
+    # the job details the table sends to the browser carry them
+    from crystalwidgets.widgets._table import JobTable
+    from tests.widgets.test_table import Wire, browser_says
+
+    table = JobTable(manager)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    table.show_details(done.short_id)
+    details = wire.of_kind("details")[-1]
+    assert details["summary"]["custodian_corrections"][0]["text"] == (
+        "VaspErrorHandler saw tet: INCAR: set ISMEAR=0, SIGMA=0.05"
+    )
+    assert details["summary"]["custodian_restarts"] == 1
 
 
 def test_a_run_that_fails_for_good_keeps_its_error_and_its_files(manager, fake_vasp, si2):
