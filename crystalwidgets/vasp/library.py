@@ -26,7 +26,7 @@ from typing import Any
 
 from .potcar import PotcarFacts, PotcarHeader, PotcarSlot, functional_folders
 
-__all__ = ["pp_library", "read_header", "potcar_facts", "resolve_potcar_choice"]
+__all__ = ["incar_tags", "pp_library", "read_header", "potcar_facts", "resolve_potcar_choice"]
 
 _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -107,7 +107,7 @@ class _Quiet:
 
 
 def resolve_potcar_choice(atoms: Any, preset: str | None, calc_kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """xc, pp, pp_version and setups as quacc's ``Vasp`` calculator resolves them.
+    """xc, pp, pp_version, setups and the INCAR's tags as quacc's ``Vasp`` calculator resolves them.
 
     Cached per symbols, preset and parameters (a form asks on every edit); a copy is returned.
 
@@ -142,7 +142,23 @@ def _resolve(atoms: Any, preset: str | None, calc_kwargs: Mapping[str, Any]) -> 
         calc.check_xc()  # ASE's guess of pp when only gga is given
     p = calc.input_params
     version = p.get("pp_version") or cfg.get("VASP_PP_VERSION") or None
-    return {"xc": p.get("xc"), "pp": str(p["pp"]), "pp_version": version, "setups": p.get("setups")}
+    return {
+        "xc": p.get("xc"),
+        "pp": str(p["pp"]),
+        "pp_version": version,
+        "setups": p.get("setups"),
+        "incar_tags": sorted(incar_tags(calc)),
+    }
+
+
+def incar_tags(calc: Any) -> set[str]:
+    """The tags ASE's ``write_incar`` writes from a calculator's parameter tables (upper case)."""
+    tables = (
+        calc.float_params, calc.exp_params, calc.string_params, calc.int_params, calc.bool_params,
+        calc.list_bool_params, calc.list_int_params, calc.list_float_params, calc.special_params,
+        calc.input_params.get("custom") or {},
+    )
+    return {key.upper() for table in tables for key, value in table.items() if value is not None}
 
 
 def _folder(pp: str, pp_version: str | None) -> str:
@@ -170,6 +186,7 @@ def potcar_facts(
     *,
     fields: Mapping[str, str] | None = None,
     chosen_by: str = "the recipe's defaults",
+    choice: Mapping[str, Any] | None = None,
 ) -> PotcarFacts:
     """The facts :func:`~.potcar.potcar_problems` judges, for ``atoms`` with these parameters.
 
@@ -183,10 +200,13 @@ def potcar_facts(
         The form field that chose ``setups``, ``pp`` and ``xc`` (default ``preset``).
     chosen_by
         Words for where the choice comes from, for messages.
+    choice
+        :func:`resolve_potcar_choice` of these parameters, when the caller has it.
     """
     from ase.calculators.vasp.create_input import count_symbols, get_pp_setup
 
-    choice = resolve_potcar_choice(atoms, preset, calc_kwargs)
+    if choice is None:
+        choice = resolve_potcar_choice(atoms, preset, calc_kwargs)
     library, source = pp_library()
     folder = _folder(choice["pp"], choice["pp_version"])
     lib = Path(library) if library else None

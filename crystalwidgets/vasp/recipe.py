@@ -1,4 +1,5 @@
-"""The POTCAR checks of one VASP recipe call: which recipes, which parameters, which fields.
+"""The checks of one VASP recipe call (POTCARs, the user's INCAR tags): which recipes,
+which parameters, which fields.
 
 Checked are quacc's VASP recipes that take a ``preset`` (``vasp.static_job``,
 ``vasp.relax_job``, ``vasp.slabs.*``, ``vasp.md.md_job``...): their POTCARs are chosen
@@ -47,14 +48,16 @@ def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Pr
     Returns
     -------
     problems, warnings
-        ``(field, message)`` pairs, as :func:`~.potcar.potcar_problems` gives them; both
-        empty for a recipe whose POTCARs are not checked (:func:`checks_potcars`).
+        ``(field, message)`` pairs, as :func:`~.potcar.potcar_problems` gives them, then
+        the user's INCAR tags VASP does not know (:func:`~.incar.unknown_incar_tags`);
+        both empty for a recipe that is not checked (:func:`checks_potcars`).
         The files are looked at anew on every call (a POTCAR installed meanwhile counts).
     """
     if not checks_potcars(info):
         return [], []
     preset, extra, var = _split(info, cleaned)
-    from .library import potcar_facts
+    from .incar import known_incar_tags, unknown_incar_tags
+    from .library import potcar_facts, resolve_potcar_choice
 
     fields = {}
     for what, names in (("setups", ("setups",)), ("pp", ("pp", "pp_version")), ("xc", ("xc",))):
@@ -66,12 +69,16 @@ def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Pr
     if given:
         chosen_by += " with " + ", ".join(f"{k}={extra[k]!r}" for k in given)
     try:
-        facts = potcar_facts(atoms, preset, extra, fields=fields, chosen_by=chosen_by)
+        choice = resolve_potcar_choice(atoms, preset, extra)
     except Exception as exc:  # quacc or ASE refuse these parameters: their words, on the field
         field = fields.get("xc") or fields.get("pp") or ("preset" if "preset" in cleaned or not extra else var)
         said = f"{type(exc).__name__}: {exc}"
-        text = f"quacc's VASP calculator cannot be built with these parameters and quacc's settings: {said}; change this field to a value quacc takes"
-        result: tuple[Problems, Problems] = ([(field, text)], [])
-    else:
-        result = potcar_problems(facts)
-    return result
+        text = (
+            f"quacc's VASP calculator cannot be built with these parameters and quacc's settings: "
+            f"{said}; change this field to a value quacc takes"
+        )
+        return [(field, text)], []
+    facts = potcar_facts(atoms, preset, extra, fields=fields, chosen_by=chosen_by, choice=choice)
+    problems, notes = potcar_problems(facts)
+    problems += unknown_incar_tags(extra, choice["incar_tags"], known_incar_tags(), var)
+    return problems, notes

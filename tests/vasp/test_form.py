@@ -83,3 +83,11 @@ def test_a_potcar_gone_after_the_form_checked_is_refused_at_submit_and_shown(man
     assert manager.jobs() == []
     assert app.form.status.startswith("not submitted: 1 problem with the parameters of vasp.static_job")
     assert app.form.errors["preset"].startswith("Si: no POTCAR")
+
+
+def test_an_unknown_incar_tag_is_shown_on_its_row(pp_lib):
+    form = RecipeForm("vasp.static_job")
+    form.structure = bulk("Si")
+    form.entries = {"**calc_kwargs": {"rows": [["encutt", "520"]]}}
+    assert not form.valid and list(form.errors) == ["calc_kwargs['encutt']"]
+    assert "did you mean encut?" in form.errors["calc_kwargs['encutt']"]

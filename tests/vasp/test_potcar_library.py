@@ -44,14 +44,16 @@ def test_headers_are_pymatgens_reading_with_its_unknown_potcar_warning(tmp_path)
 
 def test_paths_are_the_ones_ase_writes_into_the_potcar(pp_lib, monkeypatch):
     """Our folder rule and setups give ASE's own ppp_list, with a setups override and a special index."""
+    from quacc import change_settings
     from quacc.calculators.vasp import Vasp
 
     atoms = fe_o()
     kwargs = {"setups": {"Fe": "_pv", "0": "Fe"}}
     facts = potcar_facts(atoms, "DefaultSetGGA", kwargs)
     monkeypatch.setenv("VASP_PP_PATH", str(pp_lib))
-    calc = Vasp(atoms.copy(), preset="DefaultSetGGA", **kwargs)
-    calc.initialize(atoms)
+    with change_settings({"VASP_PP_PATH": pp_lib}):  # this thread's settings may be an older test's
+        calc = Vasp(atoms.copy(), preset="DefaultSetGGA", **kwargs)
+        calc.initialize(atoms)
     assert [s.path for s in facts.slots] == [str(p) for p in calc.ppp_list]
     assert [s.setup for s in facts.slots] == ["Fe", "Fe_pv", "O"]
     assert facts.folder == "potpaw_PBE.64" and facts.found_folders == ("potpaw_LDA.64", "potpaw_PBE.64")

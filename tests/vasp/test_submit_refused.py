@@ -74,3 +74,15 @@ def test_other_recipes_are_not_looked_at(manager, quacc_env):
         warnings.simplefilter("error", PotcarWarning)
         rec = manager.submit(bulk("Cu"), "emt.static_job")
     assert rec.recipe == "emt.static_job"
+
+
+def test_an_unknown_incar_tag_is_refused(manager, cw_home, pp_lib):
+    exc = refused(manager, cw_home, bulk("Si"), "vasp.static_job", encutt=520)
+    assert exc.problems == [
+        (
+            "calc_kwargs['encutt']",
+            "ENCUTT is not an INCAR tag VASP knows (pymatgen's list of INCAR tags has no ENCUTT); ASE would "
+            "write it into the INCAR and VASP would ignore it without a word: did you mean encut? Fix the "
+            "name, or remove it",
+        )
+    ]
