@@ -24,12 +24,14 @@ from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
 from ..vasp import checks_potcars, vasp_problems
+from ..vasp.preview import preview_inputs
 from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["RecipeForm"]
 
 _CHECKING = "checking the POTCARs of this structure..."
+_FIX_FIRST = "the input preview comes once the problems above are fixed"
 
 class RecipeForm(anywidget.AnyWidget):
     """Pick a recipe and fill its parameters; ``value`` holds the cleaned kwargs.
@@ -65,6 +67,9 @@ class RecipeForm(anywidget.AnyWidget):
     unchecked = traitlets.List(traitlets.Unicode()).tag(sync=True)
     #: Warnings that do not stop a submit (a POTCAR pymatgen does not know), ``field: message``.
     notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: The input files a VASP job will write (:func:`crystalwidgets.vasp.preview.preview_inputs`),
+    #: ``{}`` for other recipes or without a structure.
+    preview = traitlets.Dict().tag(sync=True)
     #: The cleaned keyword arguments (valid only when ``valid`` is True).
     value = traitlets.Dict().tag(sync=True)
     valid = traitlets.Bool(False).tag(sync=True)
@@ -168,6 +173,8 @@ class RecipeForm(anywidget.AnyWidget):
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)
             self.notes = []
+            if not structure_check:
+                self.preview = {}
             self.valid = not errors and not structure_check
             self.value = jsanitized(cleaned) if not errors else {}
             if structure_check:
@@ -186,14 +193,24 @@ class RecipeForm(anywidget.AnyWidget):
                 problems, notes = vasp_problems(info, atoms, cleaned)
             except Exception as exc:  # shown, never lost; the submit checks again
                 problems, notes = [], [("POTCARs", f"could not be checked here ({exc}); submit checks them again")]
-            call_in_kernel(loop, apply, problems, notes)
+            if problems:
+                preview = {"files": {}, "potcars": [], "unknown_tags": [], "error": _FIX_FIRST}
+            elif round_ != self._round:  # outdated already: no preview for it
+                preview = {}
+            else:
+                try:
+                    preview = preview_inputs(info, atoms, cleaned)
+                except Exception as exc:
+                    preview = {"files": {}, "potcars": [], "unknown_tags": [], "error": f"no preview: {exc}"}
+            call_in_kernel(loop, apply, problems, notes, preview)
 
-        def apply(problems: list[tuple[str, str]], notes: list[tuple[str, str]]) -> None:
+        def apply(problems: list[tuple[str, str]], notes: list[tuple[str, str]], preview: dict[str, Any]) -> None:
             if round_ != self._round:  # the user changed something meanwhile: a newer check runs
                 return
             with self.hold_sync():
                 self.errors = errors_by_field(problems)
                 self.notes = [f"{field}: {message}" for field, message in notes]
+                self.preview = jsanitized(preview)
                 self.valid = not problems
                 if self.status == _CHECKING:
                     self.status = ""
