@@ -111,8 +111,11 @@ function render({ model, el: root }) {
       preview.replaceChildren();
       return;
     }
+    if (!Object.keys(p.files || {}).length) {  // no files: why, in plain sight
+      preview.replaceChildren(el("div", { className: "cw-help cw-preview-none", text: `Input preview: ${p.error}` }));
+      return;
+    }
     const parts = [el("summary", { text: "Input preview (written by quacc for this structure)" })];
-    if (p.error) parts.push(el("div", { className: "cw-help", text: p.error }));
     if ((p.potcars || []).length) {
       const pots = p.potcars.map((x) => `${x.symbol} (${x.functional || x.lexch}: ${x.titel})`);
       parts.push(el("div", { className: "cw-help cw-preview-potcars", text: `POTCAR: ${pots.join(", ")}` }));
