@@ -119,7 +119,12 @@ def test_no_library_is_refused_naming_the_settings(quacc_env):
 
 def test_quacc_refusing_the_parameters_is_a_problem_of_the_field(pp_lib):
     (field, message), = vasp_problems(recipes.resolve("vasp.static_job"), si(), {"xc": "no-such-xc"})[0]
-    assert field == "calc_kwargs['xc']" and message.startswith("quacc's VASP calculator cannot be built with these parameters and quacc's settings: ValueError: no-such-xc is not supported for xc")
+    assert field == "calc_kwargs['xc']"
+    assert message.startswith(
+        "quacc's VASP calculator cannot be built with these parameters and quacc's settings: "
+        "ValueError: no-such-xc is not supported for xc"
+    )
+    assert message.endswith("; change this field to a value quacc takes")
 
 
 def test_recipes_without_a_preset_and_other_codes_are_not_checked(quacc_env):
