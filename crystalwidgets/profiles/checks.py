@@ -101,8 +101,15 @@ def slurm_error_field(error: str) -> str:
     return "scheduler_options"
 
 
-def vasp_parallel_cmd(worker_init: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """:data:`VASP_CMD_VAR` as the workers will see it (``worker_init`` wins), and where it was set."""
+def vasp_parallel_cmd(
+    worker_init: str, environ: Mapping[str, str], settings_file: str | None = None
+) -> tuple[str, str] | None:
+    """:data:`VASP_CMD_VAR` as the workers will see it, and where it was set.
+
+    ``worker_init`` wins, then this kernel's environment (copied into the blocks), then
+    ``settings_file``: the VASP_PARALLEL_CMD of quacc's settings file, as quacc reads it
+    where no variable sets it.
+    """
     found = None
     for line in worker_init.splitlines():
         m = re.match(rf"\s*(?:export\s+)?{VASP_CMD_VAR}=(.*)$", line)
@@ -111,6 +118,8 @@ def vasp_parallel_cmd(worker_init: str, environ: Mapping[str, str]) -> tuple[str
             found = (words[0], "worker_init")
     if found is None and environ.get(VASP_CMD_VAR):
         found = (environ[VASP_CMD_VAR], "this kernel's environment (copied into the blocks)")
+    if found is None and settings_file:
+        found = (settings_file, "VASP_PARALLEL_CMD in quacc's settings file")
     return found
 
 

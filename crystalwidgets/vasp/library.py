@@ -26,7 +26,7 @@ from typing import Any
 
 from .potcar import PotcarFacts, PotcarHeader, PotcarSlot, functional_folders
 
-__all__ = ["incar_tags", "pp_library", "read_header", "potcar_facts", "resolve_potcar_choice"]
+__all__ = ["incar_tags", "pp_library", "read_header", "potcar_facts", "resolve_potcar_choice", "settings_file_value"]
 
 _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -60,6 +60,18 @@ def pp_library() -> tuple[str | None, str]:
     if env:
         return env, "the VASP_PP_PATH environment variable"
     return None, _NOWHERE
+
+
+def settings_file_value(name: str) -> str | None:
+    """quacc's setting ``name`` when only its settings file sets it (no ``QUACC_<name>``
+    variable), read with quacc's own settings model; None when the file does not set it."""
+    from quacc.settings import QuaccSettings
+
+    if os.environ.get(f"QUACC_{name}") is not None:
+        return None
+    value = getattr(QuaccSettings(), name)
+    default = QuaccSettings.model_fields[name].default
+    return None if value in (None, "") or value == default else str(value)
 
 
 def read_header(path: str | os.PathLike) -> PotcarHeader:

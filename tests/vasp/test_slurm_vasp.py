@@ -52,3 +52,16 @@ def test_vasp_relax_on_slurm_summarises_the_recorded_run(vasp_slurm, si2):
     s = rec.summary
     assert s["energy_ev"] == pytest.approx(-10.8504362, abs=1e-8)
     assert s["band_gap_ev"] == pytest.approx(0.6167, abs=1e-4) and s["custodian_restarts"] == 0
+
+
+def test_a_launcher_set_only_in_quaccs_settings_file_is_checked(cw_home, slurm, quacc_env, monkeypatch):  # noqa: F811
+    from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
+
+    monkeypatch.delenv("QUACC_VASP_PARALLEL_CMD", raising=False)
+    quacc_env.write_text('VASP_PARALLEL_CMD: "srun -n 4"\n')
+    venv = shlex.quote(str(Path(sys.executable).parent))
+    prof = ParslSlurmProfile(name="vasp", partition="debug", walltime="00:10:00", launcher="srun",
+                             worker_init=f'export PATH={venv}:"$PATH"')
+    msgs = prof.check()
+    assert [m.split(":")[0] for m in msgs] == ["launcher", "cores_per_worker"], msgs
+    assert "from VASP_PARALLEL_CMD in quacc's settings file" in msgs[0] and "--overlap" in msgs[0]

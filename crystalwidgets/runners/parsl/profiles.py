@@ -35,6 +35,7 @@ from ...profiles.checks import (
     vasp_command_problems,
     vasp_parallel_cmd,
 )
+from ...vasp.library import settings_file_value
 from .envcheck import probe_here, probe_on_node
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
@@ -394,7 +395,7 @@ class ParslSlurmProfile(_HtexProfile):
         return problems + self._vasp_problems()
 
     def _vasp_problems(self) -> list[str]:
-        found = vasp_parallel_cmd(self.worker_init, os.environ)
+        found = vasp_parallel_cmd(self.worker_init, os.environ, settings_file_value("VASP_PARALLEL_CMD"))
         if not found:
             return []
         return vasp_command_problems(
