@@ -99,23 +99,27 @@ def read_header(path: str | os.PathLike) -> PotcarHeader:
 
 
 class _Quiet:
-    """quacc's INFO logs and its change of ``os.environ`` stay out of the kernel."""
+    """quacc's INFO logs (its INCAR copilot's report) stay out of the kernel's output.
 
-    _KEYS = ("VASP_PP_PATH", "ASE_VASP_VDW")
+    One at a time (a form's thread and the kernel may both build a calculator), so the
+    logger's level is always put back. quacc's own setting of ``os.environ['VASP_PP_PATH']``
+    when it builds a ``Vasp`` is left as quacc does it: undoing it could break a VASP run of
+    this very process (``parsl-threads``) that quacc set it for.
+    """
+
+    _lock = threading.RLock()
 
     def __enter__(self) -> None:
-        self._env = {k: os.environ.get(k) for k in self._KEYS}
+        self._lock.acquire()
         self._logger = logging.getLogger("quacc")
         self._level = self._logger.level
         self._logger.setLevel(logging.ERROR)
 
     def __exit__(self, *exc: Any) -> None:
-        self._logger.setLevel(self._level)
-        for key, value in self._env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        try:
+            self._logger.setLevel(self._level)
+        finally:
+            self._lock.release()
 
 
 def resolve_potcar_choice(atoms: Any, preset: str | None, calc_kwargs: Mapping[str, Any]) -> dict[str, Any]:
