@@ -13,6 +13,7 @@ it gives ASE's own ``ppp_list``.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ __all__ = ["incar_tags", "pp_library", "read_header", "potcar_facts", "resolve_p
 _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 128
+_FIELD_MAX = 80
 
 #: Where the library may be set, for messages when it is set nowhere.
 _NOWHERE = (
@@ -75,7 +77,20 @@ def settings_file_value(name: str) -> str | None:
 
 
 def read_header(path: str | os.PathLike) -> PotcarHeader:
-    """pymatgen's reading of one POTCAR's header; its unknown-POTCAR warning is kept."""
+    """pymatgen's reading of one POTCAR's header; its unknown-POTCAR warning is kept.
+
+    Cached per path, size and modification time (a sweep reads each file once; an edited
+    or replaced file is read again).
+    """
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return PotcarHeader(error=f"{type(exc).__name__}: {exc.strerror}")
+    return _read_header(os.fspath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_header(path: str, size: int, mtime_ns: int) -> PotcarHeader:
     from pymatgen.io.vasp.inputs import PotcarSingle, UnknownPotcarWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -83,7 +98,8 @@ def read_header(path: str | os.PathLike) -> PotcarHeader:
         try:
             pot = PotcarSingle.from_file(str(path))
             keywords = pot.keywords
-            titel, lexch, vrhfin = (str(keywords.get(k, "")) for k in ("TITEL", "LEXCH", "VRHFIN"))
+            # file text, untrusted: cut to a line's length before it goes into messages
+            titel, lexch, vrhfin = (str(keywords.get(k, ""))[:_FIELD_MAX] for k in ("TITEL", "LEXCH", "VRHFIN"))
             try:
                 element: str | None = pot.element
             except Exception:  # a VRHFIN pymatgen cannot turn into an element
@@ -91,7 +107,7 @@ def read_header(path: str | os.PathLike) -> PotcarHeader:
             functional = pot.functional if lexch else None
             functional_class = pot.functional_class if lexch else None
         except Exception as exc:  # not a POTCAR: pymatgen's own words
-            return PotcarHeader(error=f"{type(exc).__name__}: {exc}")
+            return PotcarHeader(error=f"{type(exc).__name__}: {str(exc)[:_FIELD_MAX]}")
     if not titel:
         return PotcarHeader(error="its header has no TITEL (no 'parameters from PSCTR are:' block)")
     unknown = any(issubclass(w.category, UnknownPotcarWarning) for w in caught)

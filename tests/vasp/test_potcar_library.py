@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from ase.build import bulk
 
@@ -137,3 +139,13 @@ def test_quaccs_copilot_report_stays_out_of_the_kernels_log(pp_lib, caplog):
     vasp_problems(recipes.resolve("vasp.static_job"), si(), {"encut": 401})
     assert [r for r in caplog.records if r.name.startswith("quacc")] == []
     assert logging.getLogger("quacc").level == logging.INFO  # put back
+
+
+def test_headers_are_read_again_when_the_file_changes_and_cut_to_a_line(tmp_path):
+    path = write_potcar(tmp_path / "Si" / "POTCAR", "Si", lexch="CA")
+    assert read_header(path).functional_class == "LDA"
+    write_potcar(path, "Si", lexch="PE", titel="PAW_PBE Si " + "x" * 500)
+    os.utime(path, ns=(1, 1))  # a replaced file: another mtime
+    header = read_header(path)
+    assert header.functional_class == "GGA" and len(header.titel) == 80
+    assert read_header(tmp_path / "nope").error.startswith("FileNotFoundError")
