@@ -241,8 +241,10 @@ def _missing_potcar(facts: PotcarFacts, slot: PotcarSlot) -> str:
     found = f"that folder has {', '.join(others)}" if others else f"that folder has no POTCAR of {slot.element}"
     fix = f"install {slot.setup}/POTCAR there"
     if others:
-        suffix = others[0][len(slot.element) :]
-        fix += f", or pick one that is there with calc_kwargs setups={{{slot.element!r}: {suffix!r}}}"
+        # calc_kwargs setups replaces the preset's whole table: name every element's setup
+        setups = {s.element: s.setup[len(s.element) :] for s in facts.slots if s.setup.startswith(s.element)}
+        setups[slot.element] = others[0][len(slot.element) :]
+        fix += f", or pick one that is there with calc_kwargs setups={setups!r}"
     return (
         f"{slot.element}: no POTCAR {slot.path} (setup {slot.setup}, chosen by {facts.chosen_by}); "
         f"{found}; {fix}"
@@ -257,7 +259,7 @@ def _header_problems(facts: PotcarFacts, slot: PotcarSlot, header: PotcarHeader)
             (
                 facts.field_of("setups"),
                 f"{slot.element}: {slot.path} is a POTCAR of {header.element} ({said}); replace it "
-                f"with the {slot.setup} POTCAR of {slot.element}",
+                f"with the POTCAR of {slot.element} ({slot.setup}/POTCAR of your VASP distribution)",
             )
         )
     wanted = run_functional_class(facts.xc, facts.pp)

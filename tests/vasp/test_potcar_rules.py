@@ -141,3 +141,13 @@ def test_run_functional_class(xc, pp, wanted):
 def test_functional_folders():
     names = ["potpaw_PBE.64", "README", "PBE.54", "potpaw_LDA", "vdw_kernel.bindat", "potpaw", "potpaw_GGA", "x.tgz"]
     assert functional_folders(names) == ("PBE.54", "potpaw", "potpaw_GGA", "potpaw_LDA", "potpaw_PBE.64")
+
+
+def test_a_setups_fix_names_every_elements_setup_as_calc_kwargs_setups_replaces_the_presets():
+    slots = (
+        PotcarSlot("Fe", "Fe_pv", "/lib/potpaw_PBE.64/Fe_pv/POTCAR", PotcarHeader(**{**PBE.__dict__, "element": "Fe"})),
+        PotcarSlot("O", "O_h", "/lib/potpaw_PBE.64/O_h/POTCAR", None, ("O", "O_s")),
+    )
+    (_, message), = potcar_problems(facts(slots=slots))[0]
+    assert message.endswith("calc_kwargs setups={'Fe': '_pv', 'O': ''}")
+    assert message.startswith("O: no POTCAR /lib/potpaw_PBE.64/O_h/POTCAR (setup O_h,")
