@@ -209,7 +209,7 @@ class JobManager:
                     atoms = load_structure(structure)
                     loaded[id(structure)] = (atoms, structure_hash(atoms), reduced_formula(atoms))
                 atoms, digest, formula = loaded[id(structure)]
-                self._check_vasp(info, atoms, cleaned, (id(structure), id(params)), vasp_checked)
+                self._check_vasp(info, prof, atoms, cleaned, (id(structure), id(params)), vasp_checked)
             except CrystalWidgetsError as exc:
                 if len(items) == 1:
                     raise
@@ -273,14 +273,22 @@ class JobManager:
         return [self._records[rec.id] for rec in records]
 
     @staticmethod
-    def _check_vasp(info: Any, atoms: Any, cleaned: dict[str, Any], key: tuple[int, int], done: set) -> None:
-        """Refuse a VASP job whose POTCARs are missing or of the wrong functional; warn of unknown ones."""
+    def _check_vasp(
+        info: Any, prof: Profile, atoms: Any, cleaned: dict[str, Any], key: tuple[int, int], done: set
+    ) -> None:
+        """Refuse a VASP job whose POTCARs are missing or of the wrong functional; warn of unknown ones.
+
+        The library is the one the profile's workers get: its ``worker_init`` exports win.
+        """
+        from ..profiles.checks import worker_exports
         from ..vasp import vasp_problems
 
         if key in done:
             return
         done.add(key)
-        problems, notes = vasp_problems(info, atoms, cleaned)
+        exports = worker_exports(getattr(prof, "worker_init", "") or "")
+        where = f"the worker_init of profile {prof.name!r}"
+        problems, notes = vasp_problems(info, atoms, cleaned, exports=exports, where=where)
         if problems:
             raise RecipeValidationError(info.name, problems)
         for field, message in notes:

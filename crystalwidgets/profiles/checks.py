@@ -20,6 +20,7 @@ __all__ = [
     "slurm_error_field",
     "vasp_command_problems",
     "vasp_parallel_cmd",
+    "worker_exports",
 ]
 
 #: The variable quacc reads for the MPI launcher of VASP.
@@ -99,6 +100,24 @@ def slurm_error_field(error: str) -> str:
         if word in low:
             return field
     return "scheduler_options"
+
+
+def worker_exports(worker_init: str) -> dict[str, str]:
+    """The variables a ``worker_init`` exports (``export NAME=value`` lines), last one wins.
+
+    >>> worker_exports('module load vasp\nexport VASP_PP_PATH="$HOME/pp"')
+    {'VASP_PP_PATH': '$HOME/pp'}
+    """
+    found: dict[str, str] = {}
+    for line in worker_init.splitlines():
+        m = re.match(r"\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
+        if m:
+            try:
+                words = shlex.split(m.group(2))
+            except ValueError:  # unbalanced quotes: the shell would fail too
+                continue
+            found[m.group(1)] = words[0] if words else ""
+    return found
 
 
 def vasp_parallel_cmd(

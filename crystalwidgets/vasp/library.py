@@ -41,13 +41,25 @@ _NOWHERE = (
 )
 
 
-def pp_library() -> tuple[str | None, str]:
+def pp_library(exports: Mapping[str, str] | None = None, where: str = "worker_init") -> tuple[str | None, str]:
     """The pseudopotential library a job will use, and where it was set.
 
-    quacc's settings are read anew, as a job process reads them (a ``change_settings``
-    in this kernel does not reach a job process); then ``VASP_PP_PATH``, which ASE reads.
+    ``exports``: variables the profile's workers set themselves (``worker_init``, named by
+    ``where``); they win, as they do on the workers. Then quacc's settings, read anew as a
+    job process reads them (a ``change_settings`` in this kernel does not reach a job
+    process); then ``VASP_PP_PATH``, which ASE reads. ``$VARS`` in an export are expanded
+    with this kernel's environment (a login node and its compute nodes share a home).
     """
     from quacc.settings import QuaccSettings
+
+    exports = exports or {}
+    for var in ("QUACC_VASP_PP_PATH", "VASP_PP_PATH"):
+        if exports.get(var):
+            if var == "VASP_PP_PATH" and (
+                os.environ.get("QUACC_VASP_PP_PATH") or settings_file_value("VASP_PP_PATH")
+            ):
+                break  # quacc's own setting (its variable copied into the blocks, its file) wins
+            return os.path.expanduser(os.path.expandvars(exports[var])), f"{var} in {where}"
 
     value = QuaccSettings().VASP_PP_PATH
     env = os.environ.get("VASP_PP_PATH")
@@ -219,6 +231,8 @@ def potcar_facts(
     fields: Mapping[str, str] | None = None,
     chosen_by: str = "the recipe's defaults",
     choice: Mapping[str, Any] | None = None,
+    exports: Mapping[str, str] | None = None,
+    where: str = "worker_init",
 ) -> PotcarFacts:
     """The facts :func:`~.potcar.potcar_problems` judges, for ``atoms`` with these parameters.
 
@@ -234,12 +248,14 @@ def potcar_facts(
         Words for where the choice comes from, for messages.
     choice
         :func:`resolve_potcar_choice` of these parameters, when the caller has it.
+    exports, where
+        Variables the profile's workers export, and where (see :func:`pp_library`).
     """
     from ase.calculators.vasp.create_input import count_symbols, get_pp_setup
 
     if choice is None:
         choice = resolve_potcar_choice(atoms, preset, calc_kwargs)
-    library, source = pp_library()
+    library, source = pp_library(exports, where)
     folder = _folder(choice["pp"], choice["pp_version"])
     lib = Path(library) if library else None
     library_exists = bool(lib and lib.is_dir())

@@ -50,7 +50,9 @@ def _potcars(path: Path) -> list[dict[str, Any]]:
         ]
 
 
-def preview_inputs(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> dict[str, Any]:
+def preview_inputs(
+    info: Any, atoms: Any, cleaned: Mapping[str, Any], *, exports: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """INCAR, KPOINTS and POSCAR as recipe ``info`` writes them for ``atoms`` and ``cleaned``.
 
     Parameters
@@ -62,6 +64,8 @@ def preview_inputs(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> dict[st
         The structure (ASE Atoms); not changed.
     cleaned
         The recipe's parameters, validated.
+    exports
+        Variables the profile's workers export (their POTCAR library wins, as on the workers).
 
     Returns
     -------
@@ -77,7 +81,7 @@ def preview_inputs(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> dict[st
 
     from .library import _Quiet, pp_library
 
-    library, _ = pp_library()
+    library, _ = pp_library(exports)
     recipe = info.load()
     with tempfile.TemporaryDirectory(prefix="cw-vasp-preview-") as tmp:
         settings = {**_NO_VASP, "RESULTS_DIR": Path(tmp), "VASP_PP_PATH": Path(library) if library else None}

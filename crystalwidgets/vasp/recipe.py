@@ -33,7 +33,14 @@ def _split(info: Any, cleaned: Mapping[str, Any]) -> tuple[Any, dict[str, Any], 
     return preset, extra, spec.var_keyword or "calc_kwargs"
 
 
-def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Problems, Problems]:
+def vasp_problems(
+    info: Any,
+    atoms: Any,
+    cleaned: Mapping[str, Any],
+    *,
+    exports: Mapping[str, str] | None = None,
+    where: str = "worker_init",
+) -> tuple[Problems, Problems]:
     """POTCAR problems and warnings of running recipe ``info`` on ``atoms`` with ``cleaned``.
 
     Parameters
@@ -44,6 +51,9 @@ def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Pr
         The structure (ASE Atoms).
     cleaned
         The recipe's parameters, validated (``spec.validate``).
+    exports, where
+        Variables the profile's workers export themselves (its ``worker_init``) and words
+        for where; an exported ``QUACC_VASP_PP_PATH`` / ``VASP_PP_PATH`` is the library.
 
     Returns
     -------
@@ -78,7 +88,9 @@ def vasp_problems(info: Any, atoms: Any, cleaned: Mapping[str, Any]) -> tuple[Pr
             f"{said}; change this field to a value quacc takes"
         )
         return [(field, text)], []
-    facts = potcar_facts(atoms, preset, extra, fields=fields, chosen_by=chosen_by, choice=choice)
+    facts = potcar_facts(
+        atoms, preset, extra, fields=fields, chosen_by=chosen_by, choice=choice, exports=exports, where=where
+    )
     problems, notes = potcar_problems(facts)
     problems += unknown_incar_tags(extra, choice["incar_tags"], known_incar_tags(), var)
     return problems, notes

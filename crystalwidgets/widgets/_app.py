@@ -115,6 +115,8 @@ class App(w.VBox):
         self.form.observe(self._on_spec, names="spec")
         self.sweep_button.on_click(lambda _: self._start_sweep())
         self.table.observe(self._on_details, names="details_id")
+        self.picker.observe(self._on_profile, names="value")
+        self._on_profile({"new": self.picker.value})
 
         structure_box = w.VBox(
             [
@@ -198,6 +200,13 @@ class App(w.VBox):
             self.message.value = str(exc)
         else:
             self.message.value = "loaded the pasted structure"
+
+    def _on_profile(self, change: dict[str, Any]) -> None:
+        try:
+            profile = self.manager.profiles.get(change["new"])
+        except CrystalWidgetsError:  # no such profile (yet): the submit says so
+            return
+        self.form.set_profile(profile)  # its worker_init may set the POTCAR library
 
     def _update_can_submit(self) -> None:
         self.form.can_submit = self.structure is not None

@@ -83,6 +83,7 @@ class RecipeForm(anywidget.AnyWidget):
         super().__init__(catalogue=[self._entry(info) for info in recipes])
         self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
         self._structure: Any = None
+        self._worker_env: tuple[dict[str, str], str] = ({}, "worker_init")
         self._round = 0  # validation rounds: a late structure check of an older round is dropped
         self.on_msg(self._on_frontend_msg)
         self.recipe = recipes.resolve(recipe).name
@@ -119,6 +120,17 @@ class RecipeForm(anywidget.AnyWidget):
     def structure(self, atoms: Any) -> None:
         self._structure = atoms
         self._validate()
+
+    def set_profile(self, profile: Any) -> None:
+        """Check for the workers of ``profile`` (a saved profile): what its ``worker_init``
+        exports (e.g. ``VASP_PP_PATH``) is what its jobs see. The App calls it on every pick."""
+        from ..profiles.checks import worker_exports
+
+        exports = worker_exports(getattr(profile, "worker_init", "") or "")
+        worker_env = (exports, f"the worker_init of profile {profile.name!r}")
+        if worker_env != self._worker_env:
+            self._worker_env = worker_env
+            self._validate()
 
     def on_submit(self, callback: Callable[[RecipeForm], None]) -> None:
         """Call ``callback(form)`` when the user presses submit on a valid form."""
@@ -188,9 +200,11 @@ class RecipeForm(anywidget.AnyWidget):
         """The checks that need the structure (POTCARs), off the kernel's thread when it has a loop."""
         loop = running_loop()
 
+        exports, where = self._worker_env
+
         def work() -> None:
             try:
-                problems, notes = vasp_problems(info, atoms, cleaned)
+                problems, notes = vasp_problems(info, atoms, cleaned, exports=exports, where=where)
             except Exception as exc:  # shown, never lost; the submit checks again
                 problems, notes = [], [("POTCARs", f"could not be checked here ({exc}); submit checks them again")]
             if problems:
@@ -199,7 +213,7 @@ class RecipeForm(anywidget.AnyWidget):
                 preview = {}
             else:
                 try:
-                    preview = preview_inputs(info, atoms, cleaned)
+                    preview = preview_inputs(info, atoms, cleaned, exports=exports)
                 except Exception as exc:
                     preview = {"files": {}, "potcars": [], "unknown_tags": [], "error": f"no preview: {exc}"}
             call_in_kernel(loop, apply, problems, notes, preview)

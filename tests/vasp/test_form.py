@@ -91,3 +91,16 @@ def test_an_unknown_incar_tag_is_shown_on_its_row(pp_lib):
     form.entries = {"**calc_kwargs": {"rows": [["encutt", "520"]]}}
     assert not form.valid and list(form.errors) == ["calc_kwargs['encutt']"]
     assert "did you mean encut?" in form.errors["calc_kwargs['encutt']"]
+
+
+def test_the_form_checks_for_the_profiles_workers(pp_lib, monkeypatch):
+    from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
+
+    monkeypatch.delenv("QUACC_VASP_PP_PATH")  # this kernel has no library...
+    form = RecipeForm("vasp.static_job")
+    form.structure = bulk("Si")
+    assert not form.valid and "no pseudopotential library is set" in form.errors["preset"]
+    prof = ParslSlurmProfile(name="hpc", walltime="00:10:00", worker_init=f"export VASP_PP_PATH={pp_lib}")
+    form.set_profile(prof)  # ... the profile's workers have one
+    assert form.valid and form.errors == {}
+    assert "ENCUT = 520.000000" in form.preview["files"]["INCAR"]

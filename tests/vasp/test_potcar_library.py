@@ -149,3 +149,21 @@ def test_headers_are_read_again_when_the_file_changes_and_cut_to_a_line(tmp_path
     header = read_header(path)
     assert header.functional_class == "GGA" and len(header.titel) == 80
     assert read_header(tmp_path / "nope").error.startswith("FileNotFoundError")
+
+
+def test_a_library_exported_by_the_profiles_worker_init_wins(tmp_path, quacc_env, monkeypatch):
+    from crystalwidgets.profiles.checks import worker_exports
+
+    init = 'module load vasp\nexport QUACC_VASP_PP_PATH="$CW_TEST_ROOT/pp"\nexport OTHER=1'
+    exports = worker_exports(init)
+    assert exports == {"QUACC_VASP_PP_PATH": "$CW_TEST_ROOT/pp", "OTHER": "1"}
+    monkeypatch.setenv("CW_TEST_ROOT", str(tmp_path))
+    monkeypatch.setenv("QUACC_VASP_PP_PATH", str(tmp_path / "kernel"))
+    assert pp_library(exports, "the worker_init of profile 'x'") == (
+        str(tmp_path / "pp"), "QUACC_VASP_PP_PATH in the worker_init of profile 'x'"
+    )
+    plain = worker_exports(f"export VASP_PP_PATH={tmp_path / 'plain'}")
+    assert pp_library(plain)[0] == str(tmp_path / "kernel")  # quacc's own variable wins over the plain one
+    monkeypatch.delenv("QUACC_VASP_PP_PATH")
+    assert pp_library(plain) == (str(tmp_path / "plain"), "VASP_PP_PATH in worker_init")
+    assert worker_exports('export BAD="unclosed') == {}

@@ -1,7 +1,8 @@
 """A VASP relax with the stand-in vasp_std on the real local Slurm, through the parsl-slurm runner.
 
 The quacc settings reach the Slurm workers through the profile's ``worker_init``, as on a
-cluster; the POTCAR check runs in this process before the submit, as for any profile.
+cluster, the POTCAR library only there; the POTCAR check, in this process before the
+submit, reads the library from that ``worker_init``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def vasp_slurm(cw_home, slurm, fake_vasp):  # noqa: F811
     venv = shlex.quote(str(Path(sys.executable).parent))
     exports = "\n".join([f'export PATH={venv}:"$PATH"', *(f"export {k}={shlex.quote(os.environ[k])}" for k in _PASSED)])
     ProfileStore().save(_profile(name="vasp-slurm", max_workers_per_node=1, worker_init=exports))
+    os.environ.pop("QUACC_VASP_PP_PATH")  # the library is set on the workers only, as on many clusters
     mgr = JobManager(monitor_interval=0.5)
     yield mgr
     mgr.close()
@@ -42,8 +44,11 @@ def vasp_slurm(cw_home, slurm, fake_vasp):  # noqa: F811
 def test_vasp_relax_on_slurm_summarises_the_recorded_run(vasp_slurm, si2):
     from ase.build import bulk
 
-    with pytest.raises(RecipeValidationError, match="Al: no POTCAR"):  # refused before any block
+    with pytest.raises(RecipeValidationError, match="Al: no POTCAR") as refused:  # before any block
         vasp_slurm.submit(bulk("Al"), "vasp.relax_job", "vasp-slurm")
+    assert "QUACC_VASP_PP_PATH" not in os.environ  # the check read the profile's worker_init
+    (_, message), = refused.value.problems
+    assert "/potpaw_PBE.64/Al/POTCAR" in message
     assert vasp_slurm.jobs() == [] and not _blocks()
     job = vasp_slurm.submit(si2, "vasp.relax_job", "vasp-slurm")
     (rec,) = vasp_slurm.wait([job.id], timeout=300)
