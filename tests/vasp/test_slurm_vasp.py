@@ -29,12 +29,12 @@ _PASSED = (
 
 
 @pytest.fixture
-def vasp_slurm(cw_home, slurm, fake_vasp):  # noqa: F811
+def vasp_slurm(cw_home, slurm, fake_vasp, monkeypatch):  # noqa: F811
     _HOMES.append(cw_home)
     venv = shlex.quote(str(Path(sys.executable).parent))
     exports = "\n".join([f'export PATH={venv}:"$PATH"', *(f"export {k}={shlex.quote(os.environ[k])}" for k in _PASSED)])
     ProfileStore().save(_profile(name="vasp-slurm", max_workers_per_node=1, worker_init=exports))
-    os.environ.pop("QUACC_VASP_PP_PATH")  # the library is set on the workers only, as on many clusters
+    monkeypatch.delenv("QUACC_VASP_PP_PATH")  # the library is set on the workers only, as on many clusters
     mgr = JobManager(monitor_interval=0.5)
     yield mgr
     mgr.close()
