@@ -173,7 +173,7 @@ def potcar_problems(facts: PotcarFacts) -> tuple[Problems, Problems]:
                 pp_field,
                 f"no pseudopotential library is set, so VASP would get no POTCAR for {elements}: "
                 f"{facts.source} are all empty; set QUACC_VASP_PP_PATH (or VASP_PP_PATH) to the "
-                f"folder that holds {facts.folder}/",
+                f"folder that holds {facts.folder}/, here or in the profile's worker_init",
             )
         ], []
     if not facts.library_exists:

@@ -46,7 +46,8 @@ def test_no_library_names_the_elements_the_settings_and_the_folder_to_point_at()
         (
             "preset",
             "no pseudopotential library is set, so VASP would get no POTCAR for Si: quacc's setting X "
-            "are all empty; set QUACC_VASP_PP_PATH (or VASP_PP_PATH) to the folder that holds potpaw_PBE.64/",
+            "are all empty; set QUACC_VASP_PP_PATH (or VASP_PP_PATH) to the folder that holds potpaw_PBE.64/, "
+            "here or in the profile's worker_init",
         )
     ]
 
