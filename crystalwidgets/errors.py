@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CrystalWidgetsError",
+    "PotcarWarning",
     "ProfileError",
     "RecipeUnavailableError",
     "RecipeValidationError",
@@ -110,6 +111,10 @@ class SecretTextWarning(UserWarning):
 
 class UncheckedKwargsWarning(UserWarning):
     """Keyword arguments a recipe takes through ``**kwargs`` (usually to its calculator), unchecked."""
+
+
+class PotcarWarning(UserWarning):
+    """A POTCAR a VASP job will use that pymatgen does not know (a corrupted, edited or other file)."""
 
 
 class ProfileError(CrystalWidgetsError, ValueError):

@@ -40,9 +40,11 @@ function render({ model, el: root }) {
   const about = el("div", { className: "cw-recipe-about" });
   const fields = el("div", { className: "cw-fields" });
   const status = el("div", { className: "cw-status" });
+  const preview = el("div", { className: "cw-preview-box" });
+  let previewOpen = false;
   const submit = el("button", { className: "cw-submit", text: model.get("submit_label") });
   submit.addEventListener("click", () => model.send({ kind: "submit" }));
-  root.append(el("div", { className: "cw-form-top" }, [search, listBox]), about, fields,
+  root.append(el("div", { className: "cw-form-top" }, [search, listBox]), about, fields, preview,
     el("div", { className: "cw-form-bottom" }, [submit, status]));
 
   const drawList = () => listBox.replaceChildren(recipeList(model, search.value));
@@ -96,11 +98,45 @@ function render({ model, el: root }) {
         nodes.push(el("div", { className: "cw-warning", text: `unchecked: ${unchecked.join(", ")}` }));
       }
     }
+    for (const note of model.get("notes") || []) {
+      nodes.push(el("div", { className: "cw-warning cw-note", text: note }));
+    }
     // keep focus and scroll while re-rendering after each validation round trip
     const active = document.activeElement;
     const path = active && fields.contains(active) ? active.closest("[data-field]")?.dataset.field : null;
     fields.replaceChildren(...nodes);
     if (path) fields.querySelector(`[data-field="${CSS.escape(path)}"] .cw-input`)?.focus();
+  };
+
+  // what quacc will write (computed in the kernel by quacc itself); all of it shown as text
+  const drawPreview = () => {
+    const p = model.get("preview") || {};
+    if (!p.error && !Object.keys(p.files || {}).length) {
+      preview.replaceChildren();
+      return;
+    }
+    if (!Object.keys(p.files || {}).length) {  // no files: why, in plain sight
+      preview.replaceChildren(el("div", { className: "cw-help cw-preview-none", text: `Input preview: ${p.error}` }));
+      return;
+    }
+    const parts = [el("summary", { text: "Input preview (written by quacc for this structure)" })];
+    if ((p.potcars || []).length) {
+      const pots = p.potcars.map((x) => `${x.symbol} (${x.functional || x.lexch}: ${x.titel})`);
+      parts.push(el("div", { className: "cw-help cw-preview-potcars", text: `POTCAR: ${pots.join(", ")}` }));
+    }
+    if ((p.unknown_tags || []).length) {
+      parts.push(el("div", {
+        className: "cw-warning",
+        text: `INCAR tags pymatgen does not know (VASP ignores unknown tags): ${p.unknown_tags.join(", ")}`,
+      }));
+    }
+    for (const [name, text] of Object.entries(p.files || {})) {
+      parts.push(el("div", { className: "cw-label", text: name }));
+      parts.push(el("pre", { className: "cw-mono cw-preview-file", dataset: { file: name }, text }));
+    }
+    const box = el("details", { className: "cw-preview", open: previewOpen }, parts);
+    box.addEventListener("toggle", () => { previewOpen = box.open; });
+    preview.replaceChildren(box);
   };
 
   const drawSubmit = () => {
@@ -115,6 +151,7 @@ function render({ model, el: root }) {
   drawList();
   drawAbout();
   drawFields();
+  drawPreview();
   drawSubmit();
   const offs = [
     onChange(model, "catalogue", () => { drawList(); drawAbout(); }),
@@ -123,6 +160,8 @@ function render({ model, el: root }) {
     onChange(model, "entries", drawFields),
     onChange(model, "errors", () => { drawFields(); drawSubmit(); }),
     onChange(model, "unchecked", drawFields),
+    onChange(model, "notes", drawFields),
+    onChange(model, "preview", drawPreview),
     onChange(model, "valid", drawSubmit),
     onChange(model, "can_submit", drawSubmit),
     onChange(model, "status", drawSubmit),

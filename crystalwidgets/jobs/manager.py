@@ -18,6 +18,7 @@ import shutil
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from ..errors import CrystalWidgetsError, UnfitStructureError
+from ..errors import CrystalWidgetsError, PotcarWarning, RecipeValidationError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
@@ -135,9 +136,17 @@ class JobManager:
         ------
         CrystalWidgetsError
             For an unknown recipe or profile, invalid parameters, an unreadable
-            structure, or a structure the recipe surely cannot handle
+            structure, a structure the recipe surely cannot handle
             (:class:`~crystalwidgets.errors.UnfitStructureError`: elements EMT lacks, no
-            cell for a recipe that needs one): nothing is recorded then.
+            cell for a recipe that needs one), or (a VASP recipe) POTCARs that are missing
+            or of another functional than the run's xc (:class:`RecipeValidationError`
+            naming the field, as seen from this kernel's quacc settings): nothing is
+            recorded then.
+
+        Warns
+        -----
+        PotcarWarning
+            For each POTCAR pymatgen does not know; the job is submitted.
         """
         return self.submit_many([(structure, kwargs)], recipe, profile, label=label)[0]
 
@@ -203,6 +212,7 @@ class JobManager:
         # one structure object in many jobs is loaded, hashed and described once...
         loaded: dict[int, tuple[Any, str, str]] = {}
         payloads: dict[tuple[int, int], bytes] = {}  # ... and encoded once per params object
+        vasp_checked: set[tuple[int, int]] = set()  # ... and its POTCARs checked once
         for i, (structure, params) in enumerate(items):
             try:
                 cleaned = info.spec.validate({**kwargs, **params})
@@ -214,6 +224,7 @@ class JobManager:
                         raise UnfitStructureError(info.name, unfit, formula)
                     loaded[id(structure)] = (atoms, structure_hash(atoms), formula)
                 atoms, digest, formula = loaded[id(structure)]
+                self._check_vasp(info, prof, atoms, cleaned, (id(structure), id(params)), vasp_checked)
             except CrystalWidgetsError as exc:
                 if len(items) == 1:
                     raise
@@ -275,6 +286,28 @@ class JobManager:
                 f"{rec.short_id}: {exc}"
             ) from exc
         return [self._records[rec.id] for rec in records]
+
+    @staticmethod
+    def _check_vasp(
+        info: Any, prof: Profile, atoms: Any, cleaned: dict[str, Any], key: tuple[int, int], done: set
+    ) -> None:
+        """Refuse a VASP job whose POTCARs are missing or of the wrong functional; warn of unknown ones.
+
+        The library is the one the profile's workers get: its ``worker_init`` exports win.
+        """
+        from ..profiles.checks import worker_exports
+        from ..vasp import vasp_problems
+
+        if key in done:
+            return
+        done.add(key)
+        exports = worker_exports(getattr(prof, "worker_init", "") or "")
+        where = f"the worker_init of profile {prof.name!r}"
+        problems, notes = vasp_problems(info, atoms, cleaned, exports=exports, where=where)
+        if problems:
+            raise RecipeValidationError(info.name, problems)
+        for field, message in notes:
+            warnings.warn(PotcarWarning(f"{field}: {message}"), stacklevel=4)
 
     def resubmit(self, job_id: str, profile: str | None = None) -> JobRecord:
         """Submit again a job's recipe, structure and parameters (e.g. an orphaned one).

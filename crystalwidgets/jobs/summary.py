@@ -62,6 +62,9 @@ def _run_summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "energies_ev": None,
         "work_dir": str(result["dir_name"]) if result.get("dir_name") else None,
     }
+    from .summary_vasp import vasp_values
+
+    summary.update(vasp_values(result))
     steps = result.get("trajectory_results")
     if steps:
         summary["energies_ev"] = [_float(s.get("energy")) for s in steps]
@@ -103,7 +106,9 @@ def summarise(result: Any) -> dict[str, Any]:
     dict
         JSON-able. For a single run: ``kind="run"``, ``energy_ev``, ``max_force_ev_ang``,
         ``formula`` (reduced, of the final atoms), ``n_atoms``, ``converged``, ``n_steps``
-        and ``energies_ev`` (per optimizer step, relaxations only), ``work_dir``.
+        and ``energies_ev`` (per optimizer step, relaxations only), ``work_dir``; for VASP
+        also band gap, Fermi level, magnetisation and custodian's corrections
+        (:func:`~.summary_vasp.vasp_values`).
         For flows: ``kind="flow"``, ``n_outputs``, ``outputs`` (one run summary each,
         without per-step energies, with its ``key`` such as ``static[2]``), ``formula``
         when all outputs share it, ``converged`` (no output unconverged), and

@@ -22,6 +22,7 @@ __all__ = [
     "slurm_error_field",
     "vasp_command_problems",
     "vasp_parallel_cmd",
+    "worker_exports",
 ]
 
 #: The variable quacc reads for the MPI launcher of VASP.
@@ -103,8 +104,33 @@ def slurm_error_field(error: str) -> str:
     return "scheduler_options"
 
 
-def vasp_parallel_cmd(worker_init: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """:data:`VASP_CMD_VAR` as the workers will see it (``worker_init`` wins), and where it was set."""
+def worker_exports(worker_init: str) -> dict[str, str]:
+    """The variables a ``worker_init`` exports (``export NAME=value`` lines), last one wins.
+
+    >>> worker_exports('module load vasp\nexport VASP_PP_PATH="$HOME/pp"')
+    {'VASP_PP_PATH': '$HOME/pp'}
+    """
+    found: dict[str, str] = {}
+    for line in worker_init.splitlines():
+        m = re.match(r"\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$", line)
+        if m:
+            try:
+                words = shlex.split(m.group(2))
+            except ValueError:  # unbalanced quotes: the shell would fail too
+                continue
+            found[m.group(1)] = words[0] if words else ""
+    return found
+
+
+def vasp_parallel_cmd(
+    worker_init: str, environ: Mapping[str, str], settings_file: str | None = None
+) -> tuple[str, str] | None:
+    """:data:`VASP_CMD_VAR` as the workers will see it, and where it was set.
+
+    ``worker_init`` wins, then this kernel's environment (copied into the blocks), then
+    ``settings_file``: the VASP_PARALLEL_CMD of quacc's settings file, as quacc reads it
+    where no variable sets it.
+    """
     found = None
     for line in worker_init.splitlines():
         m = re.match(rf"\s*(?:export\s+)?{VASP_CMD_VAR}=(.*)$", line)
@@ -113,6 +139,8 @@ def vasp_parallel_cmd(worker_init: str, environ: Mapping[str, str]) -> tuple[str
             found = (words[0], "worker_init")
     if found is None and environ.get(VASP_CMD_VAR):
         found = (environ[VASP_CMD_VAR], "this kernel's environment (copied into the blocks)")
+    if found is None and settings_file:
+        found = (settings_file, "VASP_PARALLEL_CMD in quacc's settings file")
     return found
 
 

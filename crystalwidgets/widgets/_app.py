@@ -17,11 +17,11 @@ from typing import Any
 import ipywidgets as w
 
 from .._loop import call_in_kernel, running_loop
-from ..errors import CrystalWidgetsError
+from ..errors import CrystalWidgetsError, RecipeValidationError
 from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
-from ._entries import from_entry, kinds
+from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker
 from ._table import JobTable
@@ -116,6 +116,8 @@ class App(w.VBox):
         self.form.observe(self._on_spec, names="spec")
         self.sweep_button.on_click(lambda _: self._start_sweep())
         self.table.observe(self._on_details, names="details_id")
+        self.picker.observe(self._on_profile, names="value")
+        self._on_profile({"new": self.picker.value})
 
         structure_box = w.VBox(
             [
@@ -179,7 +181,7 @@ class App(w.VBox):
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         atoms = self.structure
-        self.form.structure = atoms  # the form shows what the recipe cannot handle of it
+        self.form.structure = atoms  # the form shows what the recipe cannot handle of it (and POTCARs)
         if atoms is not None:
             self.viewer.structure = atoms
             info = describe_structure(atoms)
@@ -223,6 +225,13 @@ class App(w.VBox):
         else:
             self.message.value = "loaded the pasted structure"
 
+    def _on_profile(self, change: dict[str, Any]) -> None:
+        try:
+            profile = self.manager.profiles.get(change["new"])
+        except CrystalWidgetsError:  # no such profile (yet): the submit says so
+            return
+        self.form.set_profile(profile)  # its worker_init may set the POTCAR library
+
     def _update_can_submit(self) -> None:
         self.form.can_submit = self.structure is not None
         if self.structure is None:
@@ -240,6 +249,8 @@ class App(w.VBox):
             rec = self.manager.submit(self.structure, self.form.recipe, self.picker.value, **self.form.value)
         except CrystalWidgetsError as exc:
             self.form.status = f"not submitted: {exc}"
+            if isinstance(exc, RecipeValidationError):  # e.g. a POTCAR removed since the form checked
+                self.form.errors = {**self.form.errors, **errors_by_field(exc.problems)}
             raise
         self.form.status = f"submitted {rec.short_id} ({rec.recipe} on {rec.formula}, {rec.profile})"
         return rec

@@ -24,10 +24,15 @@ from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
 from ..recipes.fit import structure_problems
+from ..vasp import checks_potcars, vasp_problems
+from ..vasp.preview import preview_inputs
 from ._entries import errors_by_field, from_entry, to_entry
 from ._esm import bundle_path
 
 __all__ = ["RecipeForm"]
+
+_CHECKING = "checking the POTCARs of this structure..."
+_FIX_FIRST = "the input preview comes once the problems above are fixed"
 
 class RecipeForm(anywidget.AnyWidget):
     """Pick a recipe and fill its parameters; ``value`` holds the cleaned kwargs.
@@ -62,6 +67,11 @@ class RecipeForm(anywidget.AnyWidget):
     errors = traitlets.Dict().tag(sync=True)
     #: Names passed to ``**calc_kwargs`` without any check.
     unchecked = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: Warnings that do not stop a submit (a POTCAR pymatgen does not know), ``field: message``.
+    notes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    #: The input files a VASP job will write (:func:`crystalwidgets.vasp.preview.preview_inputs`),
+    #: ``{}`` for other recipes or without a structure.
+    preview = traitlets.Dict().tag(sync=True)
     #: The cleaned keyword arguments (empty while a parameter is wrong).
     value = traitlets.Dict().tag(sync=True)
     valid = traitlets.Bool(False).tag(sync=True)
@@ -75,6 +85,9 @@ class RecipeForm(anywidget.AnyWidget):
         self._structure: Any = None
         super().__init__(catalogue=[self._entry(info) for info in recipes])
         self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
+        self._structure: Any = None
+        self._worker_env: tuple[dict[str, str], str] = ({}, "worker_init")
+        self._round = 0  # validation rounds: a late structure check of an older round is dropped
         self.on_msg(self._on_frontend_msg)
         self.recipe = recipes.resolve(recipe).name
         if kwargs:
@@ -103,7 +116,8 @@ class RecipeForm(anywidget.AnyWidget):
 
         With a structure, what the recipe surely cannot handle (elements EMT lacks, no
         cell for a recipe that needs one) is shown in ``errors`` under ``structure`` and
-        the form is not ``valid``.
+        the form is not ``valid``; the checks that need files too run after (a VASP
+        recipe's POTCARs, see :func:`crystalwidgets.vasp.vasp_problems`).
         """
         return self._structure
 
@@ -111,6 +125,17 @@ class RecipeForm(anywidget.AnyWidget):
     def structure(self, atoms: Any) -> None:
         self._structure = atoms
         self._validate()
+
+    def set_profile(self, profile: Any) -> None:
+        """Check for the workers of ``profile`` (a saved profile): what its ``worker_init``
+        exports (e.g. ``VASP_PP_PATH``) is what its jobs see. The App calls it on every pick."""
+        from ..profiles.checks import worker_exports
+
+        exports = worker_exports(getattr(profile, "worker_init", "") or "")
+        worker_env = (exports, f"the worker_init of profile {profile.name!r}")
+        if worker_env != self._worker_env:
+            self._worker_env = worker_env
+            self._validate()
 
     def on_submit(self, callback: Callable[[RecipeForm], None]) -> None:
         """Call ``callback(form)`` when the user presses submit on a valid form."""
@@ -148,6 +173,7 @@ class RecipeForm(anywidget.AnyWidget):
         return out
 
     def _validate(self) -> None:
+        self._round += 1
         info = recipes.resolve(self.recipe)
         spec = info.spec
         kwargs = self.kwargs()
@@ -163,11 +189,60 @@ class RecipeForm(anywidget.AnyWidget):
         if self._structure is not None:  # the same check as the manager's, shown before submit
             problems += structure_problems(info.name, self._structure, code=info.code)
         errors = errors_by_field(problems)
+        # the checks that need the structure and files (a VASP recipe's POTCARs) run after
+        structure_check = not errors and self._structure is not None and checks_potcars(info)
         with self.hold_sync():
             self.errors = errors
             self.unchecked = spec.unchecked(kwargs)
-            self.valid = not errors
+            self.notes = []
+            if not structure_check:
+                self.preview = {}
+            self.valid = not errors and not structure_check
             self.value = jsanitized(cleaned) if params_ok else {}
+            if structure_check:
+                self.status = _CHECKING
+            elif self.status == _CHECKING:
+                self.status = ""
+        if structure_check:
+            self._check_structure(info, self._structure, cleaned, self._round)
+
+    def _check_structure(self, info: Any, atoms: Any, cleaned: dict[str, Any], round_: int) -> None:
+        """The checks that need the structure (POTCARs), off the kernel's thread when it has a loop."""
+        loop = running_loop()
+
+        exports, where = self._worker_env
+
+        def work() -> None:
+            try:
+                problems, notes = vasp_problems(info, atoms, cleaned, exports=exports, where=where)
+            except Exception as exc:  # shown, never lost; the submit checks again
+                problems, notes = [], [("POTCARs", f"could not be checked here ({exc}); submit checks them again")]
+            if problems:
+                preview = {"files": {}, "potcars": [], "unknown_tags": [], "error": _FIX_FIRST}
+            elif round_ != self._round:  # outdated already: no preview for it
+                preview = {}
+            else:
+                try:
+                    preview = preview_inputs(info, atoms, cleaned, exports=exports)
+                except Exception as exc:
+                    preview = {"files": {}, "potcars": [], "unknown_tags": [], "error": f"no preview: {exc}"}
+            call_in_kernel(loop, apply, problems, notes, preview)
+
+        def apply(problems: list[tuple[str, str]], notes: list[tuple[str, str]], preview: dict[str, Any]) -> None:
+            if round_ != self._round:  # the user changed something meanwhile: a newer check runs
+                return
+            with self.hold_sync():
+                self.errors = errors_by_field(problems)
+                self.notes = [f"{field}: {message}" for field, message in notes]
+                self.preview = jsanitized(preview)
+                self.valid = not problems
+                if self.status == _CHECKING:
+                    self.status = ""
+
+        if loop is None:  # a script: check in place
+            work()
+        else:
+            threading.Thread(target=work, name="cw-recipe-structure-check", daemon=True).start()
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:
         # the messages: _messages.FORM_FROM_BROWSER

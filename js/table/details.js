@@ -58,6 +58,8 @@ export function createDetails(view, { host, paint }) {
     }
   }
 
+  const num = (x, digits) => (typeof x === "number" ? x.toFixed(digits) : null);
+
   /** Fill the panel from a "details" message (ignored when another job is open by now). */
   function show(d) {
     if (d.id !== model.get("details_id")) return;
@@ -87,7 +89,11 @@ export function createDetails(view, { host, paint }) {
         summary.progress ? "Steps so far" : summary.kind === "md" ? "MD steps" : "Optimiser steps",
         summary.n_steps,
       ],
-      ["Temperature (K)", typeof summary.temperature_k === "number" ? summary.temperature_k.toFixed(1) : null],
+      ["Temperature (K)", num(summary.temperature_k, 1)],
+      ["Band gap (eV)", num(summary.band_gap_ev, 4)],
+      ["Fermi level (eV)", num(summary.efermi_ev, 4)],
+      ["Magnetisation (μB)", num(summary.total_magnetization, 4)],
+      ["Custodian restarts", summary.custodian_restarts],
       [
         "Wall time",
         typeof summary.wall_time_s === "number" ? `${summary.wall_time_s.toFixed(2)} s` : null,
@@ -115,6 +121,16 @@ export function createDetails(view, { host, paint }) {
       );
     }
     parts.push(list);
+    const corrections = summary.custodian_corrections;
+    if (Array.isArray(corrections) && corrections.length) {
+      parts.push(
+        section(
+          "Custodian corrections",
+          el("ol", { className: "cw-details-corrections" },
+            corrections.map((c) => el("li", { className: "cw-mono", text: String(c.text ?? "") }))),
+        ),
+      );
+    }
     const energies = summary.energies_ev;
     if (Array.isArray(energies) && energies.length >= 2) {
       parts.push(

@@ -28,6 +28,7 @@ from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems, vasp_command_problems, vasp_parallel_cmd
 from ...profiles.slurm_site import SHELL_WORD, SlurmSite
+from ...vasp.library import settings_file_value
 from .envcheck import probe_here, probe_on_node
 
 __all__ = ["ParslThreadsProfile", "ParslLocalProfile", "ParslSlurmProfile"]
@@ -351,7 +352,7 @@ class ParslSlurmProfile(SlurmSite, _HtexProfile):
         return problems + self._vasp_problems()
 
     def _vasp_problems(self) -> list[str]:
-        found = vasp_parallel_cmd(self.worker_init, os.environ)
+        found = vasp_parallel_cmd(self.worker_init, os.environ, settings_file_value("VASP_PARALLEL_CMD"))
         if not found:
             return []
         return vasp_command_problems(
