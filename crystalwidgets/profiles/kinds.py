@@ -19,6 +19,7 @@ BUILTIN_KINDS = {
     "parsl-threads": "crystalwidgets.runners.parsl.profiles:ParslThreadsProfile",
     "parsl-local": "crystalwidgets.runners.parsl.profiles:ParslLocalProfile",
     "parsl-slurm": "crystalwidgets.runners.parsl.profiles:ParslSlurmProfile",
+    "covalent": "crystalwidgets.runners.covalent.profiles:CovalentProfile",
 }
 
 _REGISTERED: dict[str, type[Profile]] = {}
