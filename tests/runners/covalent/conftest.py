@@ -20,9 +20,10 @@ from tests.runners.covalent.support import free_port, server_processes
 START_S = 120
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def covalent_home(tmp_path_factory):
-    """HOME, COVALENT_CONFIG_DIR and the XDG dirs of the session, in its tmp dir."""
+    """HOME, COVALENT_CONFIG_DIR and the XDG dirs of the session, in its tmp dir (for every test
+    here: any of them may import covalent, which writes its config file on import)."""
     root = tmp_path_factory.mktemp("covalent")
     saved = {k: os.environ.get(k) for k in ("HOME", "COVALENT_CONFIG_DIR", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")}
     for key, sub in (("HOME", "home"), ("COVALENT_CONFIG_DIR", "client-config"), ("XDG_CACHE_HOME", "cache"), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config")):

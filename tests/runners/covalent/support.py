@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 import threading
 
 import psutil
 
+#: Whether covalent is installed here. Found, not imported: importing covalent writes its config
+#: file, which must land in the session's own HOME (the ``covalent_home`` fixture), not the user's.
+HAVE_COVALENT = importlib.util.find_spec("covalent") is not None
 #: Why the tests here skip in an interpreter without covalent (each module asks for it).
 NO_COVALENT = (
     "covalent is not installed in this interpreter (it needs SQLAlchemy<2, so it has a venv "

@@ -11,9 +11,9 @@ from crystalwidgets.profiles import ProfileStore, kind_names, parse_profile
 from crystalwidgets.runners.covalent.profiles import CovalentProfile
 from crystalwidgets.runners.covalent.runner import job_state
 from crystalwidgets.states import JobState
-from tests.runners.covalent.support import NO_COVALENT, SilentServer, free_port
+from tests.runners.covalent.support import HAVE_COVALENT, NO_COVALENT, SilentServer, free_port
 
-pytest.importorskip("covalent", reason=NO_COVALENT)
+pytestmark = pytest.mark.skipif(not HAVE_COVALENT, reason=NO_COVALENT)
 
 
 def test_kind_is_built_in_and_saved_like_any_profile(cw_home):

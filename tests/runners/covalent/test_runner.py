@@ -23,9 +23,9 @@ from crystalwidgets.runners.covalent.profiles import CovalentProfile
 from crystalwidgets.runners.covalent.server import statuses
 from tests.helpers import states_seen, summary_core, wait_until
 from tests.runners.covalent.jobs import busy_job
-from tests.runners.covalent.support import NO_COVALENT, SilentServer
+from tests.runners.covalent.support import HAVE_COVALENT, NO_COVALENT, SilentServer
 
-pytest.importorskip("covalent", reason=NO_COVALENT)
+pytestmark = pytest.mark.skipif(not HAVE_COVALENT, reason=NO_COVALENT)
 
 #: The first job of an executor worker imports quacc (and Covalent's pool starts): slow.
 FIRST_JOB_S = 120
