@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Iterable
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._files import private_dir, read_json
-from ..._procs import KILL_GRACE_S
+from ..._procs import KILL_GRACE_S, kill_group
 from ...errors import CrystalWidgetsError, ProfileError
 from ...jobs import task as _task
 from ...jobs.events import Emit, JobEvent, Task
@@ -71,6 +73,21 @@ _TRUSTED_S = 5.0
 _CANCEL_BACKSTOP_S = 5.0 + KILL_GRACE_S
 
 
+def _group_alive(pgid: int | None) -> bool:
+    """Whether any live process of this host is in the process group ``pgid``."""
+    if not pgid:
+        return False
+    import psutil
+
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return False
+
+
 def job_state(status: str) -> JobState:
     """The job state a Covalent dispatch status stands for.
 
@@ -103,8 +120,8 @@ class _Job:
 
     @property
     def ref(self) -> dict[str, Any]:
-        ref = {"dispatch_id": self.dispatch_id, "server": self.server, "note": self.note}
-        return {**ref, **{k: v for k, v in self.info.items() if v is not None and k != "job_id"}}
+        ref = {"dispatch_id": self.dispatch_id, "server": self.server, "note": self.note, **self.info}
+        return {k: v for k, v in ref.items() if v is not None and k != "job_id"}
 
 
 class CovalentRunner(Runner):
@@ -181,6 +198,7 @@ class CovalentRunner(Runner):
             info = {**(claim or {}), **job.info}
             if not control.worker_alive(info):
                 control.kill(info)  # nobody else watches the flag
+        self._ensure_watcher()
         self._wake.set()
 
     def reattach(self, records: Iterable[Any]) -> None:
@@ -212,7 +230,8 @@ class CovalentRunner(Runner):
                 "running" if started.get("pid") else "dispatched",
                 dispatch_id=ref["dispatch_id"],
                 server=ref.get("server") or self._address(),
-                info={k: v for k, v in {**ref, **started}.items() if k not in ("dispatch_id", "server")},
+                info={k: v for k, v in {**ref, **started}.items() if k not in ("dispatch_id", "server", "note")},
+                cancel=time.time() if (wd / CANCEL).exists() else None,  # cancelled by the kernel that ended
             )
             with self._lock:
                 self._jobs[rec.id] = job
@@ -398,6 +417,7 @@ class CovalentRunner(Runner):
             if started is not None and started.get("pid") is not None:
                 with self._lock:
                     job.state = "running"
+                    job.note = None
                     job.info = {k: v for k, v in started.items() if k != "job_id"}
                 self._emit(job_id, JobState.RUNNING, started=started.get("started") or time.time(), engine_ref=job.ref)
         outcome = _task.read_outcome(wd)
@@ -420,12 +440,17 @@ class CovalentRunner(Runner):
             if read_json(job.task.work_dir / TASK) is None and self._drop(job):
                 self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
             return
-        if ended is not None or (control.here(info) and not control.job_alive_here(info)):
+        if control.here(info):  # seen in the process table: the job's process and its group
+            gone = not control.job_alive_here(info) and not _group_alive(info.get("pgid"))
+        else:  # elsewhere: the electron's last record says its job process was killed
+            gone = ended is not None
+        if gone:
             if self._drop(job):
                 self._emit(job.task.job_id, JobState.CANCELLED, finished=time.time())
             return
         if time.time() - (job.cancel or 0) > _CANCEL_BACKSTOP_S and control.here(info):
-            control.kill(info)  # its worker did not: the kernel does, on this host
+            if not control.kill(info) and info.get("pgid"):  # its worker did not: the kernel does
+                kill_group(info["pgid"], signal.SIGKILL, leader=False)  # what the job left behind
         self._reason(job, f"cancel requested; waiting for its process{control.where_text(info)} to stop")
 
     def _check_server(self, server: str, live: list[_Job]) -> None:

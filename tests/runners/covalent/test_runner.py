@@ -20,6 +20,7 @@ from crystalwidgets.errors import ProfileError
 from crystalwidgets.jobs.summary import summarise
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.covalent.profiles import CovalentProfile
+from crystalwidgets.runners.covalent.dispatch import dispatch, failure_text
 from crystalwidgets.runners.covalent.server import statuses
 from tests.helpers import states_seen, summary_core, wait_until
 from tests.runners.covalent.jobs import busy_job
@@ -203,3 +204,12 @@ def test_a_new_manager_reattaches_a_running_dispatch(profiles, covalent_server, 
         assert _marker_pids(marker)[0] == ref["pid"]  # the same run, not a second one
     finally:
         second.close()
+
+
+def test_a_failed_dispatch_is_told_with_covalent_s_error_text(covalent_server, tmp_path):
+    """The electron itself fails (here: its work dir does not exist): Covalent's error is read back."""
+    missing = tmp_path / "no-such-dir"
+    did = dispatch(covalent_server, "local", str(missing), "job-x", 30)
+    wait_until(lambda: statuses(covalent_server, [did], 5)[did] == "FAILED", 60, "the dispatch to fail")
+    text = failure_text(covalent_server, did, 10, str(tmp_path / "results"))
+    assert "No such file or directory" in text and str(missing) in text
