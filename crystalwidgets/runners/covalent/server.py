@@ -222,8 +222,9 @@ class LocalServer:
     def _covalent(self, *args: str, timeout: float) -> subprocess.CompletedProcess | None:
         """Run the ``covalent`` command of this Python with :meth:`env`; None when it did not end in time."""
         cmd = [sys.executable, "-c", "from covalent_dispatcher._cli.cli import cli; cli()", *args]
-        with open(self.start_log, "ab") as log:
-            os.chmod(self.start_log, 0o600)
+        private_dir(self.root)
+        fd = os.open(self.start_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             proc = subprocess.Popen(
                 cmd, env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 cwd=self.root, start_new_session=True,
@@ -245,6 +246,7 @@ class LocalServer:
             When it does not answer within ``timeout`` seconds (what it logged is in the
             message; a half-started server is stopped).
         """
+        private_dir(self.root)  # first: its parents may be new, and only the last dir gets 0700
         for sub in ("config", "cache", "data"):
             private_dir(self.root / sub)
         if self.running():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 
 import psutil
@@ -38,6 +39,8 @@ def test_local_server_starts_on_first_submit_and_its_death_fails_the_job(cw_home
         # the server is crystalwidgets' own: its config and log under the home, on the port asked
         assert server.running() and server.address() == f"http://localhost:{profile.local_port}"
         assert server.config_file.is_relative_to(cw_home) and server.log_file.exists()
+        assert stat.S_IMODE(server.root.stat().st_mode) == 0o700  # private, like every file of ours
+        assert stat.S_IMODE(server.start_log.stat().st_mode) == 0o600
         assert rec.engine_ref["server"] == server.address()
 
         procs = server_processes(server)
