@@ -37,7 +37,7 @@ __all__ = ["ServerError", "LocalServer", "probe", "statuses", "cancel", "server_
 #: Covalent 0.240's dispatch routes.
 _DISPATCHES = "/api/v2/dispatches"
 #: Most dispatch ids asked about in one request.
-_BATCH = 200
+_BATCH = 50  # ~2.5 kB of query string: far below any server's URL limit
 
 
 class ServerError(CrystalWidgetsError):
