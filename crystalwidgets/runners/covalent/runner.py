@@ -4,10 +4,10 @@
   the profile has none of yours (bounded) and dispatches each job as a one-electron
   lattice (:mod:`.dispatch`, bounded). The dispatch id goes into the record's
   ``engine_ref`` at once, so a new kernel can reattach.
-- **Status.** Covalent cannot call back: a watcher thread of the runner asks the server
-  about every live dispatch in one bounded request every :data:`WATCH_S` seconds
-  (:meth:`poll`, from the manager's monitor, does the same), and reads the job's own
-  records in its work dir. ``running`` means the job's process started (its start record),
+- **Status.** Covalent cannot call back: a watcher thread of the runner reads the jobs'
+  own records in their work dirs every :data:`WATCH_S` seconds and asks the server about
+  every live dispatch in bounded requests (50 a request) every :data:`STATUS_S` seconds
+  (:meth:`poll`, from the manager's monitor, looks and asks too). ``running`` means the job's process started (its start record),
   not just that Covalent handed the electron to an executor. The end is the outcome the
   job body wrote; Covalent's statuses are mapped by :func:`job_state`.
 - **Cancel.** A job not yet dispatched is dropped; one dispatched but not started never
@@ -54,8 +54,13 @@ __all__ = ["CovalentRunner", "job_state", "WATCH_S"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two looks at the live dispatches (completion reaches the table within it).
+#: Seconds between two looks at the live jobs' files (completion reaches the table within it).
 WATCH_S = 0.5
+#: Seconds between two questions to the server about the live dispatches: a job's end is
+#: read from its work dir, Covalent's status tells only what the files cannot (a failed
+#: electron, a cancel from outside, a lost server), and each question costs the server a
+#: database query per batch, taken from the dispatches it is serving.
+STATUS_S = 2.0
 #: Covalent statuses of a dispatch on its way: the job is pending (or running, once started).
 _UNDER_WAY = {
     "NEW_OBJECT",
@@ -144,6 +149,7 @@ class CovalentRunner(Runner):
         self._unreachable: dict[str, tuple[float, str]] = {}  # server -> (since, why)
         self._problem: str | None = None
         self._last_ok = -1e9  # when the server last answered (monotonic)
+        self._asked = -1e9  # when the server was last asked about the live dispatches
         self._home = self.run_dir.parent.parent  # <home>/runners/<profile>
 
     # -- protocol ------------------------------------------------------------
@@ -243,7 +249,7 @@ class CovalentRunner(Runner):
     def poll(self) -> None:
         if self._closed:
             return
-        self._check()
+        self._check(ask=True)
         now = time.time()
         with self._lock:
             live = list(self._jobs)
@@ -293,6 +299,7 @@ class CovalentRunner(Runner):
                     f"so it will not run: {_task.resubmit_hint(job.task.job_id)}"
                 ),
             )
+        self._send_cancels()  # cancels asked for just before: Covalent hears of them too (bounded)
         for thread in (self._submitter, self._watcher):
             if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout=self.profile.call_timeout_s + 1)
@@ -380,8 +387,9 @@ class CovalentRunner(Runner):
                     self._watcher = None
                     return
 
-    def _check(self) -> None:
-        """One look at every live job: its records in the work dir, then Covalent's status."""
+    def _check(self, *, ask: bool = False) -> None:
+        """One look at every live job: its records in the work dir, then (every :data:`STATUS_S`,
+        or with ``ask``) Covalent's status."""
         if not self._check_lock.acquire(blocking=False):
             return  # the other thread is looking right now
         try:
@@ -390,6 +398,9 @@ class CovalentRunner(Runner):
                 jobs = [j for j in self._jobs.values() if j.state != "queued"]
             for job in jobs:
                 self._check_files(job)
+            if not ask and time.monotonic() - self._asked < STATUS_S:
+                return
+            self._asked = time.monotonic()
             by_server: dict[str, list[_Job]] = {}
             with self._lock:
                 for job in self._jobs.values():
