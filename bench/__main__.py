@@ -36,6 +36,7 @@ BENCHES: dict[str, str] = {
     "viewer": "bench.viewer",
     "parsl": "bench.parsl_overhead",
     "dask": "bench.dask_overhead",
+    "covalent": "bench.covalent_overhead",  # with .venv-covalent's Python; SKIPPED elsewhere
 }
 
 
@@ -72,6 +73,9 @@ TARGETS: dict[str, Target] = {
     # P1b: JobManager vs the same recipe as raw Dask futures on the same kind of cluster
     "P1b.local.static.ratio": Target("<=", 1.10, "x raw"),
     "P1b.local.table": Target("<=", 1000, "ms"),
+    # P1b: JobManager vs raw Covalent dispatches on one server; completion -> table within 1 s
+    "P1b.covalent.static.ratio": Target("<=", 1.10, "x raw"),
+    "P1b.covalent.table.p95": Target("<=", 1000, "ms"),
     # P2: monitor tick, 10,000 tracked jobs, 1 % changing
     "P2.tick.cpu_median": Target("<=", 5.0, "ms"),
     "P2.bytes.spread": Target("<=", 1.5, "x"),  # bytes per changed row, 10 vs 100 vs 1,000 rows

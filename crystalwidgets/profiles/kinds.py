@@ -22,6 +22,7 @@ BUILTIN_KINDS = {
     "dask-local": "crystalwidgets.runners.dask.profiles:DaskLocalProfile",
     "dask-slurm": "crystalwidgets.runners.dask.profiles:DaskSlurmProfile",
     "dask-scheduler": "crystalwidgets.runners.dask.profiles:DaskSchedulerProfile",
+    "covalent": "crystalwidgets.runners.covalent.profiles:CovalentProfile",
 }
 
 _REGISTERED: dict[str, type[Profile]] = {}

@@ -78,12 +78,12 @@ def test_value_must_name_a_profile(store):
 def test_a_broken_profile_is_listed_with_its_problem_and_the_rest_still_works(store):
     store.path.parent.mkdir(parents=True, exist_ok=True)
     store.path.write_text(json.dumps({
-        "old": {"kind": "covalent", "name": "old"},
+        "old": {"kind": "no-such-engine", "name": "old"},
         "ok": {"kind": "local", "name": "ok"},
     }))
     picker = ClusterPicker()
     rows = {p["name"]: p for p in picker.profiles}
-    assert "unknown kind 'covalent'" in rows["old"]["problem"]
+    assert "unknown kind 'no-such-engine'" in rows["old"]["problem"]
     assert rows["ok"]["problem"] == ""
     browser_says(picker, "delete", name="old")
     assert picker.names() == ["local", "ok"]
