@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOGS", "find_log", "read_progress", "parse_log"]
+__all__ = ["LOGS", "find_log", "newest_in_run_dirs", "read_progress", "parse_log"]
 
 #: The logs looked for in quacc's run dirs, in order.
 LOGS = ("opt.log", "md.log")
@@ -30,25 +30,33 @@ _NUMBER = r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
 _MD = re.compile(rf"^\s*({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s+({_NUMBER})\s*$")
 
 
-def find_log(work_dir: str | os.PathLike) -> Path | None:
-    """The newest optimiser or MD log in the job's quacc run dirs, or None."""
+def newest_in_run_dirs(
+    work_dir: str | os.PathLike, prefixes: tuple[str, ...], names: tuple[str, ...], since: float = 0.0
+) -> Path | None:
+    """The newest of ``names`` in the work dir's subdirs starting with one of ``prefixes``
+    (quacc's run dirs), modified at or after ``since``; None when there is none."""
     best: tuple[float, Path] | None = None
     try:
         entries = list(os.scandir(work_dir))
     except OSError:
         return None
     for entry in entries:
-        if not entry.name.startswith("tmp-quacc-"):
+        if not entry.name.startswith(prefixes):
             continue
-        for name in LOGS:
+        for name in names:
             path = Path(entry.path) / name
             try:
                 mtime = path.stat().st_mtime
             except OSError:
                 continue
-            if best is None or mtime > best[0]:
+            if mtime >= since and (best is None or mtime > best[0]):
                 best = (mtime, path)
     return None if best is None else best[1]
+
+
+def find_log(work_dir: str | os.PathLike) -> Path | None:
+    """The newest optimiser or MD log in the job's running quacc dirs, or None."""
+    return newest_in_run_dirs(work_dir, ("tmp-quacc-",), LOGS)
 
 
 def parse_log(text: str, name: str) -> dict[str, Any] | None:

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .progress import newest_in_run_dirs
+
 __all__ = ["salvage", "find_trajectory"]
 
 _TRAJ = ("opt.traj", "opt.traj.gz")
@@ -23,23 +25,7 @@ _RUN_DIRS = ("quacc-", "failed-quacc-", "tmp-quacc-")
 
 def find_trajectory(work_dir: str | os.PathLike, since: float = 0.0) -> Path | None:
     """The newest optimiser trajectory in the job's quacc run dirs written after ``since``."""
-    best: tuple[float, Path] | None = None
-    try:
-        entries = list(os.scandir(work_dir))
-    except OSError:
-        return None
-    for entry in entries:
-        if not entry.name.startswith(_RUN_DIRS):
-            continue
-        for name in _TRAJ:
-            path = Path(entry.path) / name
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            if mtime >= since and (best is None or mtime > best[0]):
-                best = (mtime, path)
-    return None if best is None else best[1]
+    return newest_in_run_dirs(work_dir, _RUN_DIRS, _TRAJ, since)
 
 
 def salvage(work_dir: str | os.PathLike, since: float = 0.0) -> dict[str, Any] | None:

@@ -31,7 +31,8 @@ class SlurmSite(Profile):
     qos: str | None = Field(None, description="Slurm QOS (--qos).")
     walltime: str = Field("00:30:00", description="Time limit of each block, HH:MM:SS.")
 
-    @field_validator("partition", "account", "qos")
+    # ``address`` (where compute nodes reach this machine) belongs to the engines' kinds
+    @field_validator("partition", "account", "qos", "address", check_fields=False)
     @classmethod
     def _one_word(cls, value: str | None) -> str | None:
         if value is not None and not SHELL_WORD.match(value):

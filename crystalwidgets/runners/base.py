@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..errors import ProfileError
 from ..jobs.events import Emit, JobEvent, Task
 from ..states import JobState
 
@@ -45,6 +46,7 @@ class Runner(abc.ABC):
         self.profile = profile
         self.emit = emit
         self.run_dir = run_dir
+        self._profile_passed = False
 
     @classmethod
     def stop_leftovers(cls, runners_dir: Path) -> None:
@@ -66,6 +68,21 @@ class Runner(abc.ABC):
         :class:`~crystalwidgets.errors.ProfileError` naming each field and its fix. A runner
         may remember that its profile passed. The default checks nothing.
         """
+
+    def check_profile_once(self) -> None:
+        """What engine runners' :meth:`preflight` share: the profile's own ``preflight()``
+        problems raised as one :class:`~crystalwidgets.errors.ProfileError` (each problem
+        ``field: message`` keyed by its field), asked until they pass once; never asked when
+        the profile's ``preflight_on_submit`` is off."""
+        if self._profile_passed or not getattr(self.profile, "preflight_on_submit", True):
+            return
+        problems = self.profile.preflight()
+        if problems:
+            raise ProfileError(
+                f"profile {self.profile.name!r} cannot run jobs:\n- " + "\n- ".join(problems),
+                [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
+            )
+        self._profile_passed = True
 
     @abc.abstractmethod
     def cancel(self, job_id: str) -> None:

@@ -257,7 +257,7 @@ PROFILES: dict[str, Case] = {
     "misspelt field": (_save({"kind": "local", "name": "x", "max_wokers": 2}), r"max_wokers: Extra inputs are not permitted"),
     "zero workers": (_save({"kind": "local", "name": "x", "max_workers": 0}), r"max_workers: Input should be greater than or equal to 1"),
     "walltime 25:99": (_save({"kind": "parsl-slurm", "name": "x", "walltime": "25:99"}), r"walltime: '25:99' is not a Slurm time: minutes and seconds count from 0 to 59"),
-    "unknown kind": (_save({"kind": "pbs", "name": "x"}), r"profile 'x': unknown kind 'pbs'; use one of (dask-\S+, )*local, parsl-local"),
+    "unknown kind": (_save({"kind": "pbs", "name": "x"}), r"profile 'x': unknown kind 'pbs'; use one of (\S+, )*local, parsl-local"),
     "a name with spaces": (_save({"kind": "local", "name": "my cluster"}), r"profile 'my cluster' is invalid: name: String should match pattern"),
     "min_blocks over max_blocks": (
         _save({"kind": "parsl-local", "name": "x", "min_blocks": 3, "max_blocks": 2}),

@@ -38,7 +38,7 @@ from typing import Any
 
 from ..._files import private_dir, read_json
 from ..._procs import KILL_GRACE_S, kill_group
-from ...errors import CrystalWidgetsError, ProfileError
+from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
 from ...jobs.events import Emit, JobEvent, Task
 from ...states import JobState
@@ -145,7 +145,6 @@ class CovalentRunner(Runner):
         self._watcher: threading.Thread | None = None
         self._wake = threading.Event()
         self._closed = False
-        self._preflight_ok = not profile.preflight_on_submit
         self._unreachable: dict[str, tuple[float, str]] = {}  # server -> (since, why)
         self._problem: str | None = None
         self._last_ok = -1e9  # when the server last answered (monotonic)
@@ -157,14 +156,7 @@ class CovalentRunner(Runner):
     def preflight(self) -> None:
         if self._closed:
             raise CrystalWidgetsError("this Covalent runner was shut down; use a new JobManager")
-        if not self._preflight_ok:
-            problems = self.profile.preflight()
-            if problems:
-                raise ProfileError(
-                    f"profile {self.profile.name!r} cannot run jobs:\n- " + "\n- ".join(problems),
-                    [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
-                )
-            self._preflight_ok = True
+        self.check_profile_once()
 
     def submit(self, task: Task) -> None:
         if self._closed:

@@ -29,7 +29,7 @@ from ..._files import private_dir
 from ..._procs import THREAD_VARS, thread_exports
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems
-from ...profiles.slurm_site import SHELL_WORD, SlurmSite
+from ...profiles.slurm_site import SlurmSite
 
 __all__ = ["DaskLocalProfile", "DaskSlurmProfile", "DaskSchedulerProfile"]
 
@@ -150,13 +150,6 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
         None,
         description="Address or interface of this machine that compute nodes can reach (default: all).",
     )
-
-    @field_validator("address")
-    @classmethod
-    def _address_word(cls, value: str | None) -> str | None:
-        if value is not None and not SHELL_WORD.match(value):
-            raise ValueError(f"{value!r} must be one word (letters, digits, . _ - : , @ + % = /)")
-        return value or None
 
     @field_validator("memory")
     @classmethod

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._files import private_dir, read_json
-from ...errors import CrystalWidgetsError, ProfileError
+from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
 from ...jobs.events import Emit, JobEvent, Task
 from ...profiles import slurm as _slurm
@@ -94,7 +94,6 @@ class DaskRunner(Runner):
         self._cluster: Any = None
         self._topic = f"cw-started-{secrets.token_hex(6)}"
         self._label = f"cw-dask-{secrets.token_hex(4)}"
-        self._preflight_ok = not getattr(profile, "preflight_on_submit", True)
         self._problem: str | None = None
         self._blocks: list[dict[str, Any]] = []
         self._blocks_checked: float | None = None
@@ -106,14 +105,7 @@ class DaskRunner(Runner):
     def preflight(self) -> None:
         if self._closed:
             raise CrystalWidgetsError("this Dask runner was shut down; use a new JobManager")
-        if not self._preflight_ok:
-            problems = self.profile.preflight()
-            if problems:
-                raise ProfileError(
-                    f"profile {self.profile.name!r} cannot run jobs:\n- " + "\n- ".join(problems),
-                    [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
-                )
-            self._preflight_ok = True
+        self.check_profile_once()
 
     def submit(self, task: Task) -> None:
         if self._closed:

@@ -27,7 +27,7 @@ from ..._procs import thread_exports
 from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems, vasp_command_problems, vasp_parallel_cmd
-from ...profiles.slurm_site import SHELL_WORD, SlurmSite
+from ...profiles.slurm_site import SlurmSite
 from ...vasp.library import settings_file_value
 from .envcheck import probe_here, probe_on_node
 
@@ -282,13 +282,6 @@ class ParslSlurmProfile(SlurmSite, _HtexProfile):
         None,
         description="Address of this machine that compute nodes can reach (default: Parsl probes all).",
     )
-
-    @field_validator("address")
-    @classmethod
-    def _address_word(cls, value: str | None) -> str | None:
-        if value is not None and not SHELL_WORD.match(value):
-            raise ValueError(f"{value!r} must be one word (letters, digits, . _ - : , @ + % = /)")
-        return value or None
 
     @field_validator("scheduler_options")
     @classmethod

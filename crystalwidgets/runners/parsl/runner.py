@@ -50,7 +50,7 @@ from typing import Any
 
 from ..._files import read_json
 from ..._procs import owner_id
-from ...errors import CrystalWidgetsError, ProfileError
+from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
 from ...jobs.events import Emit, JobEvent, Task
 from ...profiles import slurm as _slurm
@@ -137,7 +137,6 @@ class ParslRunner(BlockWatch, Runner):
         self._submitter: threading.Thread | None = None
         self._listener: Listener | None = None
         self._link: Any = None
-        self._preflight_ok = not getattr(profile, "preflight_on_submit", True)
         self._blocks: list[dict[str, Any]] = []
         self._blocks_checked: float | None = None
         self._problem: str | None = None
@@ -151,14 +150,7 @@ class ParslRunner(BlockWatch, Runner):
     def preflight(self) -> None:
         if self._closed:
             raise CrystalWidgetsError("this Parsl runner was shut down; use a new JobManager")
-        if not self._preflight_ok:
-            problems = self.profile.preflight()
-            if problems:
-                raise ProfileError(
-                    f"profile {self.profile.name!r} cannot run jobs:\n- " + "\n- ".join(problems),
-                    [tuple(p.split(": ", 1)) if ": " in p else ("profile", p) for p in problems],
-                )
-            self._preflight_ok = True
+        self.check_profile_once()
 
     def submit(self, task: Task) -> None:
         if self._closed:
