@@ -23,6 +23,7 @@ __all__ = [
     "owner_id",
     "process_alive",
     "thread_env",
+    "worker_prologue",
     "thread_exports",
 ]
 
@@ -113,6 +114,18 @@ def thread_env(cores: float) -> dict[str, str]:
     for var in THREAD_VARS:
         env.setdefault(var, _count(cores))
     return env
+
+
+def worker_prologue(worker_init: str, cores: float) -> str:
+    """The shell lines before an engine's workers start on a node: ``worker_init`` (or, when
+    empty, a line putting this kernel's Python environment first on PATH), then
+    :func:`thread_exports` for ``cores`` (where ``worker_init`` set no limit)."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    first = worker_init if worker_init.strip() else f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
+    return first + "\n" + thread_exports(cores)
 
 
 def thread_exports(cores: float) -> str:

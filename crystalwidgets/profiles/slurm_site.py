@@ -8,6 +8,7 @@ Engines subclass :class:`SlurmSite` beside their own base (``parsl-slurm``,
 from __future__ import annotations
 
 import re
+import shlex
 
 from pydantic import Field, field_validator
 
@@ -15,10 +16,19 @@ from . import slurm as _slurm
 from .base import Profile
 from .checks import partition_fit_problems, pick_partition, slurm_error_field
 
-__all__ = ["SlurmSite", "SHELL_WORD"]
+__all__ = ["SlurmSite", "SHELL_WORD", "sbatch_words"]
 
 #: A value passed to sbatch as one word.
 SHELL_WORD = re.compile(r"^[A-Za-z0-9_.,:@+%=/-]+$")
+
+
+def sbatch_words(text: str) -> list[str]:
+    """The sbatch options in lines of ``text`` (``#SBATCH --x=1`` or ``--x=1``), as words."""
+    words: list[str] = []
+    for line in text.splitlines():
+        if line.strip():
+            words += shlex.split(line.strip().removeprefix("#SBATCH"))
+    return words
 
 
 class SlurmSite(Profile):

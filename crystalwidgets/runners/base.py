@@ -123,6 +123,10 @@ class Runner(abc.ABC):
         self.emit(JobEvent(job_id, JobState(outcome["state"]), fields))
         return True
 
+    def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
+        """``emit`` a :class:`JobEvent` of ``job_id`` (a state change and/or record fields)."""
+        self.emit(JobEvent(job_id, state, fields))
+
     def blocks(self) -> list[dict[str, Any]]:
         """The engine's blocks (batch jobs, worker pools) as last seen, JSON-able.
 

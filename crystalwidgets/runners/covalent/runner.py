@@ -40,7 +40,7 @@ from ..._files import private_dir, read_json
 from ..._procs import KILL_GRACE_S, kill_group
 from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
-from ...jobs.events import Emit, JobEvent, Task
+from ...jobs.events import Emit, Task
 from ...states import JobState
 from ..base import Runner
 from ..worker import control
@@ -529,12 +529,10 @@ class CovalentRunner(Runner):
     def _ended_text(self, job: _Job, ended: dict[str, Any]) -> str:
         where = control.where_text(job.info)
         state = ended.get("state")
-        if state == "killed":
-            text = f"the job's process{where} was killed by {ended.get('signal')} without writing a result (out of memory, or killed by the system or another user?)"
-        elif state == "cancelled":
+        if state == "cancelled":
             text = f"the job was cancelled outside crystalwidgets before it wrote a result{where}"
-        elif ended.get("exit_code") is not None:
-            text = f"the job's process{where} exited with code {ended.get('exit_code')} without writing a result"
+        elif state == "killed" or ended.get("exit_code") is not None:
+            text = control.ended_text(ended, job.info)
         else:
             text = f"Covalent reports the dispatch {job.dispatch_id} {job.status or 'ended'} but the job left no result{where}"
         return _task.with_job_stderr(text, job.task.work_dir)
@@ -557,5 +555,3 @@ class CovalentRunner(Runner):
             job.note = note
             self._emit(job.task.job_id, engine_ref=job.ref)
 
-    def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
-        self.emit(JobEvent(job_id, state, fields))

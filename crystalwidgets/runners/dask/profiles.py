@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shlex
 import sys
 import threading
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator
 
 from ..._files import private_dir
-from ..._procs import THREAD_VARS, thread_exports
+from ..._procs import THREAD_VARS, worker_prologue
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems
-from ...profiles.slurm_site import SlurmSite
+from ...profiles.slurm_site import SlurmSite, sbatch_words
 
 __all__ = ["DaskLocalProfile", "DaskSlurmProfile", "DaskSchedulerProfile"]
 
@@ -111,14 +110,6 @@ class DaskLocalProfile(_DaskProfile):
         )
 
 
-def _sbatch_words(text: str) -> list[str]:
-    words: list[str] = []
-    for line in text.splitlines():
-        if line.strip():
-            words += shlex.split(line.strip().removeprefix("#SBATCH"))
-    return words
-
-
 class DaskSlurmProfile(SlurmSite, _DaskProfile):
     """Jobs run by Dask workers in Slurm jobs (dask-jobqueue ``SLURMCluster``; blocks are
     Slurm jobs, asked for while jobs wait). Slurm uses your own login: nothing secret is
@@ -179,7 +170,7 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
         return value
 
     def _extra(self) -> list[str]:
-        extra = _sbatch_words(self.job_extra_directives)
+        extra = sbatch_words(self.job_extra_directives)
         if self.qos:
             extra.append(f"--qos={self.qos}")
         return extra
@@ -189,7 +180,7 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
         opts = [*super().sbatch_options(), "--nodes=1", "--ntasks=1", f"--cpus-per-task={self.cores}"]
         if mem_mb:
             opts.append(f"--mem={mem_mb}M")
-        return opts + _sbatch_words(self.job_extra_directives)
+        return opts + sbatch_words(self.job_extra_directives)
 
     def _memory_mb(self) -> int | None:
         try:
@@ -222,11 +213,7 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
 
     def prologue(self) -> list[str]:
         """The shell lines before each block's workers start."""
-        if self.worker_init.strip():
-            first = self.worker_init.splitlines()
-        else:
-            first = [f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"']
-        return first + thread_exports(self.cores / self.processes).splitlines()
+        return worker_prologue(self.worker_init, self.cores / self.processes).splitlines()
 
     def make_cluster(self, run_dir: Path, label: str) -> Any:
         import logging

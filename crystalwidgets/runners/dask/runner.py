@@ -43,7 +43,7 @@ from typing import Any
 from ..._files import private_dir, read_json
 from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
-from ...jobs.events import Emit, JobEvent, Task
+from ...jobs.events import Emit, Task
 from ...profiles import slurm as _slurm
 from ...states import JobState
 from ..base import Runner
@@ -471,15 +471,8 @@ class DaskRunner(Runner):
     def _explain(self, job: _Job, result: Any, exc: BaseException | None) -> str:
         where = control.where_text(job.info)
         if exc is None:
-            res = result if isinstance(result, dict) else {}
-            if res.get("state") == "killed":
-                text = (
-                    f"the job's process{where} was killed by {res.get('signal')} without writing a "
-                    "result (out of memory, or killed by the system or another user?)"
-                )
-            else:
-                text = f"the job's process{where} exited with code {res.get('exit_code')} without writing a result"
-            return _task.with_job_stderr(text, job.task.work_dir)
+            answer = result if isinstance(result, dict) else {}
+            return _task.with_job_stderr(control.ended_text(answer, job.info), job.task.work_dir)
         name = type(exc).__name__
         if name == "KilledWorker":
             text = (
@@ -621,5 +614,3 @@ class DaskRunner(Runner):
             job.future.cancel()
         self._emit(job_id, JobState.CANCELLED, finished=time.time())
 
-    def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
-        self.emit(JobEvent(job_id, state, fields))

@@ -16,18 +16,16 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import shlex
 import sys
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..._procs import thread_exports
+from ..._procs import worker_prologue
 from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems, vasp_command_problems, vasp_parallel_cmd
-from ...profiles.slurm_site import SlurmSite
+from ...profiles.slurm_site import SlurmSite, sbatch_words
 from ...vasp.library import settings_file_value
 from .envcheck import probe_here, probe_on_node
 
@@ -164,11 +162,7 @@ class _HtexProfile(_ParslProfile):
         """``worker_init`` (or, when empty, a line putting this kernel's environment first
         on PATH), then the thread limits of :mod:`crystalwidgets._procs` for
         ``cores_per_worker`` where ``worker_init`` set none."""
-        if self.worker_init.strip():
-            first = self.worker_init
-        else:
-            first = f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"'
-        return first + "\n" + thread_exports(self.cores_per_worker)
+        return worker_prologue(self.worker_init, self.cores_per_worker)
 
     def _executor(self, label: str, provider: Any, address: str | None) -> Any:
         from parsl.executors import HighThroughputExecutor
@@ -300,10 +294,7 @@ class ParslSlurmProfile(SlurmSite, _HtexProfile):
             opts.append("--exclusive")
         if self.mem_per_node:
             opts.append(f"--mem={self.mem_per_node}g")
-        for line in self.scheduler_options.splitlines():
-            if line.strip():
-                opts += shlex.split(line.strip().removeprefix("#SBATCH"))
-        return opts
+        return opts + sbatch_words(self.scheduler_options)
 
     def preflight(self) -> list[str]:
         # the worker environment is judged by the blocks themselves: a worker_init that

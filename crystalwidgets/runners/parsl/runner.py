@@ -52,7 +52,7 @@ from ..._files import read_json
 from ..._procs import owner_id
 from ...errors import CrystalWidgetsError
 from ...jobs import task as _task
-from ...jobs.events import Emit, JobEvent, Task
+from ...jobs.events import Emit, Task
 from ...profiles import slurm as _slurm
 from ...states import JobState
 from ..base import Runner
@@ -493,18 +493,8 @@ class ParslRunner(BlockWatch, Runner):
         info = job.info
         where = _where(info)
         if exc is None:
-            res = result if isinstance(result, dict) else {}
-            if res.get("state") == "killed":
-                text = (
-                    f"the job's process{where} was killed by {res.get('signal')} without writing a "
-                    "result (out of memory, or killed by the system or another user?)"
-                )
-            else:
-                text = (
-                    f"the job's process{where} exited with code {res.get('exit_code')} without "
-                    "writing a result"
-                )
-            return _task.with_job_stderr(text, job.task.work_dir)
+            answer = result if isinstance(result, dict) else {}
+            return _task.with_job_stderr(control.ended_text(answer, info), job.task.work_dir)
         name = type(exc).__name__
         if name == "ManagerLost":
             text = f"the Parsl worker pool running it{where} was lost (its block ended or its node failed)"
@@ -597,8 +587,6 @@ class ParslRunner(BlockWatch, Runner):
 
     # -- helpers -------------------------------------------------------------
 
-    def _emit(self, job_id: str, state: JobState | None = None, **fields: Any) -> None:
-        self.emit(JobEvent(job_id, state, fields))
 
     def _squeue_by_id(self) -> dict[str, _slurm.SlurmJob]:
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..._procs import KILL_GRACE_S, kill_group, process_alive
 
-__all__ = ["kill", "here", "worker_alive", "job_alive_here", "where_text"]
+__all__ = ["kill", "here", "worker_alive", "job_alive_here", "where_text", "ended_text"]
 
 
 def here(info: dict[str, Any]) -> bool:
@@ -68,3 +68,15 @@ def where_text(info: dict[str, Any], *, block: str = "Slurm block") -> str:
     if info.get("slurm_job_id"):
         parts.append(f"in {block} {info['slurm_job_id']}")
     return f" ({' '.join(parts)})" if parts else ""
+
+
+def ended_text(answer: dict[str, Any], info: dict[str, Any]) -> str:
+    """Why a job whose job process answered ``answer`` (see
+    :meth:`~.job_process.JobProcess.run`) left no result: killed by a signal, or its exit code."""
+    where = where_text(info)
+    if answer.get("state") == "killed":
+        return (
+            f"the job's process{where} was killed by {answer.get('signal')} without writing a "
+            "result (out of memory, or killed by the system or another user?)"
+        )
+    return f"the job's process{where} exited with code {answer.get('exit_code')} without writing a result"
