@@ -41,6 +41,8 @@ function render({ model, el: root }) {
       + "environment on a compute node); slower",
     on: { click: () => model.send({ kind: "check", deep: true, draft: false }) },
   });
+  const actionButtons = el("span", { className: "cw-profile-extra" });
+  const actionBox = el("div", { className: "cw-action", "aria-live": "polite" });
   const checkBox = el("div", { className: "cw-check", "aria-live": "polite" });
   const healthBox = el("div", { className: "cw-health" });
   const editorBox = el("div", { className: "cw-editor" });
@@ -51,8 +53,8 @@ function render({ model, el: root }) {
       el("span", { className: "cw-picker-new" }, [kindSelect, newButton]),
     ]),
     list,
-    el("div", { className: "cw-toolbar cw-picker-actions" }, [checkButton, deepButton]),
-    checkBox, healthBox, editorBox, status,
+    el("div", { className: "cw-toolbar cw-picker-actions" }, [checkButton, deepButton, actionButtons]),
+    actionBox, checkBox, healthBox, editorBox, status,
   );
 
   let confirming = null; // name of the profile whose Delete asks "sure?"
@@ -174,6 +176,38 @@ function render({ model, el: root }) {
     );
   };
 
+  // -- actions (e.g. start a local server) ----------------------------------
+  let actionTicker = null;
+  const drawActions = () => {
+    const r = model.get("action_result");
+    const busy = !!r && r.state === "running";
+    actionButtons.replaceChildren(...model.get("actions").map((a) => el("button", {
+      className: "cw-action-button", text: a.label, title: a.help, disabled: busy,
+      dataset: { action: "profile-action", name: a.name },
+      on: { click: () => model.send({ kind: "action", name: a.name }) },
+    })));
+    clearInterval(actionTicker);
+    actionTicker = null;
+    if (!r || !r.state) { actionBox.replaceChildren(); actionBox.dataset.state = ""; return; }
+    actionBox.dataset.state = r.state;
+    const what = `${r.label} (“${r.profile}”)`;
+    if (busy) {
+      const since = performance.now();
+      const line = el("span", { className: "cw-check-running" });
+      const tick = () => { line.textContent = `${what}: working… ${secondsText((performance.now() - since) / 1000)}`; };
+      tick();
+      actionTicker = setInterval(tick, 1000);
+      actionBox.replaceChildren(el("span", { className: "cw-spinner", "aria-hidden": "true" }), line);
+      return;
+    }
+    const took = r.finished && r.started ? ` (${secondsText(r.finished - r.started)})` : "";
+    const head = r.state === "done" ? `${what}: done${took}` : `${what}: ${r.state === "timeout" ? "unfinished" : "failed"}${took}`;
+    actionBox.replaceChildren(
+      el("div", { className: r.state === "done" ? "cw-check-ok" : "cw-check-head", text: head }),
+      el("div", { className: r.state === "done" ? "cw-action-message" : "cw-problem", text: r.message }),
+    );
+  };
+
   // -- block health --------------------------------------------------------
   const drawHealth = () => {
     const h = model.get("health");
@@ -277,6 +311,7 @@ function render({ model, el: root }) {
   drawKinds();
   drawList();
   drawCheck();
+  drawActions();
   drawHealth();
   drawEditor();
   drawStatus();
@@ -296,6 +331,8 @@ function render({ model, el: root }) {
     onChange(model, "profiles", drawList),
     onChange(model, "value", () => { confirming = null; drawList(); }),
     onChange(model, "check_result", () => { drawCheck(); drawCheckButtons(); }),
+    onChange(model, "actions", drawActions),
+    onChange(model, "action_result", drawActions),
     onChange(model, "health", drawHealth),
     onChange(model, "editor", drawEditor),
     onChange(model, "entries", drawEditor),
@@ -308,6 +345,7 @@ function render({ model, el: root }) {
     offs.forEach((off) => off());
     clearInterval(refresher);
     clearInterval(ticker);
+    clearInterval(actionTicker);
   };
 }
 

@@ -51,6 +51,40 @@ class Profile(BaseModel):
         """
         return []
 
+    def actions(self) -> list[dict[str, str]]:
+        """What the user can do for this profile from the picker, beside checking it.
+
+        Returns
+        -------
+        list of dict
+            One per action: ``name`` (passed to :meth:`run_action`), ``label`` (the
+            button's text) and ``help`` (what it does, where its files are). Empty for
+            most kinds; ``covalent`` offers to start and stop its local server.
+        """
+        return []
+
+    def action_timeout(self, name: str) -> float:
+        """Seconds :meth:`run_action` ``name`` may take before the picker reports it unfinished."""
+        return 60.0
+
+    def run_action(self, name: str) -> str:
+        """Do the action ``name`` of :meth:`actions` (bounded; blocking: run it off the kernel's thread).
+
+        Returns
+        -------
+        str
+            What was done, in words.
+
+        Raises
+        ------
+        ProfileError
+            When this kind has no such action; the action's own error when it failed.
+        """
+        from ..errors import ProfileError
+
+        offered = ", ".join(a["name"] for a in self.actions()) or "none"
+        raise ProfileError(f"profile {self.name!r} ({self.kind}) has no action {name!r}; it offers: {offered}")
+
     def warnings(self) -> list[tuple[str, str]]:
         """What to warn about without refusing the profile: free text that looks like a secret.
 

@@ -251,6 +251,13 @@ class PickerCheck(TypedDict):
     draft: bool
 
 
+class PickerAction(TypedDict):
+    """Run the selected profile's action ``name`` (one of the picker's ``actions``)."""
+
+    kind: Literal["action"]
+    name: str
+
+
 class PickerRefresh(TypedDict):
     """Sent on a timer: re-read the profiles and the block health."""
 
@@ -264,5 +271,6 @@ PICKER_FROM_BROWSER: dict[str, type] = {
     "save": PickerSave,
     "delete": PickerDelete,
     "check": PickerCheck,
+    "action": PickerAction,
     "refresh": PickerRefresh,
 }

@@ -17,6 +17,9 @@ Messages browser -> kernel, each with a ``kind``:
 - ``{"kind": "check", "deep": bool, "draft": bool}``: run ``check()`` of the selected
   profile (``draft``: of the editor's unsaved profile) in a worker thread, bounded by a
   timeout; the result arrives in ``check_result``.
+- ``{"kind": "action", "name": ...}``: run the selected profile's action ``name`` (one of
+  ``actions``, e.g. start a local server) in a worker thread, bounded by the profile's
+  ``action_timeout``; the result arrives in ``action_result``, then a check follows.
 - ``{"kind": "refresh"}``: sent on a timer; re-reads the profiles and the block health.
 
 Everything else travels in synced traitlets.
@@ -172,6 +175,12 @@ class ClusterPicker(anywidget.AnyWidget):
     #: The last check: id, profile, deep, state (running, done, failed, timeout), problems,
     #: warnings, message, started, finished, timeout.
     check_result = traitlets.Dict().tag(sync=True)
+    #: What can be done for the selected profile beside checking it (``Profile.actions()``):
+    #: name, label, help.
+    actions = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: The last action: id, profile, action, label, state (running, done, failed, timeout),
+    #: message, started, finished, timeout.
+    action_result = traitlets.Dict().tag(sync=True)
     #: Block health of the manager's runner for the selected profile (``runner.health()``);
     #: empty when there is none.
     health = traitlets.Dict().tag(sync=True)
@@ -226,6 +235,7 @@ class ClusterPicker(anywidget.AnyWidget):
             if self.value not in {r["name"] for r in rows}:
                 self.status = f"profile {self.value!r} is gone (deleted elsewhere); picked 'local'"
                 self.value = "local"
+            self._update_actions()
             self._update_health()
 
     # -- profiles ------------------------------------------------------------
@@ -267,7 +277,18 @@ class ClusterPicker(anywidget.AnyWidget):
         with self.hold_sync():
             if self.check_result.get("state") != "running":
                 self.check_result = {}
+            if self.action_result.get("state") != "running":
+                self.action_result = {}
+            self._update_actions()
             self._update_health()
+
+    def _update_actions(self) -> None:
+        try:
+            actions = self.profile().actions()
+        except ProfileError:
+            actions = []
+        if actions != self.actions:
+            self.actions = actions
 
     # -- editor --------------------------------------------------------------
 
@@ -458,20 +479,9 @@ class ClusterPicker(anywidget.AnyWidget):
             "warnings": [f"{field}: {message}" for field, message in profile.warnings()],
             "message": "", "started": time.time(), "finished": None, "timeout": timeout,
         }
-        loop = running_loop()
-        outcome: dict[str, Any] = {}
 
-        def run() -> None:
-            try:
-                outcome["problems"] = [str(p) for p in profile.check(deep=deep)]
-            except Exception as exc:  # a broken check is shown, never lost
-                outcome["error"] = f"{type(exc).__name__}: {exc}"
-
-        def watch() -> None:
-            worker = threading.Thread(target=run, name=f"cw-check-{profile.name}", daemon=True)
-            worker.start()
-            worker.join(timeout)
-            if worker.is_alive():
+        def done(outcome: dict[str, Any]) -> None:
+            if "timeout" in outcome:
                 result = {"state": "timeout", "message": (
                     f"the check did not finish within {timeout:g} s, so its result is unknown; it "
                     "goes on in the background and is ignored (is the cluster answering? try again)"
@@ -479,15 +489,55 @@ class ClusterPicker(anywidget.AnyWidget):
             elif "error" in outcome:
                 result = {"state": "failed", "message": f"the check itself failed: {outcome['error']}"}
             else:
-                result = {"state": "done", "problems": outcome["problems"]}
-            call_in_kernel(loop, self._finish_check, seq, result)
+                result = {"state": "done", "problems": [str(p) for p in outcome["value"]]}
+            self._finish("check_result", seq, result)
 
-        threading.Thread(target=watch, name=f"cw-check-watch-{profile.name}", daemon=True).start()
+        _in_background(lambda: profile.check(deep=deep), timeout, done, f"cw-check-{profile.name}")
 
-    def _finish_check(self, seq: int, result: dict[str, Any]) -> None:
-        if self.check_result.get("id") != seq:
-            return  # a newer check replaced it, or the selection moved on
-        self.check_result = {**self.check_result, **result, "finished": time.time()}
+    def _finish(self, trait: str, seq: int, result: dict[str, Any]) -> None:
+        """Finish the check or action ``seq`` in ``trait``, unless a newer one replaced it."""
+        if getattr(self, trait).get("id") != seq:
+            return  # a newer one replaced it, or the selection moved on
+        setattr(self, trait, {**getattr(self, trait), **result, "finished": time.time()})
+
+    # -- actions -------------------------------------------------------------
+
+    def _start_action(self, name: str) -> None:
+        if self.action_result.get("state") == "running":
+            self.status = f"{self.action_result.get('label')} is still running; wait for it to finish"
+            return
+        try:
+            profile = self.profile()
+            offered = {a["name"]: a for a in profile.actions()}
+        except ProfileError as exc:
+            self.status = f"cannot act on {self.value!r}: {exc}"
+            return
+        if name not in offered:
+            self.status = f"profile {profile.name!r} offers no action {name!r}"
+            return
+        self._check_seq += 1
+        seq = self._check_seq
+        label = offered[name]["label"]
+        timeout = profile.action_timeout(name)
+        self.action_result = {
+            "id": seq, "profile": profile.name, "action": name, "label": label, "state": "running",
+            "message": "", "started": time.time(), "finished": None, "timeout": timeout,
+        }
+
+        def done(outcome: dict[str, Any]) -> None:
+            if "timeout" in outcome:
+                result = {"state": "timeout", "message": (
+                    f"it did not finish within {timeout:g} s; it goes on in the background (check again later)"
+                )}
+            elif "error" in outcome:
+                result = {"state": "failed", "message": outcome["error"]}
+            else:
+                result = {"state": "done", "message": str(outcome["value"])}
+            self._finish("action_result", seq, result)
+            if self.value == profile.name and self.check_result.get("state") != "running":
+                self._start_check(deep=False, draft=False)  # show what the action changed
+
+        _in_background(lambda: profile.run_action(name), timeout, done, f"cw-action-{profile.name}")
 
     # -- block health --------------------------------------------------------
 
@@ -521,6 +571,7 @@ class ClusterPicker(anywidget.AnyWidget):
             "save": self._save,
             "delete": lambda: self._delete(str(content.get("name"))),
             "check": lambda: self._start_check(bool(content.get("deep")), bool(content.get("draft"))),
+            "action": lambda: self._start_action(str(content.get("name"))),
             "refresh": self.refresh,
         }
 
@@ -532,3 +583,27 @@ class ClusterPicker(anywidget.AnyWidget):
                 handlers[kind]()
         except Exception as exc:  # shown to the user, never lost in the kernel log
             self.status = f"{kind} failed: {type(exc).__name__}: {exc}"
+
+
+def _in_background(work: Callable[[], Any], timeout: float, done: Callable[[dict[str, Any]], None], name: str) -> None:
+    """Run ``work`` in a thread; hand ``done`` its outcome on the kernel's loop, within ``timeout``.
+
+    The outcome is ``{"value": ...}``, ``{"error": "Type: message"}`` or ``{"timeout": True}``
+    (the work goes on in its thread, its result ignored). The kernel never waits for it.
+    """
+    loop = running_loop()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except Exception as exc:  # a broken check or action is shown, never lost
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+
+    def watch() -> None:
+        worker = threading.Thread(target=run, name=name, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        call_in_kernel(loop, done, {"timeout": True} if worker.is_alive() else dict(outcome))
+
+    threading.Thread(target=watch, name=f"{name}-watch", daemon=True).start()

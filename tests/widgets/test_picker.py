@@ -327,6 +327,79 @@ def test_a_check_that_hangs_never_blocks_the_kernel_and_is_reported_unfinished(s
     assert result["message"].startswith("the check did not finish within 1 s")
 
 
+@pytest.fixture
+def acting_kind():
+    """A real profile kind with two actions: one that works after a moment, one that hangs."""
+
+    @register_kind
+    class ActingProfile(Profile):
+        kind: Literal["test-acting"] = "test-acting"
+        runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
+        started: ClassVar[list] = []
+
+        def actions(self) -> list[dict[str, str]]:
+            return [{"name": "start", "label": "Start it", "help": "starts it"},
+                    {"name": "hang", "label": "Hang", "help": "never ends"}]
+
+        def action_timeout(self, name: str) -> float:
+            return 1.0
+
+        def run_action(self, name: str) -> str:
+            if name == "start":
+                time.sleep(0.3)
+                type(self).started.append(self.name)
+                return "it started"
+            if name == "hang":
+                time.sleep(30)
+            return super().run_action(name)
+
+    yield ActingProfile
+    unregister_kind("test-acting")
+
+
+def test_a_profiles_actions_are_offered_run_off_the_kernels_thread_and_followed_by_a_check(store, acting_kind):
+    store.save({"kind": "test-acting", "name": "act"})
+    picker = ClusterPicker()
+    assert picker.actions == []  # local offers none
+    picker.value = "act"
+    assert [a["label"] for a in picker.actions] == ["Start it", "Hang"]
+    started = time.monotonic()
+    browser_says(picker, "action", name="start")
+    assert time.monotonic() - started < 0.2 and picker.action_result["state"] == "running"
+    browser_says(picker, "action", name="start")  # a second click while it runs does nothing
+    assert "still running" in picker.status
+    wait_until(lambda: picker.action_result["state"] != "running", 10, "the action to end")
+    assert picker.action_result["state"] == "done" and picker.action_result["message"] == "it started"
+    assert acting_kind.started == ["act"]
+    assert wait_check(picker)["state"] == "done"  # a check followed: the user sees what changed
+
+    browser_says(picker, "action", name="hang")
+    wait_until(lambda: picker.action_result["state"] != "running", 10, "the action to time out")
+    assert picker.action_result["state"] == "timeout"
+    assert picker.action_result["message"].startswith("it did not finish within 1 s")
+
+    browser_says(picker, "action", name="os.system")  # not offered: refused, nothing runs
+    assert picker.status == "profile 'act' offers no action 'os.system'"
+
+
+def test_the_covalent_profile_offers_its_local_server_and_says_when_covalent_is_missing(store):
+    import importlib.util
+
+    store.save({"kind": "covalent", "name": "cov"})
+    picker = ClusterPicker(value="cov")
+    assert [a["name"] for a in picker.actions] == ["start-server", "stop-server"]
+    assert "covalent-server" in picker.actions[0]["help"]  # where its config and logs are
+    store.save({"kind": "covalent", "name": "mine", "server_address": "http://localhost:48008"})
+    picker.value = "mine"
+    assert picker.actions == []  # the user's own server: theirs to start
+    if importlib.util.find_spec("covalent") is None:  # this venv (Covalent has its own)
+        picker.value = "cov"
+        browser_says(picker, "action", name="start-server")
+        wait_until(lambda: picker.action_result["state"] != "running", 10, "the action to end")
+        assert picker.action_result["state"] == "failed"
+        assert "pip install 'crystalwidgets[covalent]'" in picker.action_result["message"]
+
+
 @pytest.mark.skipif(shutil.which("sinfo") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
 def test_a_slurm_profile_check_lists_every_problem_naming_the_field(store):
     import subprocess

@@ -132,6 +132,47 @@ class CovalentProfile(Profile):
             "(leave it empty for a local server of crystalwidgets' own)"
         ]
 
+    def actions(self) -> list[dict[str, str]]:
+        """Start or stop the local server (for a profile with an empty ``server_address``)."""
+        if not self.local:
+            return []
+        server = local_server(self)
+        where = f"its config: {server.config_file}; its log: {server.log_file}"
+        return [
+            {
+                "name": "start-server",
+                "label": "Start local server",
+                "help": (
+                    f"Start crystalwidgets' own Covalent server on port {self.local_port} (at most "
+                    f"{self.start_timeout_s:g} s; jobs would start it on the first submit); {where}"
+                ),
+            },
+            {
+                "name": "stop-server",
+                "label": "Stop local server",
+                "help": f"Stop the local Covalent server; jobs still running on it are killed and fail; {where}",
+            },
+        ]
+
+    def action_timeout(self, name: str) -> float:
+        return self.start_timeout_s + 40.0  # start, or stop (bounded at 30 s) and a kill
+
+    def run_action(self, name: str) -> str:
+        if not self.local or name not in ("start-server", "stop-server"):
+            return super().run_action(name)
+        if importlib.util.find_spec("covalent") is None:
+            from ...errors import ProfileError
+
+            raise ProfileError(_NO_COVALENT)
+        server = local_server(self)
+        if name == "start-server":
+            was_up = server.running()
+            address = server.start(self.start_timeout_s)
+            state = "was already running" if was_up else "started"
+            return f"the local Covalent server {state} at {address}; its log: {server.log_file}"
+        server.stop()
+        return f"the local Covalent server (port {self.local_port}) is stopped"
+
     def preflight(self) -> list[str]:
         """What must stop a submit: Covalent missing, or a server of yours that does not answer."""
         if importlib.util.find_spec("covalent") is None:

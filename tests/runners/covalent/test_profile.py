@@ -8,7 +8,7 @@ import pytest
 
 from crystalwidgets.errors import ProfileError
 from crystalwidgets.profiles import ProfileStore, kind_names, parse_profile
-from crystalwidgets.runners.covalent.profiles import CovalentProfile
+from crystalwidgets.runners.covalent.profiles import CovalentProfile, local_server
 from crystalwidgets.runners.covalent.runner import job_state
 from crystalwidgets.states import JobState
 from tests.runners.covalent.support import HAVE_COVALENT, NO_COVALENT, SilentServer, free_port
@@ -90,3 +90,36 @@ def test_check_of_the_local_server_says_it_is_not_running_and_where_its_files_ar
     assert str(cw_home / "covalent-server" / "config" / "covalent.conf") in problem
     assert "starts on the first submit" in problem
     assert profile.preflight() == []  # the runner starts it: no reason to refuse a submit
+
+
+def test_the_picker_starts_and_stops_the_local_server_and_the_check_then_passes(cw_home):
+    """The ClusterPicker's "Start local server" (bounded, off the kernel's thread) brings the
+    local server up, the check that follows finds nothing, and "Stop" takes it down."""
+    from crystalwidgets.profiles import ProfileStore
+    from crystalwidgets.widgets import ClusterPicker
+    from tests.helpers import wait_until
+
+    store = ProfileStore()
+    store.save({"kind": "covalent", "name": "cov", "local_port": free_port()})
+    picker = ClusterPicker(profiles=store, value="cov")
+    assert [a["name"] for a in picker.actions] == ["start-server", "stop-server"]
+    assert str(cw_home / "covalent-server") in picker.actions[0]["help"]  # where its config and log are
+
+    picker._handle_custom_msg({"kind": "action", "name": "start-server"}, [])
+    assert picker.action_result["state"] == "running"  # the kernel did not wait for it
+    server = local_server(store.get("cov"), cw_home)
+    try:
+        wait_until(lambda: picker.action_result.get("state") != "running", 150, "the server to start")
+        assert picker.action_result["state"] == "done", picker.action_result
+        assert picker.action_result["message"].startswith("the local Covalent server started at http://localhost:")
+        assert server.running()
+        wait_until(lambda: picker.check_result.get("state") == "done", 30, "the check after the start")
+        assert picker.check_result["problems"] == []
+    finally:
+        picker._handle_custom_msg({"kind": "action", "name": "stop-server"}, [])
+        wait_until(lambda: picker.action_result.get("action") == "stop-server"
+                   and picker.action_result.get("state") != "running", 60, "the server to stop")
+    assert picker.action_result["state"] == "done", picker.action_result
+    assert not server.running(timeout=1) and server.pid() is None
+    wait_until(lambda: picker.check_result.get("state") == "done", 30, "the check after the stop")
+    assert "the local Covalent server is not running" in picker.check_result["problems"][0]
