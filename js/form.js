@@ -20,11 +20,13 @@ function recipeList(model, query) {
     const group = el("optgroup", { label: code });
     for (const r of items) {
       const unavailable = r.available === false;
-      const label = unavailable ? `${r.name}  (unavailable)` : r.name;
+      const elsewhere = !unavailable && !!r.needs; // its program is on a cluster, not here
+      const label = unavailable ? `${r.name}  (unavailable)` : elsewhere ? `${r.name}  (needs ${r.program})` : r.name;
       group.append(el("option", {
         value: r.name, text: label, selected: r.name === current, disabled: unavailable,
-        title: unavailable ? `cannot run here: ${r.unavailable_reason}` : r.summary || r.name,
-        className: unavailable ? "cw-unavailable" : null,
+        title: unavailable ? `cannot run here: ${r.unavailable_reason}`
+          : elsewhere ? `on a cluster profile only: ${r.needs}` : r.summary || r.name,
+        className: unavailable ? "cw-unavailable" : elsewhere ? "cw-elsewhere" : null,
       }));
     }
     select.append(group);
@@ -66,6 +68,8 @@ function render({ model, el: root }) {
     ];
     if (r && r.available === false) {
       parts.push(el("div", { className: "cw-error", text: `cannot run here: ${r.unavailable_reason}` }));
+    } else if (r && r.needs) {
+      parts.push(el("div", { className: "cw-note cw-needs", text: `on a cluster profile only: ${r.needs}` }));
     }
     about.replaceChildren(...parts);
   };

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .._files import home_dir, jsanitized, private_dir
 from .._procs import owner_alive as _owner_alive
 from .._procs import owner_id as _owner_id
-from ..errors import CrystalWidgetsError, PotcarWarning, RecipeValidationError, UnfitStructureError
+from ..errors import CrystalWidgetsError, PotcarWarning, RecipeUnavailableError, RecipeValidationError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
@@ -189,6 +189,7 @@ class JobManager:
         >>> mgr.submit_many(structures, "emt.static_job", "cluster")
         """
         from ..recipes.catalogue import recipes
+        from ..recipes.executables import missing_program
         from ..recipes.fit import structure_problems
         from ..structures.codec import structure_hash, structure_to_dict
         from ..structures.formula import reduced_formula
@@ -254,6 +255,9 @@ class JobManager:
             if key not in payloads:
                 payloads[key] = encode_input(source, atoms, cleaned)
             inputs.append(payloads[key])
+        # after the structures' and parameters' problems (fixable wherever it runs): the program
+        if prof.runs_here and (missing := missing_program(info.name, code=info.code)):
+            raise RecipeUnavailableError(f"{info.name} cannot run on profile {prof.name!r} (this machine): {missing}")
         runner.preflight()  # a profile that cannot run jobs is refused before anything is written
         try:
             for rec, payload in zip(records, inputs):

@@ -51,6 +51,15 @@ class Profile(BaseModel):
         """
         return []
 
+    @property
+    def runs_here(self) -> bool:
+        """True when this profile's jobs run on this machine, with this kernel's PATH.
+
+        Then a recipe whose program is missing here (``vasp_std``...) is refused at submit;
+        on a cluster profile it may be installed, so it is allowed.
+        """
+        return False
+
     def actions(self) -> list[dict[str, str]]:
         """What the user can do for this profile from the picker, beside checking it.
 
@@ -118,6 +127,10 @@ class LocalProfile(Profile):
         None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
     )
     runner: ClassVar[str] = "crystalwidgets.runners.local:LocalRunner"
+
+    @property
+    def runs_here(self) -> bool:
+        return True
 
     def check(self, *, deep: bool = False) -> list[str]:
         from .checks import oversubscription_problems

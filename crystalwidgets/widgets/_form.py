@@ -23,6 +23,7 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import RecipeValidationError, UncheckedKwargsWarning
 from ..recipes.availability import availability
 from ..recipes.catalogue import recipes
+from ..recipes.executables import job_settings, missing_program, program_of
 from ..recipes.fit import structure_problems
 from ..vasp import checks_potcars, vasp_problems
 from ..vasp.preview import preview_inputs
@@ -54,7 +55,9 @@ class RecipeForm(anywidget.AnyWidget):
     _esm = bundle_path("form.js")
     _css = bundle_path("form.css")
 
-    #: Every recipe: name, code, kind, summary, available (None until known), reason.
+    #: Every recipe: name, code, kind, summary, available (None until known), reason, needs
+    #: (why its program is missing on this machine: it runs on cluster profiles only; or None)
+    #: and program (that program's name, when missing).
     catalogue = traitlets.List(traitlets.Dict()).tag(sync=True)
     #: The selected recipe's short name.
     recipe = traitlets.Unicode("").tag(sync=True)
@@ -83,7 +86,8 @@ class RecipeForm(anywidget.AnyWidget):
 
     def __init__(self, recipe: str = "emt.relax_job", **kwargs: Any) -> None:
         self._structure: Any = None
-        super().__init__(catalogue=[self._entry(info) for info in recipes])
+        settings = job_settings()  # read once: each recipe's program is looked up in it
+        super().__init__(catalogue=[self._entry(info, settings) for info in recipes])
         self._submit_callbacks: list[Callable[[RecipeForm], None]] = []
         self._structure: Any = None
         self._worker_env: tuple[dict[str, str], str] = ({}, "worker_init")
@@ -144,9 +148,13 @@ class RecipeForm(anywidget.AnyWidget):
     # -- internals -----------------------------------------------------------
 
     @staticmethod
-    def _entry(info: Any) -> dict[str, Any]:
+    def _entry(info: Any, settings: Any) -> dict[str, Any]:
         data = info.to_json()
-        return {k: data[k] for k in ("name", "code", "kind", "summary", "available", "unavailable_reason")}
+        entry = {k: data[k] for k in ("name", "code", "kind", "summary", "available", "unavailable_reason")}
+        # its program (vasp_std...) missing here: allowed, but only on a cluster profile
+        needs = missing_program(info.name, settings, code=info.code)
+        program = program_of(info.name, settings, code=info.code) if needs else None
+        return {**entry, "needs": needs, "program": program.executable if program else None}
 
     @traitlets.observe("recipe")
     def _recipe_changed(self, change: dict[str, Any]) -> None:

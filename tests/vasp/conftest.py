@@ -14,9 +14,11 @@ from tests.vasp.potcars import potcar_tree
 
 @pytest.fixture
 def quacc_env(tmp_path, monkeypatch):
-    """quacc reads an empty config file of the test's own; no pseudopotential library is set."""
+    """quacc reads an empty config file of the test's own; no pseudopotential library is set;
+    the VASP stand-in (``fake_vasp.py``) is the program, so jobs may be recorded on this machine."""
     for var in ("VASP_PP_PATH", "QUACC_VASP_PP_PATH", "VASP_PP_VERSION", "QUACC_VASP_PP_VERSION"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("QUACC_VASP_CMD", f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'fake_vasp.py'))}")
     config = tmp_path / "quacc.yaml"
     config.write_text("{}\n")
     config.chmod(0o600)

@@ -8,7 +8,7 @@ import warnings
 import pytest
 from ase.build import bulk
 
-from crystalwidgets.errors import PotcarWarning, RecipeValidationError
+from crystalwidgets.errors import CrystalWidgetsError, PotcarWarning, RecipeValidationError
 from tests.vasp.potcars import write_potcar
 
 
@@ -63,7 +63,7 @@ def test_a_sweep_with_one_bad_structure_records_nothing(manager, cw_home, pp_lib
 
 
 def test_an_unknown_potcar_is_a_warning_and_the_job_is_recorded(manager, pp_lib, monkeypatch):
-    monkeypatch.setenv("QUACC_VASP_CMD", "no-vasp-here")  # the job fails; it is recorded
+    # the stand-in is the program (quacc_env): whatever the job then does, it is recorded
     with pytest.warns(PotcarWarning, match=r"^preset: Si: pymatgen does not know the POTCAR "):
         rec = manager.submit(bulk("Si"), "vasp.static_job")
     assert manager.get(rec.id).recipe == "vasp.static_job"
@@ -86,3 +86,15 @@ def test_an_unknown_incar_tag_is_refused(manager, cw_home, pp_lib):
             "name, or remove it",
         )
     ]
+
+
+def test_a_missing_vasp_is_told_after_the_potcars_and_only_for_this_machine(manager, pp_lib, monkeypatch, cw_home):
+    """POTCAR problems (to fix wherever it runs) come first; then a vasp_std missing here refuses
+    a local submit, naming QUACC_VASP_CMD, with nothing recorded."""
+    monkeypatch.setenv("QUACC_VASP_CMD", "no-vasp-here")
+    before = snapshot(cw_home)
+    with pytest.raises(CrystalWidgetsError, match=r"no POTCAR"):
+        manager.submit(bulk("Al"), "vasp.static_job")
+    with pytest.raises(CrystalWidgetsError, match=r"needs no-vasp-here \(QUACC_VASP_CMD\), which is not on this machine's PATH"):
+        manager.submit(bulk("Si"), "vasp.static_job")
+    assert manager.jobs() == [] and snapshot(cw_home) == before

@@ -100,6 +100,10 @@ class CovalentProfile(Profile):
         return value.rstrip("/")
 
     @property
+    def runs_here(self) -> bool:
+        return self.local  # the local server's executors run on this machine
+
+    @property
     def local(self) -> bool:
         """True when jobs go to crystalwidgets' own local server."""
         return not self.server_address

@@ -74,6 +74,11 @@ class DaskLocalProfile(_DaskProfile):
 
     kind: Literal["dask-local"] = "dask-local"
     name: str = Field("dask-local", pattern=NAME_PATTERN)
+
+    @property
+    def runs_here(self) -> bool:
+        return True
+
     n_workers: int | None = Field(
         None, ge=1, le=1024, description="Worker processes, i.e. jobs running at once (default: number of cores)."
     )

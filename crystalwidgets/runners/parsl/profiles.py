@@ -94,6 +94,11 @@ class ParslThreadsProfile(_ParslProfile):
 
     kind: Literal["parsl-threads"] = "parsl-threads"
     name: str = Field("parsl-threads", pattern=NAME_PATTERN)
+
+    @property
+    def runs_here(self) -> bool:
+        return True
+
     max_threads: int | None = Field(
         None, ge=1, le=1024, description="Jobs running at once (default: number of cores)."
     )
@@ -212,6 +217,11 @@ class ParslLocalProfile(_HtexProfile):
 
     kind: Literal["parsl-local"] = "parsl-local"
     name: str = Field("parsl-local", pattern=NAME_PATTERN)
+
+    @property
+    def runs_here(self) -> bool:
+        return not self.worker_init.strip()  # a worker_init may put the program on the workers' PATH
+
     max_workers_per_node: int | None = Field(
         None,
         ge=1,
