@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,12 +14,13 @@ QUICKSTART = "01-quickstart.ipynb"
 
 
 def _notebooks_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "notebooks"
-    if (here / QUICKSTART).exists():
-        return here
+    """A clone's ``notebooks/``, else the copy of the quickstart installed with the package."""
+    for here in (Path(__file__).resolve().parent.parent / "notebooks", Path(__file__).resolve().parent / "notebooks"):
+        if (here / QUICKSTART).exists():
+            return here
     raise SystemExit(
-        f"crystalwidgets: cannot find notebooks/{QUICKSTART} next to the package; "
-        "run this from a clone of the repository"
+        f"crystalwidgets: cannot find {QUICKSTART} in a clone's notebooks/ or in the package; "
+        "reinstall crystalwidgets from a wheel or a clone"
     )
 
 
@@ -50,6 +52,12 @@ def print_jobs(since: float | None = None, file=sys.stdout) -> None:
 def quickstart(headless: bool) -> int:
     """Open the quickstart notebook in JupyterLab, or execute it and print the job table."""
     notebooks = _notebooks_dir()
+    if notebooks.parent == Path(__file__).resolve().parent:  # installed: run a copy here
+        target = Path.cwd() / QUICKSTART
+        if not target.exists():
+            shutil.copyfile(notebooks / QUICKSTART, target)
+            target.chmod(0o600)
+        notebooks = Path.cwd()
     if not headless:
         cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}", QUICKSTART]
         if hasattr(os, "geteuid") and os.geteuid() == 0:

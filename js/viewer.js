@@ -17,6 +17,7 @@ import {
   toPdb,
 } from "./lib/crystal.js";
 import { el, isDarkTheme, onChange, send } from "./lib/dom.js";
+import { canvasBackground, onThemeChange } from "./lib/theme.js";
 
 /** Above this many drawn atoms, ball-and-stick draws balls only (no bond search, no sticks). */
 const BOND_LIMIT = 20000;
@@ -60,7 +61,6 @@ function fmt(value) {
 
 function render({ model, el: host }) {
   const started = performance.now();
-  const dark = isDarkTheme();
   const cleanups = [];
 
   // ---- DOM: toolbar, canvas, status, selection list (all text via textContent) ----
@@ -109,7 +109,7 @@ function render({ model, el: host }) {
 
   // ---- NGL stage, created once per view and kept for the view's lifetime ----
   const stage = new Stage(canvasBox, {
-    backgroundColor: dark ? "#111111" : "white",
+    backgroundColor: canvasBackground(),
     cameraType: "orthographic",
     tooltip: false,
     fogNear: 100,
@@ -178,7 +178,7 @@ function render({ model, el: host }) {
     if (!shown || !hasCell(shown.data)) return;
     const shape = new Shape("unit cell");
     const origin = shown.shift.map((v) => -v);
-    const edgeColor = dark ? [0.8, 0.8, 0.8] : [0.25, 0.25, 0.25];
+    const edgeColor = isDarkTheme() ? [0.8, 0.8, 0.8] : [0.25, 0.25, 0.25];
     for (const [start, end, axis] of cellEdges(shown.data.cell, origin)) {
       shape.addWideline(start, end, axis >= 0 ? AXIS_COLORS[axis] : edgeColor, 2, "cell");
     }
@@ -448,6 +448,17 @@ function render({ model, el: host }) {
       stage.handleResize();
     }),
   );
+
+  // ---- theme: on a live switch the canvas takes the new background and cell colour ----
+  const applyTheme = () => {
+    const background = canvasBackground();
+    if (root.dataset.cwBackground === background) return;
+    root.dataset.cwBackground = background; // the test hook: what the canvas is cleared to
+    stage.setParameters({ backgroundColor: background });
+    drawCell();
+  };
+  root.dataset.cwBackground = canvasBackground();
+  cleanups.push(onThemeChange(applyTheme));
 
   canvasBox.style.height = `${model.get("height")}px`;
   const resizeObserver = new ResizeObserver(() => stage.handleResize());

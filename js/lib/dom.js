@@ -29,12 +29,8 @@ export function el(tag, props = {}, children = []) {
   return node;
 }
 
-/** True when JupyterLab (or the page) uses a dark theme. */
-export function isDarkTheme() {
-  const light = document.body?.dataset?.jpThemeLight;
-  if (light !== undefined) return light === "false";
-  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
-}
+/** True when JupyterLab (or the page) uses a dark theme (see ./theme.js). */
+export { isDarkTheme } from "./theme.js";
 
 /**
  * Call `listener(value)` whenever the model attribute `name` changes, and return a function

@@ -83,9 +83,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class JupyterLab:
-    """A JupyterLab server on 127.0.0.1 with its own config, data, runtime, IPython and
-    crystalwidgets directories under ``base``, serving ``root``.
+class JupyterServer:
+    """A Jupyter front end's server on 127.0.0.1 with its own config, data, runtime, IPython
+    and crystalwidgets directories under ``base``, serving ``root``.
+
+    Subclasses say which program runs (:meth:`command`), which path answers once it is up
+    (:attr:`ready_path`) and where a notebook opens (``notebook_url``): :class:`JupyterLab`,
+    :class:`Notebook7`, :class:`Voila`.
 
     Parameters
     ----------
@@ -95,13 +99,20 @@ class JupyterLab:
         A private scratch directory for the server's state and log.
     """
 
+    #: what the server is called in messages
+    name = "Jupyter server"
+    #: the log's file name under ``base``
+    log_name = "server.log"
+    #: a GET path that answers (JSON) once the server is up
+    ready_path = "/api/status"
+
     def __init__(self, root: Path, base: Path) -> None:
         self.root = Path(root)
         self.base = Path(base)
         self.token = uuid.uuid4().hex
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.log_path = self.base / "jupyterlab.log"
+        self.log_path = self.base / self.log_name
         self.env = dict(os.environ)
         for name, sub in {
             "JUPYTER_CONFIG_DIR": "jupyter-config",
@@ -117,6 +128,7 @@ class JupyterLab:
         self.env.pop("JUPYTER_PATH", None)
         self.env.pop("JUPYTER_PREFER_ENV_PATH", None)
         self.runtime_dir = Path(self.env["JUPYTER_RUNTIME_DIR"])
+        # Lab and Notebook 7 read the same user settings (Voila ignores them)
         settings_dir = Path(self.env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings"
         for plugin, values in LAB_SETTINGS.items():
             path = settings_dir / f"{plugin}.jupyterlab-settings"
@@ -127,23 +139,17 @@ class JupyterLab:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        """The server's command line, for :attr:`port` and :attr:`token`."""
+        raise NotImplementedError
+
     def start(self, timeout: float = 60) -> None:
-        """Start the server and wait (bounded) until ``/api/status`` answers."""
+        """Start the server and wait (bounded) until :attr:`ready_path` answers."""
         for _attempt in range(3):
             self.port = _free_port()
             log = self.log_path.open("ab")
             self.process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "jupyterlab",
-                    "--no-browser", "--allow-root",
-                    "--ServerApp.ip=127.0.0.1",
-                    f"--ServerApp.port={self.port}",
-                    "--ServerApp.port_retries=0",
-                    f"--IdentityProvider.token={self.token}",
-                    f"--ServerApp.root_dir={self.root}",
-                    "--LabApp.news_url=",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                ],
+                self.command(),
                 cwd=self.root,
                 env=self.env,
                 stdout=log,
@@ -153,18 +159,18 @@ class JupyterLab:
             )
             log.close()
             try:
-                wait_until(self._ready, timeout, f"JupyterLab on port {self.port} (log: {self.log_path})")
+                wait_until(self._ready, timeout, f"{self.name} on port {self.port} (log: {self.log_path})")
                 return
             except TimeoutError:
                 if self.process.poll() is None:
                     raise
                 self.stop()  # exited early, e.g. the port was taken meanwhile: try another
-        raise RuntimeError(f"JupyterLab did not start; see {self.log_path}:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} did not start; see {self.log_path}:\n{self.log_tail()}")
 
     def _ready(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {self.process.returncode}")
-        self.api("/api/status", timeout=2)
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
+        self.api(self.ready_path, timeout=2)
         return True
 
     def stop(self, timeout: float = 15) -> None:
@@ -200,13 +206,6 @@ class JupyterLab:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local
             return json.loads(response.read())
 
-    def notebook_url(self, notebook: str) -> str:
-        """A fresh workspace for ``notebook`` (so no old tabs are restored)."""
-        return (
-            f"{self.url}/lab/workspaces/cw-{uuid.uuid4().hex[:12]}/tree/{notebook}"
-            f"?reset&token={self.token}"
-        )
-
     def kernel_id(self, notebook: str, timeout: float = 30) -> str:
         """The id of the kernel of the open ``notebook`` (from ``/api/sessions``)."""
 
@@ -225,6 +224,102 @@ class JupyterLab:
         connection_file = self.runtime_dir / f"kernel-{kernel_id}.json"
         wait_until(connection_file.exists, timeout, f"the connection file {connection_file}")
         probe = KernelProbe(connection_file)
+        try:
+            yield probe
+        finally:
+            probe.close()
+
+
+class JupyterLab(JupyterServer):
+    """JupyterLab (``python -m jupyterlab``): see :class:`JupyterServer`."""
+
+    name = "JupyterLab"
+    log_name = "jupyterlab.log"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "jupyterlab",
+            "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+
+    def notebook_url(self, notebook: str) -> str:
+        """A fresh workspace for ``notebook`` (so no old tabs are restored)."""
+        return (
+            f"{self.url}/lab/workspaces/cw-{uuid.uuid4().hex[:12]}/tree/{notebook}"
+            f"?reset&token={self.token}"
+        )
+
+
+class Notebook7(JupyterServer):
+    """Jupyter Notebook 7 (``python -m notebook``): see :class:`JupyterServer`. Its notebook
+    page holds the same ``.jp-NotebookPanel`` as Lab, so :class:`NotebookPage` drives both."""
+
+    name = "Notebook 7"
+    log_name = "notebook7.log"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "notebook",
+            "--no-browser", "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+        ]
+
+    def notebook_url(self, notebook: str) -> str:
+        return f"{self.url}/notebooks/{notebook}?token={self.token}"
+
+
+class Voila(JupyterServer):
+    """Voilà (``python -m voila``) serving the notebooks of ``root`` as pages (its tree mode):
+    see :class:`JupyterServer`. Each page load starts a kernel that runs the notebook; the
+    kernels' connection files go to the private runtime directory, where :meth:`probe`
+    finds them (Voilà has no ``/api/sessions``)."""
+
+    name = "Voila"
+    log_name = "voila.log"
+    ready_path = "/voila/api/contents"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "voila", str(self.root),
+            "--no-browser",
+            "--Voila.ip=127.0.0.1",
+            f"--Voila.port={self.port}",
+            "--Voila.port_retries=0",
+            f"--Voila.token={self.token}",
+            f"--Voila.connection_dir_root={self.runtime_dir}",
+        ]
+
+    def notebook_url(self, notebook: str) -> str:
+        """The page of ``notebook``: its outputs only, rendered after every cell ran."""
+        return f"{self.url}/voila/render/{notebook}?token={self.token}"
+
+    def connection_files(self) -> list[Path]:
+        """The connection files of the kernels Voilà runs now."""
+        return sorted(self.runtime_dir.glob("voila_*/kernel-*.json"))
+
+    @contextmanager
+    def probe(self, notebook: str = "", timeout: float = 30) -> Iterator[KernelProbe]:
+        """A :class:`KernelProbe` on the kernel of the one open page (``notebook`` is not
+        used: Voilà does not say which page a kernel belongs to; open one page at a time)."""
+
+        def only() -> Path | None:
+            files = self.connection_files()
+            if len(files) > 1:
+                raise AssertionError(f"{len(files)} Voila kernels run; open one page at a time")
+            return files[0] if files else None
+
+        probe = KernelProbe(wait_until(only, timeout, "the Voila page's kernel"))
         try:
             yield probe
         finally:

@@ -3,6 +3,8 @@
 - ``lab`` (session): JupyterLab on a free 127.0.0.1 port with a token, private
   JUPYTER_CONFIG_DIR / DATA_DIR / RUNTIME_DIR / IPYTHONDIR / CRYSTALWIDGETS_HOME, serving a
   scratch copy of ``notebooks/``; stopped after the session (terminate, then kill; bounded).
+- ``notebook7``, ``voila`` (session): the same for Jupyter Notebook 7 and for Voila (each
+  with its own private directories), started only when a test asks for them.
 - ``browser`` (session): Debian's /usr/bin/chromium through Playwright's sync API.
 - ``open_notebook`` (function): ``open_notebook("viewer-demo.ipynb")`` opens the notebook in
   a fresh page and workspace and returns a :class:`_lab.NotebookPage` (``run_all()``,
@@ -20,7 +22,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _lab import CHROMIUM, JupyterLab, NotebookPage, copy_notebooks, launch_chromium  # noqa: E402
+from _lab import (  # noqa: E402
+    CHROMIUM,
+    JupyterLab,
+    JupyterServer,
+    Notebook7,
+    NotebookPage,
+    Voila,
+    copy_notebooks,
+    launch_chromium,
+)
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -29,15 +40,29 @@ if not CHROMIUM.exists():
     )
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("jupyterlab")
-    server = JupyterLab(copy_notebooks(base / "notebooks"), base / "state")
+def _serve(kind: type[JupyterServer], tmp_path_factory: pytest.TempPathFactory, name: str):
+    base = tmp_path_factory.mktemp(name)
+    server = kind(copy_notebooks(base / "notebooks"), base / "state")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serve(JupyterLab, tmp_path_factory, "jupyterlab")
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serve(Notebook7, tmp_path_factory, "notebook7")
+
+
+@pytest.fixture(scope="session")
+def voila(tmp_path_factory: pytest.TempPathFactory):
+    yield from _serve(Voila, tmp_path_factory, "voila")
 
 
 @pytest.fixture(scope="session")
