@@ -119,6 +119,9 @@ class TableSpec(TypedDict):
     active_states: list[str]
     #: States whose rows show the job's error line.
     error_states: list[str]
+    #: States whose rows show that line as a note (what a waiting job waits for, a retry),
+    #: where the cells it would cover are still empty.
+    note_states: list[str]
     #: Row fields the search box searches (every word must occur in one of them).
     text_fields: list[str]
 

@@ -38,7 +38,8 @@ __all__ = ["COLUMNS", "SORT_KEYS", "SPEC", "TABLE_COLUMNS", "JobTable"]
 
 log = logging.getLogger(__name__)
 
-#: The fields of one row array, in order (``error``: the failure's innermost cause, cut short).
+#: The fields of one row array, in order (``error``: the failure's innermost cause, cut short;
+#: for a waiting job, what it waits for: the engine starting, a Slurm block pending...).
 COLUMNS = (
     "id",
     "recipe",
@@ -53,6 +54,14 @@ COLUMNS = (
     "label",
     "error",
 )
+
+
+def _waiting(rec: Any) -> str | None:
+    """What a pending job waits for, as its runner said (``engine_ref["waiting"]``), or None."""
+    if rec.state is not JobState.PENDING or not rec.engine_ref_json:
+        return None
+    waiting = (rec.engine_ref or {}).get("waiting")
+    return str(waiting)[:_ERROR_SNIPPET] if waiting else None
 
 
 def _column(
@@ -149,6 +158,7 @@ SPEC: TableSpec = {
     "states": [state.value for state in JobState],
     "active_states": [state.value for state in JobState if not state.is_terminal],
     "error_states": [JobState.FAILED.value, JobState.ORPHANED.value],
+    "note_states": [JobState.PENDING.value, JobState.RUNNING.value],
     "text_fields": list(TEXT_FIELDS),
 }
 _TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
@@ -327,7 +337,7 @@ class JobTable(anywidget.AnyWidget):
             round(rec.created, 3),
             _rounded(rec.last_checked, 3),
             rec.label,
-            error_headline(rec.error, _ERROR_SNIPPET),
+            error_headline(rec.error, _ERROR_SNIPPET) or _waiting(rec),
         ]
 
     def _rows(self) -> list[list[Any]]:

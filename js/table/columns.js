@@ -172,6 +172,7 @@ export function compileSpec(fieldNames, spec) {
     states: spec.states,
     active: new Set(spec.active_states),
     errorStates: new Set(spec.error_states),
+    noteStates: new Set(spec.note_states || []),
     textIndex: spec.text_fields.map((name) => field(name, "text_fields")),
     template: columns
       .map(({ width, grow }) => (grow ? `minmax(${width}px, ${grow}fr)` : `${width}px`))
@@ -215,12 +216,14 @@ export function makeCells(columns) {
 
 /**
  * Fill a row element's cells. A column with `error_span` > 1 shows the error line of a job
- * in one of the error states across that many columns (the cells it covers are hidden).
+ * in one of the error states across that many columns (the cells it covers are hidden); in
+ * a note state (waiting, running) the same line shows as a note while those cells are empty.
  */
 export function paintCells(cells, row, ctx) {
-  const { columns, fields, errorStates } = ctx.spec;
+  const { columns, fields, errorStates, noteStates } = ctx.spec;
   const error = row[fields.error];
-  const showError = Boolean(error) && errorStates.has(row[fields.state]);
+  const state = row[fields.state];
+  const showError = Boolean(error) && errorStates.has(state);
   let coveredUntil = 0;
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i];
@@ -228,11 +231,16 @@ export function paintCells(cells, row, ctx) {
     const covered = i < coveredUntil;
     if (cell.hidden !== covered) cell.hidden = covered;
     if (column.error_span > 1) {
+      const spanned = columns.slice(i, i + column.error_span);
+      const note = !showError && Boolean(error) && noteStates.has(state)
+        && spanned.every((c) => c.index < 0 || row[c.index] === null || row[c.index] === undefined);
+      const shown = showError || note;
       cell.classList.toggle("cw-error", showError);
-      cell.classList.toggle("cw-num", column.numeric && !showError);
-      cell.style.gridColumn = showError ? `span ${column.error_span}` : "";
-      cell.title = showError ? error : "";
-      if (showError) {
+      cell.classList.toggle("cw-row-note", note);
+      cell.classList.toggle("cw-num", column.numeric && !shown);
+      cell.style.gridColumn = shown ? `span ${column.error_span}` : "";
+      cell.title = shown ? error : "";
+      if (shown) {
         setText(cell, error);
         coveredUntil = i + column.error_span;
         continue;

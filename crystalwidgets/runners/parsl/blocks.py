@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class BlockWatch:
     """The block-health part of :class:`~.runner.ParslRunner` (a mixin of it).
 
-    It uses the runner's ``_lock``, ``_jobs``, ``_engine``, ``_blocks``,
+    It uses the runner's ``_lock``, ``_jobs``, ``_engine``, ``_starting``, ``_blocks``,
     ``_blocks_checked``, ``_problem``, ``_closed``, ``profile`` and ``_emit``.
     """
 
@@ -47,10 +47,19 @@ class BlockWatch:
             engine = self._engine
             jobs = list(self._jobs.values())
             blocks = [dict(b) for b in self._blocks]
+        starting = self._starting
+        if self._closed:
+            state = "closed"
+        elif engine is not None:
+            state = "ready"
+        elif starting is not None:
+            state = f"starting ({time.time() - starting:.0f} s)"
+        else:
+            state = "not started"
         return {
             "profile": self.profile.name,
             "kind": self.profile.kind,
-            "engine": "closed" if self._closed else ("not started" if engine is None else "ready"),
+            "engine": state,
             "label": engine.label if engine else None,
             "blocks": blocks,
             "checked": self._blocks_checked,

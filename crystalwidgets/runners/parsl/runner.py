@@ -132,6 +132,7 @@ class ParslRunner(BlockWatch, Runner):
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
         self._engine: Engine | None = None
+        self._starting: float | None = None  # when the engine being started began
         self._retired: list[Engine] = []
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._submitter: threading.Thread | None = None
@@ -337,7 +338,7 @@ class ParslRunner(BlockWatch, Runner):
                     break
                 batch.append(nxt)
             try:
-                engine = self._current_engine()
+                engine = self._current_engine(batch)
             except Exception as exc:
                 self._problem = f"Parsl could not start for profile {self.profile.name!r}: {exc}"
                 log.warning("%s", self._problem, exc_info=True)
@@ -368,8 +369,12 @@ class ParslRunner(BlockWatch, Runner):
             return
         fut.add_done_callback(functools.partial(self._on_done, job_id, engine))
 
-    def _current_engine(self) -> Engine:
-        """The live engine; a new one when there is none or Parsl declared it broken."""
+    def _current_engine(self, batch: list[str] = ()) -> Engine:
+        """The live engine; a new one when there is none or Parsl declared it broken.
+
+        While a new one starts (seconds: Parsl's interchange and first workers), the jobs of
+        ``batch`` say so on their rows.
+        """
         with self._lock:
             engine = self._engine
         if engine is not None:
@@ -388,7 +393,14 @@ class ParslRunner(BlockWatch, Runner):
                 )
                 self._listener = Listener(bind, self._on_message)
                 self._link = RemoteLink(self._addresses(), self._listener.port, self._listener.key)
-        engine = Engine(self.profile, self.run_dir, self._owner)
+        self._starting = time.time()
+        text = f"starting the Parsl engine (since {time.strftime('%H:%M:%S')}; the first job of a profile waits for it)"
+        for jid in batch:
+            self._emit(jid, engine_ref={"waiting": text})
+        try:
+            engine = Engine(self.profile, self.run_dir, self._owner)
+        finally:
+            self._starting = None
         with self._lock:
             if self._closed:
                 closing = True

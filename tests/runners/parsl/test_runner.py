@@ -320,3 +320,31 @@ def test_thread_jobs_leave_the_kernels_umask_and_keep_their_files_private(mgr):
     assert stat.S_IMODE(wd.stat().st_mode) == 0o700
     assert stat.S_IMODE(wd.parent.stat().st_mode) == 0o700
     assert not (wd / "cw-started.json").exists()  # the runner knows; no file for it
+
+
+def test_the_first_job_says_the_engine_is_starting_on_its_row_and_in_the_health(mgr):
+    """Parsl's engine takes seconds to start (24 s seen on a loaded machine): meanwhile the
+    first job's row says so, not just "pending", and the picker's health says "starting"."""
+    from crystalwidgets.widgets._table import COLUMNS, JobTable
+
+    notes, health = [], []
+    mgr.subscribe(lambda changes: notes.extend(
+        c["engine_ref"].get("waiting") for c in changes.values() if (c.get("engine_ref") or {}).get("waiting")))
+    table = JobTable(mgr)
+    job = mgr.submit(bulk("Cu"), noop_job, "htex")
+
+    def starting():
+        runner = mgr.runner("htex")
+        if runner is not None:
+            health.append(runner.health()["engine"])
+        return any(n.startswith("starting the Parsl engine (since ") for n in notes)
+
+    wait_until(starting, 60, "the row's note that the engine starts")
+    row = next(r for r in table._rows() if r[0] == job.id)
+    if row[COLUMNS.index("state")] == "pending":  # (it may have started already)
+        assert row[COLUMNS.index("error")].startswith("starting the Parsl engine")
+    (done,) = mgr.wait([job.id], timeout=120)
+    assert done.state is JobState.COMPLETED
+    assert next(r for r in table._rows() if r[0] == job.id)[COLUMNS.index("error")] is None  # no note left
+    assert any(h.startswith("starting (") for h in health) or mgr.runner("htex").health()["engine"] == "ready"
+    table.close()
