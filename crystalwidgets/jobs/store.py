@@ -314,7 +314,12 @@ class JobStore:
                 isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
                 check_same_thread=False,
             )
-            mode = conn.execute(f"PRAGMA journal_mode={self.journal.journal_mode}").fetchone()[0]
+            try:
+                mode = conn.execute(f"PRAGMA journal_mode={self.journal.journal_mode}").fetchone()[0]
+            except sqlite3.OperationalError as exc:  # another connection holds it in WAL mode
+                if "locked" not in str(exc):
+                    raise
+                mode = "wal"
             if mode.upper() != self.journal.journal_mode:
                 conn.close()
                 raise StoreError(

@@ -119,3 +119,14 @@ def test_real_open_on_the_local_disk(tmp_path):
 def test_unknown_filesystem_is_treated_as_local():
     assert journal_for(None, "/x").journal_mode == "WAL"
     assert journal_for(Mount("/", "zfs"), "/x").journal_mode == "WAL"
+
+
+def test_wal_store_open_elsewhere_is_not_switched(mounts, tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    local = JobStore(path)  # a kernel that opened it from a local mount keeps it in WAL
+    try:
+        with pytest.raises(StoreError, match="another kernel has it open: close the other kernels"):
+            JobStore(path, mount=next(m for m in mounts if m.mount_point == "/home"))
+        assert local._read("PRAGMA journal_mode")[0][0] == "wal" and local.count() == 0
+    finally:
+        local.close()
