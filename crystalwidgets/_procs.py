@@ -2,7 +2,8 @@
 
 - a process is named by pid *and* start time, so a reused pid is never mistaken for it;
 - a job's process group is killed SIGTERM first, SIGKILL after :data:`KILL_GRACE_S`;
-- each manager has an owner id (host:pid:start:instance) telling whether it still lives;
+- each manager has an owner id (host:pid:start:instance) telling whether it still lives:
+  on this host by its process, on another by its heartbeat in the store;
 - job processes get their share of the cores for BLAS/OpenMP threads.
 """
 
@@ -10,16 +11,21 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
+from typing import Any
 
 import psutil
 
 __all__ = [
+    "HEARTBEAT_EXPIRY_S",
+    "HEARTBEAT_S",
     "KILL_GRACE_S",
     "THREAD_VARS",
     "started_at",
     "kill_group",
     "owner_alive",
+    "owner_host",
     "owner_id",
     "process_alive",
     "thread_env",
@@ -73,17 +79,45 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{me.pid}:{me.create_time():.3f}:{uuid.uuid4().hex[:8]}"
 
 
-def owner_alive(owner: str | None) -> bool:
-    """True when ``owner`` is a live manager process (or on another host: cannot tell)."""
+#: Seconds between a manager's heartbeats in the store (written by its monitor).
+HEARTBEAT_S = 30.0
+#: A manager on another host whose heartbeat is older than this (three missed beats) is dead.
+HEARTBEAT_EXPIRY_S = 3 * HEARTBEAT_S
+
+_UNASKED: Any = object()
+
+
+def owner_host(owner: str | None) -> str:
+    """The host part of an owner id ("" when there is none)."""
+    return (owner or "").split(":", 1)[0]
+
+
+def owner_alive(owner: str | None, manager: Any = _UNASKED, *, now: float | None = None) -> bool:
+    """True when ``owner`` is a live manager.
+
+    On this host its process decides (pid and start time). On another host its record
+    in the store's managers table (``manager``: a
+    :class:`~crystalwidgets.jobs.store.ManagerRecord`, or None when it has none) decides:
+    alive while it has not closed, its allocation has not ended and its heartbeat is
+    younger than :data:`HEARTBEAT_EXPIRY_S`. Called without ``manager`` (the table was
+    not read), an owner on another host cannot be judged and counts as alive.
+    """
     if not owner:
         return False
     host, pid, created, *_ = (owner.split(":") + ["", ""])[:4]
-    if host != socket.gethostname():
+    if host == socket.gethostname():
+        try:
+            return process_alive(int(pid), float(created))
+        except ValueError:
+            return False
+    if manager is _UNASKED:
         return True
-    try:
-        return process_alive(int(pid), float(created))
-    except ValueError:
+    if manager is None or manager.closed is not None:
         return False
+    now = time.time() if now is None else now
+    if manager.alloc_end is not None and now > manager.alloc_end:
+        return False
+    return now - manager.heartbeat <= HEARTBEAT_EXPIRY_S
 
 
 # Threads per job. OpenBLAS, MKL and OpenMP start one thread per core in every process by

@@ -47,11 +47,14 @@ function render({ model, el: root }) {
   const healthBox = el("div", { className: "cw-health" });
   const editorBox = el("div", { className: "cw-editor" });
   const status = el("div", { className: "cw-status", "aria-live": "polite" });
+  // inside a Slurm job: which, where, how many cores, until when (text from Python, shown as text)
+  const allocBox = el("div", { className: "cw-allocation", role: "note" });
   root.append(
     el("div", { className: "cw-picker-head" }, [
       el("span", { className: "cw-picker-title", text: "Cluster" }),
       el("span", { className: "cw-picker-new" }, [kindSelect, newButton]),
     ]),
+    allocBox,
     list,
     el("div", { className: "cw-toolbar cw-picker-actions" }, [checkButton, deepButton, actionButtons]),
     actionBox, checkBox, healthBox, editorBox, status,
@@ -307,6 +310,10 @@ function render({ model, el: root }) {
   };
 
   const drawStatus = () => { status.textContent = model.get("status"); };
+  const drawAllocation = () => {
+    allocBox.textContent = model.get("allocation") || "";
+    allocBox.hidden = !allocBox.textContent;
+  };
 
   drawKinds();
   drawList();
@@ -315,6 +322,7 @@ function render({ model, el: root }) {
   drawHealth();
   drawEditor();
   drawStatus();
+  drawAllocation();
 
   // profiles saved elsewhere and the block health come in on a timer, only while shown
   let refresher = null;
@@ -339,6 +347,7 @@ function render({ model, el: root }) {
     onChange(model, "errors", drawEditor),
     onChange(model, "warnings", drawEditor),
     onChange(model, "status", drawStatus),
+    onChange(model, "allocation", drawAllocation),
     onChange(model, "refresh_interval", schedule),
   ];
   return () => {

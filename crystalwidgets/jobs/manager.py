@@ -24,14 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import home_dir, jsanitized, private_dir
+from .._procs import HEARTBEAT_S
 from .._procs import owner_alive as _owner_alive
+from .._procs import owner_host as _owner_host
 from .._procs import owner_id as _owner_id
 from ..errors import CrystalWidgetsError, PotcarWarning, RecipeUnavailableError, RecipeValidationError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
 from .events import EventPump, JobEvent, Task
 from .progress import find_log, read_progress
-from .store import JobRecord, JobStore
+from .store import JobRecord, JobStore, ManagerRecord
 
 if TYPE_CHECKING:
     from ..runners.base import Runner
@@ -79,6 +81,7 @@ class JobManager:
         self.results_dir = private_dir(self.home / "results")
         self.profiles = profiles or ProfileStore()
         self.owner = _owner_id()
+        self._register()
 
         self._lock = threading.RLock()
         self._records: dict[str, JobRecord] = {r.id: r for r in self.store.records()}
@@ -91,6 +94,8 @@ class JobManager:
         self._foreign_checked = time.time()
         self._progress_due = 0.0
         self._progress_seen: dict[str, tuple[str, int, float]] = {}
+        # job id -> why its dead owner is gone (an ended allocation), told when it is orphaned
+        self._gone_owner_notes: dict[str, str] = {}
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
         self._leftovers = self._stop_leftovers()
@@ -429,7 +434,7 @@ class JobManager:
         rec = self.get(job_id)
         if rec.state.is_terminal:
             return
-        if rec.owner != self.owner and _owner_alive(rec.owner):
+        if rec.owner != self.owner and _owner_alive(rec.owner, self.store.managers().get(rec.owner)):
             raise CrystalWidgetsError(
                 f"job {rec.short_id} is followed by another kernel ({rec.owner}); cancel it there"
             )
@@ -618,6 +623,10 @@ class JobManager:
             self.store.update({job_id: {"owner": None} for job_id in mine})
         except Exception:
             log.exception("could not release unfinished jobs in the store")
+        try:
+            self.store.heartbeat(self.owner, closed=True)
+        except Exception:
+            log.exception("could not record this manager's close in the store")
         self._pump.shutdown()
         self.store.close()
 
@@ -675,12 +684,56 @@ class JobManager:
         thread.start()
         return thread
 
+    def _register(self) -> None:
+        """Record this manager in the store (host, pid, Slurm allocation) with a first heartbeat."""
+        import psutil
+
+        alloc = getattr(self.profiles, "allocation", None)
+        now = time.time()
+        me = psutil.Process()
+        self.store.register_manager(
+            ManagerRecord(
+                self.owner, _owner_host(self.owner), me.pid, now, now,
+                alloc.job_id if alloc else None, alloc.end if alloc else None,
+            )
+        )
+        self._heartbeat_due = time.monotonic() + HEARTBEAT_S
+        self.store.forget_managers(before=now - 7 * 86400)  # long gone and owning nothing
+
+    def _beat(self) -> None:
+        """Every :data:`HEARTBEAT_S`: say in the store that this manager lives (one small write)."""
+        now = time.monotonic()
+        if now >= self._heartbeat_due:
+            self._heartbeat_due = now + HEARTBEAT_S
+            self.store.heartbeat(self.owner)
+
+    def _gone_note(self, manager: ManagerRecord | None) -> str | None:
+        """Why a dead owner is gone, when it ran inside a Slurm allocation (else None)."""
+        if manager is None or not manager.slurm_job_id:
+            return None
+        from ..profiles.allocation import ended_text
+
+        return ended_text(
+            manager.slurm_job_id, manager.host, alloc_end=manager.alloc_end, heartbeat=manager.heartbeat
+        )
+
     def _recover(self) -> None:
-        """Take over unfinished jobs whose manager is gone: recover, reattach or orphan."""
+        """Take over unfinished jobs whose manager is gone: recover, reattach or orphan.
+
+        Owners on this host are judged by their process, on another host by their
+        heartbeat in the store. Jobs orphaned because their kernel's Slurm allocation
+        ended say so (which job, how and when it ended).
+        """
         by_profile: dict[str, list[JobRecord]] = {}
+        managers = self.store.managers()
+        notes: dict[str, str | None] = {}
         for rec in self.jobs(state=[JobState.PENDING, JobState.RUNNING]):
-            if rec.owner != self.owner and not _owner_alive(rec.owner):
+            if rec.owner != self.owner and not _owner_alive(rec.owner, managers.get(rec.owner)):
                 by_profile.setdefault(rec.profile, []).append(rec)
+                if rec.owner not in notes:
+                    notes[rec.owner] = self._gone_note(managers.get(rec.owner))
+                if notes[rec.owner]:
+                    self._gone_owner_notes[rec.id] = notes[rec.owner]
         for name, recs in by_profile.items():
             self.store.update({r.id: {"owner": self.owner} for r in recs})
             with self._lock:
@@ -722,6 +775,10 @@ class JobManager:
             if rec is None:
                 continue
             fields = dict(ev.fields)
+            if ev.state is JobState.ORPHANED and self._gone_owner_notes:
+                note = self._gone_owner_notes.pop(ev.job_id, None)
+                if note:  # e.g. "its kernel ran in Slurm job 123, which ended (CANCELLED) at ..."
+                    fields["error"] = f"{note}: {fields.get('error') or 'orphaned'}"
             fields["last_checked"] = max(ev.at, rec.last_checked or 0)
             if ev.state is not None and ev.state != rec.state:
                 if rec.state.is_terminal:
@@ -766,7 +823,11 @@ class JobManager:
     # -- monitoring ----------------------------------------------------------
 
     def _poll_once(self) -> None:
-        """Runner liveness checks plus changes other kernels made to the store."""
+        """Runner liveness checks, this manager's heartbeat, and changes other kernels made."""
+        try:
+            self._beat()
+        except Exception:
+            log.exception("could not write this manager's heartbeat to the store")
         for runner in list(self._runners.values()):
             try:
                 runner.poll()

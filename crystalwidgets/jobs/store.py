@@ -1,9 +1,13 @@
-"""The durable job store: one SQLite file (WAL) shared by every kernel of a user.
+"""The durable job store: one SQLite file shared by every kernel of a user.
 
 Jobs outlive kernels here. The file is private (0600, in a 0700 dir), its schema
 version is recorded and migrated, and writes use short ``BEGIN IMMEDIATE``
 transactions with a busy timeout so several kernels can share one store
-without "database is locked" reaching the user.
+without "database is locked" reaching the user. The journal mode follows the
+filesystem (:mod:`.filesystem`): WAL on a local disk, the rollback journal on a network
+filesystem, refused where locks do not reach other hosts. A table of managers (owner
+id, host, pid, heartbeat, Slurm allocation) lets a kernel on another node tell a live
+owner from a dead one.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from typing import Any, NamedTuple
 from .._files import private_dir
 from ..errors import CrystalWidgetsError, StoreError
 from ..states import JobState
+from .filesystem import JournalChoice, Mount, UnsafeFilesystem, journal_for, mount_of
 
-__all__ = ["JobRecord", "JobStore", "StoreError", "SCHEMA_VERSION"]
+__all__ = ["JobRecord", "JobStore", "ManagerRecord", "StoreError", "SCHEMA_VERSION"]
 
 #: Version of the schema this code writes. Bump it and add to ``_MIGRATIONS``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 5
 
@@ -59,8 +64,22 @@ CREATE TABLE IF NOT EXISTS structures (
 );
 """
 
+# v2: the managers using the store, so a kernel on another host tells a live one from a dead one
+_MANAGERS_V2 = """
+CREATE TABLE IF NOT EXISTS managers (
+    owner TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    slurm_job_id TEXT,
+    alloc_end REAL,
+    closed REAL
+);
+"""
+
 #: SQL turning schema version N into N + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _MANAGERS_V2}
 
 _JSON_FIELDS = ("params", "summary", "engine_ref")
 
@@ -192,6 +211,37 @@ class JobRecord(_Row):
         return f"JobRecord({self.short_id} {self.recipe} {self.formula or '-'} {self.state.value})"
 
 
+class ManagerRecord(NamedTuple):
+    """A manager (a kernel's :class:`~crystalwidgets.JobManager`) using the store.
+
+    Attributes
+    ----------
+    owner : str
+        Its owner id (``host:pid:start:instance``), as in :attr:`JobRecord.owner`.
+    host : str
+        The host it runs on.
+    pid : int
+        Its process id there.
+    started, heartbeat : float
+        Epoch seconds: when it opened the store, when it last said it lives.
+    slurm_job_id : str or None
+        The Slurm job its kernel runs in, when inside an allocation.
+    alloc_end : float or None
+        When that allocation's walltime ends (epoch seconds), when known.
+    closed : float or None
+        When it closed cleanly (None while open, or when it died).
+    """
+
+    owner: str
+    host: str
+    pid: int
+    started: float
+    heartbeat: float
+    slurm_job_id: str | None = None
+    alloc_end: float | None = None
+    closed: float | None = None
+
+
 def _from_row(row: tuple, _make: Any = JobRecord._make) -> JobRecord:
     row = list(row)
     row[5] = _STATES[row[5]]
@@ -205,16 +255,30 @@ class JobStore:
     ----------
     path
         The database file. Its directory is created private (0700) if missing.
+    mount
+        The filesystem the file is on; default: read from ``/proc/self/mountinfo``
+        (see :mod:`crystalwidgets.jobs.filesystem`). It decides the journal mode.
+
+    Attributes
+    ----------
+    journal : JournalChoice
+        The journal mode and ``synchronous`` level in use, and why.
 
     Raises
     ------
     StoreError
         When the directory is not writable, the file is not a crystalwidgets store
-        (or not a database at all), or it was written by a newer crystalwidgets.
+        (or not a database at all), it was written by a newer crystalwidgets, or it is
+        on a filesystem whose locks do not reach other hosts. Nothing is created or
+        changed then.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, mount: Mount | None = None) -> None:
         self.path = Path(path).absolute()
+        try:  # before anything is created: a refused store is left as it was
+            self.journal: JournalChoice = journal_for(mount or mount_of(self.path), self.path)
+        except UnsafeFilesystem as exc:
+            raise StoreError(f"job store {self.path}: {exc} (nothing was created or changed)") from None
         try:
             private_dir(self.path.parent)
         except CrystalWidgetsError as exc:
@@ -250,8 +314,20 @@ class JobStore:
                 isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
                 check_same_thread=False,
             )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                mode = conn.execute(f"PRAGMA journal_mode={self.journal.journal_mode}").fetchone()[0]
+            except sqlite3.OperationalError as exc:  # another connection holds it in WAL mode
+                if "locked" not in str(exc):
+                    raise
+                mode = "wal"
+            if mode.upper() != self.journal.journal_mode:
+                conn.close()
+                raise StoreError(
+                    f"job store {self.path}: could not switch its journal to "
+                    f"{self.journal.journal_mode} ({self.journal.reason}); it stays {mode} while "
+                    "another kernel has it open: close the other kernels and retry"
+                )
+            conn.execute(f"PRAGMA synchronous={self.journal.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._migrate(conn)
         except sqlite3.DatabaseError as exc:
@@ -443,6 +519,40 @@ class JobStore:
         """The structure stored under ``digest``, or None."""
         rows = self._read("SELECT data FROM structures WHERE hash=?", (digest,))
         return json.loads(rows[0][0]) if rows else None
+
+    # -- managers ------------------------------------------------------------
+
+    def register_manager(self, manager: ManagerRecord) -> None:
+        """Record (or replace) a manager using the store."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO managers ({','.join(ManagerRecord._fields)}) "
+                f"VALUES ({','.join('?' * len(ManagerRecord._fields))})",
+                tuple(manager),
+            )
+
+    def heartbeat(self, owner: str, at: float | None = None, *, closed: bool = False) -> None:
+        """Say manager ``owner`` lives (at ``at``, default now); ``closed``: it closed cleanly."""
+        at = time.time() if at is None else at
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE managers SET heartbeat=?, closed=? WHERE owner=?",
+                (at, at if closed else None, owner),
+            )
+
+    def managers(self) -> dict[str, ManagerRecord]:
+        """Every manager recorded, by owner id."""
+        rows = self._read(f"SELECT {','.join(ManagerRecord._fields)} FROM managers")
+        return {r[0]: ManagerRecord(*r) for r in rows}
+
+    def forget_managers(self, before: float) -> None:
+        """Drop the records of managers silent since before ``before`` that own no unfinished job."""
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM managers WHERE heartbeat < ? AND owner NOT IN "
+                "(SELECT owner FROM jobs WHERE owner IS NOT NULL AND state IN ('pending','running'))",
+                (before,),
+            )
 
     def close(self) -> None:
         """Close the connection (the store stays on disk)."""

@@ -1,5 +1,8 @@
 """Saved profiles: ``local`` plus what is in ``<config dir>/profiles.json`` (0600).
 
+Inside a Slurm allocation there is one more built-in, ``allocation``: local processes
+on the allocation's own cores (:mod:`.allocation`).
+
 No secret is ever stored: a field whose name looks like one is refused.
 """
 
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 
 from .._files import config_dir, private_dir, write_private
 from ..errors import ProfileError, SecretTextWarning
+from .allocation import ALLOCATION_PROFILE, Allocation, allocation_profile, current_allocation
 from .base import SECRET_NAME, LocalProfile, Profile
 from .kinds import kind_class, kind_names
 
@@ -51,11 +55,25 @@ class ProfileStore:
     path
         The JSON file; default ``$CRYSTALWIDGETS_CONFIG/profiles.json`` or the
         user config dir.
+    allocation
+        The Slurm allocation this kernel runs in; default: read from the environment
+        (:func:`~.allocation.current_allocation`) on first use. Inside one, the built-in
+        ``allocation`` profile runs jobs on its cores.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    _UNREAD = object()
+
+    def __init__(self, path: str | os.PathLike | None = None, *, allocation: Any = _UNREAD) -> None:
         self.path = Path(path) if path is not None else config_dir() / "profiles.json"
         self._parsed: dict[str, tuple[tuple[int, int, int] | None, Profile]] = {}
+        self._allocation = allocation
+
+    @property
+    def allocation(self) -> Allocation | None:
+        """The Slurm allocation this kernel runs in (read once), or None."""
+        if self._allocation is ProfileStore._UNREAD:
+            self._allocation = current_allocation()
+        return self._allocation
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
@@ -88,8 +106,10 @@ class ProfileStore:
         return name in self._read()
 
     def names(self) -> list[str]:
-        """Names of all profiles, ``local`` first."""
-        return ["local", *sorted(n for n in self._read() if n != "local")]
+        """Names of all profiles, ``local`` first (then ``allocation`` inside a Slurm job)."""
+        saved = self._read()
+        builtin = ["local", *([ALLOCATION_PROFILE] if self.allocation is not None else [])]
+        return [*builtin, *sorted(n for n in saved if n not in builtin)]
 
     def all(self) -> list[Profile]:
         """All profiles, ``local`` first."""
@@ -118,6 +138,8 @@ class ProfileStore:
             return profile.model_copy()
         if name == "local":
             return LocalProfile()
+        if name == ALLOCATION_PROFILE:  # outside an allocation too: its jobs are still reattached
+            return allocation_profile(self.allocation)
         raise ProfileError(
             f"unknown profile {name!r}; saved profiles are: {', '.join(self.names())} "
             "(create one with ProfileStore().save(...) or in the ClusterPicker)"

@@ -18,6 +18,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ from typing import Any
 
 import psutil
 
-from .._procs import KILL_GRACE_S, kill_group, process_alive, started_at, thread_env
+from .._procs import KILL_GRACE_S, kill_group, owner_host, process_alive, started_at, thread_env
 from ..jobs import task as _task
 from ..jobs.events import JobEvent, Task
 from ..states import JobState
@@ -196,6 +197,14 @@ class LocalRunner(Runner):
                 ref = {"pid": pid, "create_time": create_time, "pgid": pid}
                 self.emit(JobEvent(rec.id, JobState.RUNNING, {"started": started, "engine_ref": ref}))
             if rec.work_dir and self.emit_outcome(rec.id, rec.work_dir):
+                continue
+            host = owner_host(rec.owner)
+            if host and host != socket.gethostname():  # its pid means nothing here
+                reason = (
+                    f"it ran as a local process on {host}, whose kernel is gone; this kernel "
+                    f"on {socket.gethostname()} cannot watch it, and it left no result in {rec.work_dir}"
+                )
+                self.emit(JobEvent(rec.id, JobState.ORPHANED, {"error": reason}))
                 continue
             if process_alive(pid, create_time):
                 task = Task(rec.id, Path(rec.work_dir))

@@ -186,6 +186,9 @@ class ClusterPicker(anywidget.AnyWidget):
     health = traitlets.Dict().tag(sync=True)
     #: What the last action did, or why it did nothing (shown as text).
     status = traitlets.Unicode("").tag(sync=True)
+    #: The Slurm allocation this kernel runs in, in words ("this kernel runs in Slurm job 123
+    #: on node n1, 4 cores, ends at 08:10"), shown above the profiles; "" outside one.
+    allocation = traitlets.Unicode("").tag(sync=True)
     #: Seconds between the front end's refresh requests (profiles and block health).
     refresh_interval = traitlets.Float(3.0).tag(sync=True)
 
@@ -206,6 +209,12 @@ class ClusterPicker(anywidget.AnyWidget):
         self._check_seq = 0
         self.kinds = [{"kind": k, "summary": _summary(cls)} for k, cls in profile_kinds().items()]
         self.on_msg(self._on_frontend_msg)
+        alloc = self._store.allocation
+        if alloc is not None:
+            self.allocation = (
+                f"{alloc.describe()[0].upper()}{alloc.describe()[1:]}: the profile "
+                f"'allocation' runs jobs on its {alloc.cpus} cores, beside the Slurm profiles"
+            )
         self.refresh()
         self.value = value
 
