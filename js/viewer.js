@@ -66,6 +66,13 @@ function selectionRadius(style) {
     : { radiusType: "covalent", radiusScale: 0.7 };
 }
 
+/** How many drawn atoms have no drawn bond (a test hook: cristobalite has none). */
+function looseAtoms(total, bonds) {
+  const bonded = new Uint8Array(total);
+  for (const k of bonds) bonded[k] = 1;
+  return total - bonded.reduce((sum, b) => sum + b, 0);
+}
+
 function fmt(value) {
   return value.toFixed(3).padStart(8);
 }
@@ -323,6 +330,7 @@ function render({ model, el: host }) {
         root.dataset.cwAtoms = String(count);
         root.dataset.cwImages = String(total - count);
         root.dataset.cwBonds = String(bonds === null ? -1 : bonds.length / 2);
+        root.dataset.cwLoose = String(bonds === null ? -1 : looseAtoms(total, bonds));
         root.dataset.cwLoads = String(load);
         if (!root.dataset.cwFirstFrameMs) {
           root.dataset.cwFirstFrameMs = (performance.now() - started).toFixed(0);

@@ -3,6 +3,7 @@ elements, as one JSON-able summary for the viewer and for scripts."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ase import Atoms
@@ -37,7 +38,13 @@ def space_group(atoms: Atoms, symprec: float = 1e-3) -> dict[str, Any] | None:
     if len(atoms) == 0 or not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-9:
         return None
     cell = (atoms.cell.array, atoms.get_scaled_positions(wrap=True), atoms.numbers)
-    dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    with warnings.catch_warnings():
+        # spglib 2.5-2.8 warns about its own error-handling switch on every call
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
+        except spglib.SpglibError:
+            return None
     if dataset is None:
         return None
     return {"symbol": str(dataset.international), "number": int(dataset.number)}

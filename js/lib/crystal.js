@@ -38,7 +38,8 @@ export function hasCell(data) {
  * first `count` are the supercell copies, one copy after another (copy (ia, ib, ic) holds
  * atoms `((ia * nb + ib) * nc + ic) * n ...`); after them come the images (`images: true`):
  * atoms on cell faces, edges and corners repeated on the opposite side of the supercell,
- * then the bonded neighbours, across the boundary, of atoms drawn without any bond.
+ * then bonded neighbours across the boundary: all of them for an atom drawn without any
+ * bond, and those of lower coordination for the others (completing SiO4 tetrahedra).
  * Bonds are between drawn atoms only; none when more than `bondLimit` atoms are drawn or
  * Python sent none.
  * @returns {{ n: number, count: number, total: number, positions: Float64Array,
@@ -123,8 +124,15 @@ export function layout(data, repeats, { images = true, bondLimit = Infinity } = 
       });
     }
     if (images) {
+      // complete across the boundary: all neighbours of an atom drawn without any bond,
+      // and the less-coordinated neighbours of every drawn atom (the O of each SiO4
+      // tetrahedron, the H of a molecule; nothing for NaCl or a metal, all equal)
+      const coordination = (i) => degree[i + 1] - degree[i];
       for (let k = 0; k < drawnBefore; k++) {
-        if (!bonded[k]) bondsOf(k, (j, target) => addImage(j, target));
+        const own = coordination(atomOf(k));
+        bondsOf(k, (j, target) => {
+          if (!inGrid(target) && (!bonded[k] || coordination(j) < own)) addImage(j, target);
+        });
       }
       if (count + cells.length <= bondLimit) {
         for (let m = drawnBefore; m < count + cells.length; m++) {
