@@ -249,13 +249,12 @@ class StructureViewer(anywidget.AnyWidget):
     @traitlets.observe("structure")
     def _on_structure(self, change: Any) -> None:
         atoms, old = change["new"], change["old"]
-        same_atoms = (
-            atoms is not None
-            and old is not None
-            and atoms.get_chemical_symbols() == old.get_chemical_symbols()
+        # (old is None only while the constructor sets structure and selected together)
+        other_atoms = old is not None and (
+            atoms is None or atoms.get_chemical_symbols() != old.get_chemical_symbols()
         )
         with self.hold_sync():
-            if self.selected and not same_atoms:
+            if self.selected and other_atoms:
                 self.selected = []
             self._structure_data = _structure_data(atoms)
             self.set_trait("summary", crystal_summary(atoms))
