@@ -1,26 +1,30 @@
 // StructureViewer front end: NGL draws the structure that Python sends as compact JSON.
-// Supercell copies, bonds and the cell box are computed here, so changing the supercell never
-// asks the kernel for anything. Clicking an atom toggles its index in `selected`; Python
-// answers with `selection_info`, shown as text under the canvas.
-import { Shape, Stage } from "ngl";
+// Python finds bonds (across the cell boundary too) and the boundary images once per
+// structure; supercell copies and their images are laid out here, so changing the
+// supercell never asks the kernel for anything. Clicking an atom (or one of its images)
+// toggles its index in `selected`; Python answers with `selection_info` and `measurement`,
+// shown as text under the canvas, and `summary` (lattice, space group, elements) above it.
+import { ColormakerRegistry, Shape, Stage } from "ngl";
 import { Vector3 } from "three";
 import "./lib/base.css";
 import "./viewer.css";
 import {
   cellEdges,
   effectiveRepeats,
-  findBonds,
   hasCell,
   isPeriodic,
+  layout,
   pdbShift,
-  replicate,
   toPdb,
 } from "./lib/crystal.js";
 import { el, isDarkTheme, onChange, send } from "./lib/dom.js";
 import { canvasBackground, onThemeChange } from "./lib/theme.js";
 
-/** Above this many drawn atoms, ball-and-stick draws balls only (no bond search, no sticks). */
-const BOND_LIMIT = 20000;
+/** Above this many drawn atoms, ball-and-stick draws balls only (Python sends the limit). */
+const DEFAULT_BOND_LIMIT = 20000;
+/** Images are drawn this much smaller than atoms, and paler. */
+const IMAGE_SCALE = 0.6;
+const IMAGE_OPACITY = 0.5;
 /** How many atoms the test hook (`data-cw-atoms-on-canvas`) reports. */
 const PROJECTED_ATOMS = 64;
 const AXIS_COLORS = [
@@ -36,14 +40,22 @@ const STYLES = [
 
 const numberFormat = new Intl.NumberFormat("en-US");
 
-function atomsRepresentations(style, drawBonds) {
+function atomsRepresentations(style, drawBonds, drawImages) {
   // Impostor spheres and cylinders (NGL's default when WebGL allows) cost a few vertices
   // per atom whatever the radius, so 10,000+ atoms stay interactive.
-  if (style === "space-filling") {
-    return [["spacefill", { radiusType: "vdw", radiusScale: 1.0 }]];
+  // Chain A holds the atoms, chain B their periodic images (lib/crystal.js toPdb).
+  const ball =
+    style === "space-filling"
+      ? { radiusType: "vdw", radiusScale: 1.0 }
+      : { radiusType: "covalent", radiusScale: 0.45 };
+  const reps = [["spacefill", { ...ball, sele: ":A" }]];
+  if (drawImages) {
+    reps.push([
+      "spacefill",
+      { ...ball, radiusScale: ball.radiusScale * IMAGE_SCALE, sele: ":B", opacity: IMAGE_OPACITY },
+    ]);
   }
-  const reps = [["spacefill", { radiusType: "covalent", radiusScale: 0.45 }]];
-  if (drawBonds) {
+  if (drawBonds && style !== "space-filling") {
     reps.push(["ball+stick", { cylinderOnly: true, radiusType: "size", radiusSize: 0.1 }]);
   }
   return reps;
@@ -53,6 +65,13 @@ function selectionRadius(style) {
   return style === "space-filling"
     ? { radiusType: "vdw", radiusScale: 1.12 }
     : { radiusType: "covalent", radiusScale: 0.7 };
+}
+
+/** How many drawn atoms have no drawn bond (a test hook: cristobalite has none). */
+function looseAtoms(total, bonds) {
+  const bonded = new Uint8Array(total);
+  for (const k of bonds) bonded[k] = 1;
+  return total - bonded.reduce((sum, b) => sum + b, 0);
 }
 
 function fmt(value) {
@@ -81,11 +100,21 @@ function render({ model, el: host }) {
     STYLES.map(([value, label]) => el("option", { value, text: label })),
   );
   const cellCheckbox = el("input", { type: "checkbox", className: "cw-viewer-cell" });
+  const imagesCheckbox = el("input", { type: "checkbox", className: "cw-viewer-images" });
   const resetButton = el("button", { type: "button", text: "Reset view", title: "fit and reorient" });
+  const pngButton = el("button", {
+    type: "button",
+    text: "PNG",
+    title: "download the view as a PNG image",
+    className: "cw-viewer-png",
+  });
+  const summaryLine = el("div", { className: "cw-mono cw-viewer-summary" });
+  const legend = el("div", { className: "cw-viewer-legend" });
   const canvasBox = el("div", { className: "cw-viewer-canvas" });
   const status = el("span", { className: "cw-viewer-status" });
   const hover = el("span", { className: "cw-viewer-hover" });
   const selectionList = el("div", { className: "cw-mono cw-viewer-selection" });
+  const measurementLine = el("div", { className: "cw-mono cw-viewer-measurement" });
   const clearButton = el("button", { type: "button", text: "Clear selection" });
 
   const root = el("div", { className: "cw-widget cw-viewer" }, [
@@ -99,11 +128,20 @@ function render({ model, el: host }) {
         styleSelect,
       ]),
       el("label", { className: "cw-group" }, [cellCheckbox, "Unit cell"]),
+      el("label", { className: "cw-group", title: "atoms on cell faces, edges, corners and across bonds" }, [
+        imagesCheckbox,
+        "Periodic images",
+      ]),
       resetButton,
+      pngButton,
     ]),
+    el("div", { className: "cw-viewer-info" }, [summaryLine, legend]),
     canvasBox,
     el("div", { className: "cw-status" }, [status, hover]),
-    el("div", { className: "cw-viewer-selection-box" }, [selectionList, clearButton]),
+    el("div", { className: "cw-viewer-selection-box" }, [
+      el("div", { className: "cw-viewer-selection-text" }, [selectionList, measurementLine]),
+      clearButton,
+    ]),
   ]);
   host.append(root);
 
@@ -139,13 +177,15 @@ function render({ model, el: host }) {
     for (const rep of atomReps) structureComponent.removeRepresentation(rep);
     if (selectionRep) structureComponent.removeRepresentation(selectionRep);
     const style = model.get("draw_style");
-    atomReps = atomsRepresentations(style, shown.bonds !== null).map(([type, params]) =>
+    const drawImages = shown.total > shown.count;
+    atomReps = atomsRepresentations(style, shown.bonds !== null, drawImages).map(([type, params]) =>
       structureComponent.addRepresentation(type, { colorScheme: "element", ...params }),
     );
     selectionRep = structureComponent.addRepresentation("spacefill", {
       ...selectionRadius(style),
       color: SELECTION_COLOR,
       opacity: 0.55,
+      depthWrite: false, // overlapping halos of many copies blend instead of hiding each other
       disablePicking: true, // clicks go to the atom inside the halo
       sele: "@0",
       visible: false,
@@ -154,20 +194,20 @@ function render({ model, el: host }) {
   }
 
   function applySelection() {
+    const selected = new Set((model.get("selected") ?? []).filter((i) => shown && i < shown.n));
+    clearButton.disabled = (model.get("selected") ?? []).length === 0;
     if (!selectionRep || !shown) return;
-    const selected = (model.get("selected") ?? []).filter((i) => i < shown.n);
-    if (selected.length === 0) {
+    if (selected.size === 0) {
+      selectionRep.setSelection("@0");
       selectionRep.setVisibility(false);
     } else {
+      // every copy and image of a selected atom is highlighted
       const indices = [];
-      const copies = shown.count / shown.n;
-      for (let copy = 0; copy < copies; copy++) {
-        for (const i of selected) indices.push(copy * shown.n + i);
-      }
+      for (let k = 0; k < shown.total; k++) if (selected.has(shown.origin[k])) indices.push(k);
       selectionRep.setSelection(`@${indices.join(",")}`);
       selectionRep.setVisibility(true);
     }
-    clearButton.disabled = selected.length === 0;
+    root.dataset.cwHighlighted = String(selected.size);
   }
 
   function drawCell() {
@@ -181,6 +221,11 @@ function render({ model, el: host }) {
     const edgeColor = isDarkTheme() ? [0.8, 0.8, 0.8] : [0.25, 0.25, 0.25];
     for (const [start, end, axis] of cellEdges(shown.data.cell, origin)) {
       shape.addWideline(start, end, axis >= 0 ? AXIS_COLORS[axis] : edgeColor, 2, "cell");
+      if (axis >= 0) {
+        // the axis name just past the end of its edge
+        const past = [0, 1, 2].map((d) => end[d] + 0.08 * (end[d] - start[d]));
+        shape.addText(past, AXIS_COLORS[axis], 1.2, "abc"[axis]);
+      }
     }
     cellComponent = stage.addComponentFromObject(shape);
     cellComponent.addRepresentation("buffer", {});
@@ -201,7 +246,7 @@ function render({ model, el: host }) {
   function frame() {
     if (!shown) return;
     const points = [];
-    for (let k = 0; k < shown.count; k++) {
+    for (let k = 0; k < shown.total; k++) {
       points.push([0, 1, 2].map((d) => shown.positions[3 * k + d] - shown.shift[d]));
     }
     if (hasCell(shown.data)) {
@@ -233,17 +278,24 @@ function render({ model, el: host }) {
   async function load() {
     const load = ++loads;
     const data = model.get("_structure_data");
+    hover.textContent = ""; // what the pointer was on may be gone
     if (!data || !data.positions || data.positions.length === 0) {
       if (structureComponent) stage.removeComponent(structureComponent);
       structureComponent = null;
       shown = null;
       drawCell();
+      showLegend();
+      applySelection();
       setStatus("No structure: set viewer.structure to an ASE Atoms or a pymatgen structure.");
       root.dataset.cwAtoms = "0";
       return;
     }
     const repeats = effectiveRepeats(data, model.get("supercell"));
-    const { n, count, positions } = replicate(data, repeats);
+    const drawn = layout(data, repeats, {
+      images: model.get("show_images"),
+      bondLimit: data.bond_limit ?? DEFAULT_BOND_LIMIT,
+    });
+    const { n, count, total, positions, origin, bonds } = drawn;
     let shift;
     try {
       shift = pdbShift(positions);
@@ -251,15 +303,7 @@ function render({ model, el: host }) {
       setStatus(`Cannot draw: ${error.message}`, true);
       return;
     }
-    let bonds = null;
-    if (count <= BOND_LIMIT) {
-      const radii = new Float64Array(count);
-      for (let k = 0; k < count; k++) {
-        radii[k] = data.covalent_radii[data.symbols[k % n]] ?? 1.5;
-      }
-      bonds = findBonds(positions, radii);
-    }
-    const pdb = toPdb(data.symbols, n, positions, bonds ?? [], shift);
+    const pdb = toPdb(data.symbols, origin, count, positions, bonds ?? [], shift);
     const component = await stage.loadFile(new Blob([pdb], { type: "text/plain" }), {
       ext: "pdb",
       name: "structure",
@@ -273,16 +317,20 @@ function render({ model, el: host }) {
     structureComponent = component;
     const viewKey = JSON.stringify([repeats, data.cell, n]);
     const sameView = shown?.viewKey === viewKey;
-    shown = { data, repeats, n, count, positions, shift, bonds, viewKey };
+    shown = { data, repeats, n, count, total, positions, origin, shift, bonds, viewKey };
     atomReps = [];
     selectionRep = null;
     applyStyle();
     drawCell();
     if (!sameView) orient();
     describe();
+    showLegend();
     stage.tasks.onZeroOnce(() => {
       viewer.signals.rendered.addOnce(() => {
         root.dataset.cwAtoms = String(count);
+        root.dataset.cwImages = String(total - count);
+        root.dataset.cwBonds = String(bonds === null ? -1 : bonds.length / 2);
+        root.dataset.cwLoose = String(bonds === null ? -1 : looseAtoms(total, bonds));
         root.dataset.cwLoads = String(load);
         if (!root.dataset.cwFirstFrameMs) {
           root.dataset.cwFirstFrameMs = (performance.now() - started).toFixed(0);
@@ -294,13 +342,62 @@ function render({ model, el: host }) {
 
   function describe() {
     if (!shown) return;
-    const { n, count, repeats, bonds } = shown;
+    const { n, count, total, repeats, bonds } = shown;
     let text = `${numberFormat.format(count)} atoms shown`;
     if (count !== n) text += ` (${numberFormat.format(n)} × ${repeats.join("×")})`;
+    if (total > count) text += ` + ${numberFormat.format(total - count)} periodic images`;
     if (bonds === null && model.get("draw_style") === "ball-and-stick") {
-      text += ` · bonds hidden above ${numberFormat.format(BOND_LIMIT)} atoms`;
+      const limit = shown.data.bond_limit ?? DEFAULT_BOND_LIMIT;
+      text += ` · bonds hidden above ${numberFormat.format(limit)} atoms`;
     }
     setStatus(text);
+  }
+
+  /** Lattice parameters and space group from Python's `summary`. */
+  function showSummary() {
+    const summary = model.get("summary") ?? {};
+    const parts = [];
+    const lattice = summary.lattice;
+    if (lattice) {
+      const length = (v) => v.toFixed(4);
+      const angle = (v) => v.toFixed(2);
+      parts.push(
+        `a ${length(lattice.a)}  b ${length(lattice.b)}  c ${length(lattice.c)} Å` +
+          `   α ${angle(lattice.alpha)}  β ${angle(lattice.beta)}  γ ${angle(lattice.gamma)}°`,
+      );
+    }
+    if (summary.space_group) {
+      parts.push(`${summary.space_group.symbol} (${summary.space_group.number})`);
+    } else if (summary.space_group_note && lattice) {
+      parts.push(summary.space_group_note);
+    }
+    summaryLine.textContent = parts.join("   ·   ");
+    showLegend();
+  }
+
+  /** One swatch per element, in the colour NGL draws it, with the count from Python. */
+  function showLegend() {
+    const elements = (model.get("summary") ?? {}).elements ?? [];
+    const items = [];
+    if (shown && structureComponent) {
+      const structure = structureComponent.structure;
+      const colormaker = ColormakerRegistry.getScheme({ scheme: "element", structure });
+      for (const { symbol, count } of elements) {
+        const first = shown.data.symbols.indexOf(symbol);
+        if (first < 0) continue;
+        const color = colormaker.atomColor(structure.getAtomProxy(first));
+        items.push(
+          el("span", { className: "cw-viewer-legend-item", dataset: { symbol } }, [
+            el("span", {
+              className: "cw-viewer-swatch",
+              style: { background: `#${color.toString(16).padStart(6, "0")}` },
+            }),
+            `${symbol} ${count}`,
+          ]),
+        );
+      }
+    }
+    legend.replaceChildren(...items);
   }
 
   function showControls() {
@@ -316,6 +413,8 @@ function render({ model, el: host }) {
     styleSelect.value = model.get("draw_style");
     cellCheckbox.checked = model.get("show_cell");
     cellCheckbox.disabled = !data || !data.positions?.length || !hasCell(data);
+    imagesCheckbox.checked = model.get("show_images");
+    imagesCheckbox.disabled = !data || !data.positions?.length || !(data.images?.length || data.bonds?.length);
   }
 
   function showSelectionInfo() {
@@ -330,7 +429,12 @@ function render({ model, el: host }) {
             return line;
           })
           .join("\n")
-      : "Click an atom to select it (click again to deselect).";
+      : "Click an atom to select it (click again to deselect); 2, 3 or 4 atoms are measured.";
+  }
+
+  function showMeasurement() {
+    const measurement = model.get("measurement");
+    measurementLine.textContent = measurement ? measurement.text : "";
   }
 
   // ---- the test hook: where some atoms are on the canvas, to click them for real ----
@@ -339,9 +443,7 @@ function render({ model, el: host }) {
   function publishProjection() {
     projectTimer = null;
     if (!shown) return;
-    const atoms = [];
-    const limit = Math.min(shown.count, PROJECTED_ATOMS);
-    for (let k = 0; k < limit; k++) {
+    const project = (k) => {
       projected
         .set(
           shown.positions[3 * k] - shown.shift[0],
@@ -351,13 +453,20 @@ function render({ model, el: host }) {
         .add(viewer.translationGroup.position)
         .applyMatrix4(viewer.rotationGroup.matrix)
         .project(viewer.camera);
-      atoms.push([
-        k % shown.n,
+      return [
+        shown.origin[k],
         +(((projected.x + 1) * viewer.width) / 2).toFixed(1),
         +(((1 - projected.y) * viewer.height) / 2).toFixed(1),
         +projected.z.toFixed(5),
-      ]);
+      ];
+    };
+    const atoms = [];
+    for (let k = 0; k < Math.min(shown.count, PROJECTED_ATOMS); k++) atoms.push(project(k));
+    const images = [];
+    for (let k = shown.count; k < Math.min(shown.total, shown.count + PROJECTED_ATOMS); k++) {
+      images.push(project(k));
     }
+    root.dataset.cwImagesOnCanvas = JSON.stringify(images);
     root.dataset.cwAtomsOnCanvas = JSON.stringify(atoms);
   }
   const onRendered = () => {
@@ -369,7 +478,7 @@ function render({ model, el: host }) {
   stage.signals.clicked.add((picked) => {
     const atom = picked?.atom ?? picked?.closestBondAtom;
     if (!atom || !shown || picked.component !== structureComponent) return;
-    const index = atom.index % shown.n;
+    const index = shown.origin[atom.index]; // an image selects the atom it is an image of
     const selected = [...(model.get("selected") ?? [])];
     const at = selected.indexOf(index);
     if (at >= 0) selected.splice(at, 1);
@@ -382,9 +491,11 @@ function render({ model, el: host }) {
       hover.textContent = "";
       return;
     }
-    const index = atom.index % shown.n;
-    hover.textContent = ` · pointer on #${index} ${shown.data.symbols[index]}`;
+    const index = shown.origin[atom.index];
+    const image = atom.index >= shown.count ? " (periodic image)" : "";
+    hover.textContent = ` · pointer on #${index} ${shown.data.symbols[index]}${image}`;
   });
+  canvasBox.addEventListener("mouseleave", () => (hover.textContent = ""));
   function commitSupercell() {
     const values = repeatInputs.map((field) => Number(field.value));
     const supercell = model.get("supercell");
@@ -417,6 +528,20 @@ function render({ model, el: host }) {
   }
   styleSelect.addEventListener("change", () => send(model, "draw_style", styleSelect.value));
   cellCheckbox.addEventListener("change", () => send(model, "show_cell", cellCheckbox.checked));
+  imagesCheckbox.addEventListener("change", () =>
+    send(model, "show_images", imagesCheckbox.checked),
+  );
+  pngButton.addEventListener("click", async () => {
+    const blob = await stage.makeImage({ factor: 2, antialias: true, trim: false, transparent: false });
+    const link = el("a", {
+      href: URL.createObjectURL(blob),
+      download: `${(model.get("summary") ?? {}).formula || "structure"}.png`,
+    });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  });
   resetButton.addEventListener("click", () => {
     oriented = false;
     orient();
@@ -431,6 +556,7 @@ function render({ model, el: host }) {
   cleanups.push(
     onChange(model, "_structure_data", reload),
     onChange(model, "supercell", reload),
+    onChange(model, "show_images", reload),
     onChange(model, "draw_style", () => {
       showControls();
       applyStyle();
@@ -443,6 +569,8 @@ function render({ model, el: host }) {
     }),
     onChange(model, "selected", applySelection),
     onChange(model, "selection_info", showSelectionInfo),
+    onChange(model, "measurement", showMeasurement),
+    onChange(model, "summary", showSummary),
     onChange(model, "height", () => {
       canvasBox.style.height = `${model.get("height")}px`;
       stage.handleResize();
@@ -465,6 +593,8 @@ function render({ model, el: host }) {
   resizeObserver.observe(canvasBox);
   showControls();
   showSelectionInfo();
+  showMeasurement();
+  showSummary();
   reload();
 
   return () => {

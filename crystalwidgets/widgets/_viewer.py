@@ -8,11 +8,15 @@ from typing import Any
 import anywidget
 import traitlets
 
+from ..structures.geometry import boundary_images, measure, periodic_bonds
+from ..structures.symmetry import crystal_summary
 from ._esm import bundle_path
 
 __all__ = ["StructureViewer"]
 
 DRAW_STYLES = ("ball-and-stick", "space-filling")
+#: Above this many drawn atoms no bonds are searched or drawn (balls only).
+BOND_LIMIT = 20_000
 
 
 def _as_atoms(value: Any) -> Any:
@@ -36,13 +40,22 @@ def _as_atoms(value: Any) -> Any:
 
 
 def _structure_data(atoms: Any) -> dict[str, Any]:
-    """The compact JSON the front end draws from (positions and cell in Å)."""
+    """The compact JSON the front end draws from (positions and cell in Å).
+
+    ``bonds`` holds :func:`~crystalwidgets.structures.geometry.periodic_bonds` flattened
+    (5 numbers a bond; None above ``bond_limit`` atoms), ``images`` the boundary images
+    flattened (4 numbers an image); the browser lays them out for the supercell shown.
+    """
     if atoms is None:
         return {}
     from ase.data import atomic_numbers, covalent_radii
 
     symbols = atoms.get_chemical_symbols()
+    bonds = periodic_bonds(atoms).ravel().tolist() if len(atoms) <= BOND_LIMIT else None
     return {
+        "bonds": bonds,
+        "bond_limit": BOND_LIMIT,
+        "images": boundary_images(atoms).ravel().tolist(),
         "symbols": symbols,
         "positions": atoms.positions.round(6).tolist(),
         "cell": atoms.cell.array.round(6).tolist(),
@@ -121,13 +134,29 @@ class StructureViewer(anywidget.AnyWidget):
         above 20,000 drawn atoms); space-filling draws van der Waals spheres.
         (Not called ``style``: ipywidgets reserves that name for a style widget.)
     show_cell : bool
-        Whether the unit cell box is drawn (a red, b green, c blue).
+        Whether the unit cell box is drawn (a red, b green, c blue, labelled).
+    show_images : bool
+        Whether periodic images are drawn, smaller and paler than the atoms: atoms on
+        cell faces, edges and corners repeated on the opposite ones (a conventional
+        NaCl cell shows its 27-atom cube), and the bonded neighbours, across the
+        boundary, of atoms that would otherwise be drawn without any bond. Clicking an
+        image selects the atom it is an image of. No effect on molecules.
     selected : list of int
         Indices (into :attr:`structure`) of the selected atoms, in selection order.
-        Clicking in the view toggles them; assigning here updates the view.
+        Clicking in the view toggles them; assigning here updates the view. Cleared
+        when a structure with other elements or another atom order is assigned (kept
+        for new positions of the same atoms, e.g. another step of a relaxation).
     selection_info : list of dict
         Read-only: for each selected atom its ``index``, ``symbol``, ``position``
         (Å) and ``fractional`` coordinates (None without a full 3D cell).
+    measurement : dict or None
+        Read-only: with two, three or four atoms selected, their distance, angle (at
+        the middle atom) or dihedral, nearest periodic images taken into account (see
+        :func:`crystalwidgets.structures.geometry.measure`); None otherwise.
+    summary : dict
+        Read-only: lattice parameters, space group and element counts of
+        :attr:`structure` (see :func:`crystalwidgets.structures.symmetry.crystal_summary`),
+        shown above the view.
     max_atoms : int
         Most atoms the view will draw (structure size times supercell copies);
         guards the browser tab against a supercell typed too large.
@@ -152,8 +181,11 @@ class StructureViewer(anywidget.AnyWidget):
     supercell = traitlets.Any(default_value=(1, 1, 1)).tag(sync=True)
     draw_style = traitlets.Enum(DRAW_STYLES, default_value="ball-and-stick").tag(sync=True)
     show_cell = traitlets.Bool(default_value=True).tag(sync=True)
+    show_images = traitlets.Bool(default_value=True).tag(sync=True)
     selected = traitlets.List(trait=traitlets.Any()).tag(sync=True)
     selection_info = traitlets.List(read_only=True).tag(sync=True)
+    measurement = traitlets.Dict(default_value=None, allow_none=True, read_only=True).tag(sync=True)
+    summary = traitlets.Dict(read_only=True).tag(sync=True)
     max_atoms = traitlets.Int(default_value=100_000, min=1).tag(sync=True)
     height = traitlets.Int(default_value=420, min=150, max=4000).tag(sync=True)
     _structure_data = traitlets.Dict().tag(sync=True)
@@ -216,13 +248,16 @@ class StructureViewer(anywidget.AnyWidget):
 
     @traitlets.observe("structure")
     def _on_structure(self, change: Any) -> None:
-        atoms = change["new"]
+        atoms, old = change["new"], change["old"]
+        # (old is None only while the constructor sets structure and selected together)
+        other_atoms = old is not None and (
+            atoms is None or atoms.get_chemical_symbols() != old.get_chemical_symbols()
+        )
         with self.hold_sync():
+            if self.selected and other_atoms:
+                self.selected = []
             self._structure_data = _structure_data(atoms)
-            count = 0 if atoms is None else len(atoms)
-            kept = [i for i in self.selected if i < count]
-            if kept != self.selected:
-                self.selected = kept
+            self.set_trait("summary", crystal_summary(atoms))
             self._describe_selection()
 
     @traitlets.observe("selected")
@@ -248,3 +283,4 @@ class StructureViewer(anywidget.AnyWidget):
                     }
                 )
         self.set_trait("selection_info", info)
+        self.set_trait("measurement", measure(atoms, self.selected))

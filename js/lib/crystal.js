@@ -1,12 +1,10 @@
 // Geometry of a periodic structure as the widgets receive it from Python:
 //   { symbols: [..], positions: [[x, y, z]...] (Å), cell: [[a], [b], [c]] (Å),
-//     pbc: [bool, bool, bool], covalent_radii: { symbol: Å } }
+//     pbc: [bool, bool, bool], covalent_radii: { symbol: Å },
+//     bonds: [i, j, sa, sb, sc, ...] or null, images: [i, sa, sb, sc, ...] }
+// Bonds (across the boundary too) and boundary images are found in Python
+// (crystalwidgets.structures.geometry); here they are only laid out for the supercell shown.
 // Pure functions, no DOM and no NGL, so every widget that draws atoms can share them.
-
-/** Bond when distance < r1 + r2 + BOND_TOLERANCE (Å), the rule NGL itself uses. */
-export const BOND_TOLERANCE = 0.3;
-/** Two atoms closer than this (Å) are overlapping copies, not bonded. */
-const MIN_BOND_LENGTH = 0.1;
 
 function norm(v) {
   return Math.hypot(v[0], v[1], v[2]);
@@ -34,85 +32,135 @@ export function hasCell(data) {
 }
 
 /**
- * Copies of the structure shifted by integer combinations of the cell vectors.
- * Atom k of the result is atom `k % n` of the input (copies are stored one after another).
- * @returns {{ n: number, count: number, positions: Float64Array }}
+ * Every atom to draw for `repeats` copies of the cell, with periodic images and bonds.
+ *
+ * Drawn atom k is atom `origin[k]` of the structure shifted by whole cell vectors. The
+ * first `count` are the supercell copies, one copy after another (copy (ia, ib, ic) holds
+ * atoms `((ia * nb + ib) * nc + ic) * n ...`); after them come the images (`images: true`):
+ * atoms on cell faces, edges and corners repeated on the opposite side of the supercell,
+ * then bonded neighbours across the boundary: all of them for an atom drawn without any
+ * bond, and those of lower coordination for the others (completing SiO4 tetrahedra).
+ * Bonds are between drawn atoms only; none when more than `bondLimit` atoms are drawn or
+ * Python sent none.
+ * @returns {{ n: number, count: number, total: number, positions: Float64Array,
+ *   origin: Int32Array, bonds: Uint32Array | null }}
  */
-export function replicate(data, repeats) {
+export function layout(data, repeats, { images = true, bondLimit = Infinity } = {}) {
   const n = data.positions.length;
   const [na, nb, nc] = repeats;
   const count = n * na * nb * nc;
-  const positions = new Float64Array(count * 3);
-  const [a, b, c] = data.cell;
-  let k = 0;
-  for (let ia = 0; ia < na; ia++) {
-    for (let ib = 0; ib < nb; ib++) {
-      for (let ic = 0; ic < nc; ic++) {
-        const sx = ia * a[0] + ib * b[0] + ic * c[0];
-        const sy = ia * a[1] + ib * b[1] + ic * c[1];
-        const sz = ia * a[2] + ib * b[2] + ic * c[2];
-        for (let i = 0; i < n; i++, k++) {
-          const p = data.positions[i];
-          positions[3 * k] = p[0] + sx;
-          positions[3 * k + 1] = p[1] + sy;
-          positions[3 * k + 2] = p[2] + sz;
-        }
-      }
-    }
-  }
-  return { n, count, positions };
-}
+  const cells = [];
+  const origin = [];
+  const key = (j, t) => `${j},${t[0]},${t[1]},${t[2]}`;
+  const imageIndex = new Map();
+  const inGrid = (t) => t[0] >= 0 && t[0] < na && t[1] >= 0 && t[1] < nb && t[2] >= 0 && t[2] < nc;
+  const indexOf = (j, t) =>
+    inGrid(t) ? ((t[0] * nb + t[1]) * nc + t[2]) * n + j : imageIndex.get(key(j, t)) ?? -1;
+  const copyOf = (k) => {
+    if (k >= count) return cells[k - count];
+    const copy = Math.floor(k / n);
+    return [Math.floor(copy / (nb * nc)), Math.floor(copy / nc) % nb, copy % nc];
+  };
+  const addImage = (j, t) => {
+    const id = key(j, t);
+    if (imageIndex.has(id)) return;
+    imageIndex.set(id, count + cells.length);
+    cells.push(t);
+    origin.push(j);
+  };
 
-/**
- * Bonds between the given atoms by covalent radii, found with a uniform grid (linear time).
- * @param {Float64Array} positions - 3 per atom
- * @param {Float64Array} radii - covalent radius per atom (Å)
- * @returns {Uint32Array} pairs (i, j) with i < j, flattened
- */
-export function findBonds(positions, radii) {
-  const count = radii.length;
-  if (count < 2) return new Uint32Array(0);
-  let maxRadius = 0;
-  let min = [Infinity, Infinity, Infinity];
-  for (let k = 0; k < count; k++) {
-    maxRadius = Math.max(maxRadius, radii[k]);
-    for (let d = 0; d < 3; d++) min[d] = Math.min(min[d], positions[3 * k + d]);
-  }
-  const size = 2 * maxRadius + BOND_TOLERANCE;
-  const cellOf = (k, d) => Math.floor((positions[3 * k + d] - min[d]) / size);
-  const key = (x, y, z) => `${x},${y},${z}`;
-  const grid = new Map();
-  for (let k = 0; k < count; k++) {
-    const id = key(cellOf(k, 0), cellOf(k, 1), cellOf(k, 2));
-    const bucket = grid.get(id);
-    if (bucket) bucket.push(k);
-    else grid.set(id, [k]);
-  }
-  const pairs = [];
-  for (let i = 0; i < count; i++) {
-    const cx = cellOf(i, 0);
-    const cy = cellOf(i, 1);
-    const cz = cellOf(i, 2);
-    for (let dx = -1; dx <= 1; dx++) {
-      for (let dy = -1; dy <= 1; dy++) {
-        for (let dz = -1; dz <= 1; dz++) {
-          const bucket = grid.get(key(cx + dx, cy + dy, cz + dz));
-          if (!bucket) continue;
-          for (const j of bucket) {
-            if (j <= i) continue;
-            const x = positions[3 * i] - positions[3 * j];
-            const y = positions[3 * i + 1] - positions[3 * j + 1];
-            const z = positions[3 * i + 2] - positions[3 * j + 2];
-            const distance = Math.sqrt(x * x + y * y + z * z);
-            if (distance > MIN_BOND_LENGTH && distance < radii[i] + radii[j] + BOND_TOLERANCE) {
-              pairs.push(i, j);
-            }
-          }
+  if (images) {
+    const boundary = data.images ?? [];
+    const span = (d, s) => {
+      if (s > 0) return [repeats[d]];
+      if (s < 0) return [-1];
+      return Array.from({ length: repeats[d] }, (_, v) => v);
+    };
+    for (let r = 0; r < boundary.length; r += 4) {
+      const i = boundary[r];
+      for (const ta of span(0, boundary[r + 1])) {
+        for (const tb of span(1, boundary[r + 2])) {
+          for (const tc of span(2, boundary[r + 3])) addImage(i, [ta, tb, tc]);
         }
       }
     }
   }
-  return Uint32Array.from(pairs);
+
+  // directed bond lists per atom (CSR): partner j and its shift, both directions
+  let bonds = null;
+  const source = data.bonds;
+  if (source && count + cells.length <= bondLimit) {
+    const degree = new Int32Array(n + 1);
+    for (let r = 0; r < source.length; r += 5) {
+      degree[source[r] + 1]++;
+      degree[source[r + 1] + 1]++;
+    }
+    for (let i = 0; i < n; i++) degree[i + 1] += degree[i];
+    const fill = degree.slice(0, n);
+    const partners = new Int32Array(degree[n] * 4);
+    for (let r = 0; r < source.length; r += 5) {
+      const [i, j, sa, sb, sc] = source.slice(r, r + 5);
+      partners.set([j, sa, sb, sc], 4 * fill[i]++);
+      partners.set([i, -sa, -sb, -sc], 4 * fill[j]++);
+    }
+    const pairs = [];
+    const atomOf = (k) => (k < count ? k % n : origin[k - count]);
+    // bonds of drawn atom k to partners with index in [low, k) or (k, ...) as `after`
+    const bondsOf = (k, visit) => {
+      const i = atomOf(k);
+      const t = copyOf(k);
+      for (let p = degree[i]; p < degree[i + 1]; p++) {
+        const target = [t[0] + partners[4 * p + 1], t[1] + partners[4 * p + 2], t[2] + partners[4 * p + 3]];
+        visit(partners[4 * p], target);
+      }
+    };
+    const drawnBefore = count + cells.length;
+    const bonded = new Uint8Array(drawnBefore);
+    for (let k = 0; k < drawnBefore; k++) {
+      bondsOf(k, (j, target) => {
+        const m = indexOf(j, target);
+        if (m > k) pairs.push(k, m);
+        if (m >= 0) bonded[k] = 1;
+      });
+    }
+    if (images) {
+      // complete across the boundary: all neighbours of an atom drawn without any bond,
+      // and the less-coordinated neighbours of every drawn atom (the O of each SiO4
+      // tetrahedron, the H of a molecule; nothing for NaCl or a metal, all equal)
+      const coordination = (i) => degree[i + 1] - degree[i];
+      for (let k = 0; k < drawnBefore; k++) {
+        const own = coordination(atomOf(k));
+        bondsOf(k, (j, target) => {
+          if (!inGrid(target) && (!bonded[k] || coordination(j) < own)) addImage(j, target);
+        });
+      }
+      if (count + cells.length <= bondLimit) {
+        for (let m = drawnBefore; m < count + cells.length; m++) {
+          bondsOf(m, (j, target) => {
+            const k = indexOf(j, target);
+            if (k >= 0 && k < m) pairs.push(k, m);
+          });
+        }
+      }
+    }
+    bonds = Uint32Array.from(pairs);
+  }
+
+  const total = count + cells.length;
+  const positions = new Float64Array(total * 3);
+  const [a, b, c] = data.cell;
+  const place = (k, i, t) => {
+    const p = data.positions[i];
+    for (let d = 0; d < 3; d++) {
+      positions[3 * k + d] = p[d] + t[0] * a[d] + t[1] * b[d] + t[2] * c[d];
+    }
+  };
+  for (let k = 0; k < count; k++) place(k, k % n, copyOf(k));
+  for (let e = 0; e < cells.length; e++) place(count + e, origin[e], cells[e]);
+  const originOf = new Int32Array(total);
+  for (let k = 0; k < count; k++) originOf[k] = k % n;
+  originOf.set(origin, count);
+  return { n, count, total, positions, origin: originOf, bonds };
 }
 
 /** The 12 edges of the cell box at `origin`, as [start, end, axis] with axis 0/1/2 for the
@@ -156,29 +204,31 @@ function fixed(value, width, digits) {
 }
 
 /**
- * PDB text (HETATM + CONECT records) of replicated atoms, for NGL's parser.
+ * PDB text (HETATM + CONECT records) of drawn atoms, for NGL's parser: drawn atom k is
+ * atom `origin[k]`, in chain A for the first `count` atoms and chain B (images) after.
  * One residue per atom so NGL adds no bonds of its own; bonds come from `bonds`.
  * Coordinates are shifted by `shift` (Å) to fit PDB's fixed columns.
  * @returns {string}
  */
-export function toPdb(symbols, n, positions, bonds, shift) {
-  const count = positions.length / 3;
+export function toPdb(symbols, origin, count, positions, bonds, shift) {
+  const total = positions.length / 3;
   const lines = [];
-  for (let k = 0; k < count; k++) {
-    const symbol = symbols[k % n];
+  for (let k = 0; k < total; k++) {
+    const symbol = symbols[origin[k]];
     const element = symbol.slice(0, 2).toUpperCase();
     const serial = String((k % 99999) + 1).padStart(5);
     const name = symbol.slice(0, 4).padEnd(4);
     const resSeq = String((k % 9999) + 1).padStart(4);
+    const chain = k < count ? "A" : "B";
     lines.push(
-      `HETATM${serial} ${name} ATM A${resSeq}    ` +
+      `HETATM${serial} ${name} ATM ${chain}${resSeq}    ` +
         fixed(positions[3 * k] - shift[0], 8, 3) +
         fixed(positions[3 * k + 1] - shift[1], 8, 3) +
         fixed(positions[3 * k + 2] - shift[2], 8, 3) +
         `  1.00  0.00          ${element.padStart(2)}`,
     );
   }
-  if (count <= 99999) {
+  if (total <= 99999) {
     for (let b = 0; b < bonds.length; b += 2) {
       lines.push(
         `CONECT${String(bonds[b] + 1).padStart(5)}${String(bonds[b + 1] + 1).padStart(5)}`,

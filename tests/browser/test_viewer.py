@@ -161,3 +161,143 @@ def test_draw_style_toggle(demo, lab):
     space_filling = pixels(canvas)
     notebook.screenshot("viewer-space-filling", canvas)
     assert drawn_fraction(space_filling) > drawn_fraction(ball_and_stick)
+
+
+# ---- issue 13: periodic images, crystal summary, selection, measurement, PNG ----
+
+NACL = "from ase.build import bulk; viewer.supercell = (1, 1, 1); viewer.structure = bulk('NaCl', 'rocksalt', a=5.64, cubic=True)"
+CRISTOBALITE = (
+    "from ase.spacegroup import crystal; viewer.supercell = (1, 1, 1); "
+    "viewer.structure = crystal(['Si', 'O'], basis=[(0.3003, 0.3003, 0.0), (0.2392, 0.1044, 0.1787)],"
+    " spacegroup=92, cellpar=[4.978, 4.978, 6.948, 90, 90, 90])"
+)
+
+
+def dataset(viewer, name: str) -> str | None:
+    return viewer.get_attribute(f"data-cw-{name}")
+
+
+def show(kernel, page, viewer, code: str, atoms: int) -> None:
+    before = loads(viewer)
+    kernel.exec(code)
+    wait_drawn(page, viewer, atoms=atoms, loads_after=before)
+    page.wait_for_timeout(300)  # the projection hook follows the frame
+
+
+def test_periodic_images_nacl_and_cristobalite(demo, lab):
+    notebook, viewer = demo
+    page = notebook.page
+    canvas = viewer.locator(".cw-viewer-canvas canvas")
+    with lab.probe(NOTEBOOK) as kernel:
+        show(kernel, page, viewer, NACL, atoms=8)
+        assert dataset(viewer, "images") == "19"  # the 27-atom cube
+        assert "8 atoms shown + 19 periodic images" in viewer.locator(".cw-viewer-status").inner_text()
+        summary = viewer.locator(".cw-viewer-summary").inner_text()
+        assert "a 5.6400  b 5.6400  c 5.6400 Å" in summary and "α 90.00" in summary
+        assert "Fm-3m (225)" in summary
+        legend = viewer.locator(".cw-viewer-legend-item")
+        assert legend.all_inner_texts() == ["Na 4", "Cl 4"]
+        colours = {legend.nth(i).locator(".cw-viewer-swatch").evaluate("e => e.style.background") for i in range(2)}
+        assert len(colours) == 2
+        notebook.screenshot("viewer-nacl-images", viewer)
+
+        # clicking an image selects the atom it is an image of
+        images = json.loads(dataset(viewer, "images-on-canvas"))
+        atoms = json.loads(dataset(viewer, "atoms-on-canvas"))
+        # an image in front of everything else, away from the atoms' own spots
+        def clear_of_atoms(image):
+            return all(abs(image[1] - a[1]) + abs(image[2] - a[2]) > 25 for a in atoms)
+        origin, x, y, _ = min(filter(clear_of_atoms, images), key=lambda image: image[3])
+        canvas.click(position={"x": x, "y": y})
+        kernel.wait_for("viewer.selected", [origin])
+        page.wait_for_function("el => el.dataset.cwHighlighted === '1'", arg=viewer.element_handle(), timeout=10_000)
+        kernel.exec("viewer.selected = []")
+
+        viewer.locator(".cw-viewer-images").uncheck()
+        kernel.wait_for("viewer.show_images", False)
+        page.wait_for_function("el => el.dataset.cwImages === '0'", arg=viewer.element_handle(), timeout=20_000)
+        kernel.exec("viewer.show_images = True")
+
+        show(kernel, page, viewer, CRISTOBALITE, atoms=12)
+        assert int(dataset(viewer, "images")) > 0
+        assert dataset(viewer, "loose") == "0", "an atom drawn without any bond"
+        assert "P4_12_12 (92)" in viewer.locator(".cw-viewer-summary").inner_text()
+        notebook.screenshot("viewer-cristobalite-images", viewer)
+        before = loads(viewer)
+        kernel.exec("viewer.show_images = False")
+        wait_drawn(page, viewer, atoms=12, loads_after=before)
+        assert int(dataset(viewer, "loose")) > 0  # what the issue saw: loose O atoms
+        notebook.screenshot("viewer-cristobalite-no-images", viewer)
+
+
+def test_selection_measurement_and_clear(demo, lab):
+    notebook, viewer = demo
+    page = notebook.page
+    text = viewer.locator(".cw-viewer-selection")
+    line = viewer.locator(".cw-viewer-measurement")
+    with lab.probe(NOTEBOOK) as kernel:
+        kernel.exec("viewer.selected = [0, 3]")  # 4 Cu atoms drawn 2x2x2
+        page.wait_for_function("el => el.textContent.startsWith('distance')", arg=line.element_handle(), timeout=10_000)
+        expected = kernel.eval("viewer.structure.get_distance(0, 3, mic=True)")
+        assert kernel.eval("viewer.measurement['value']") == pytest.approx(expected)
+        assert f"{expected:.4f} Å" in line.inner_text()
+        kernel.exec("viewer.selected = [0, 3, 2]")
+        page.wait_for_function("el => el.textContent.startsWith('angle')", arg=line.element_handle(), timeout=10_000)
+        expected = kernel.eval("viewer.structure.get_angle(0, 3, 2, mic=True)")
+        assert f"{expected:.2f} °" in line.inner_text()
+        # the highlighted copies are yellow halos, not black discs
+        page.wait_for_function("el => el.dataset.cwHighlighted === '3'", arg=viewer.element_handle(), timeout=10_000)
+        page.wait_for_timeout(500)
+        image = pixels(viewer.locator(".cw-viewer-canvas canvas"))
+        yellow = ((image[..., 0] > 200) & (image[..., 1] > 150) & (image[..., 2] < 120)).sum()
+        black = (image.sum(axis=2) < 60).sum()
+        notebook.screenshot("viewer-selected-supercell", viewer)
+        assert yellow > 500, f"only {yellow} yellow pixels"
+        assert black < 50, f"{black} black pixels"
+        # the coordinate lines are not cut off
+        assert text.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+
+        viewer.locator("button", has_text="Clear selection").click()
+        kernel.wait_for("viewer.selected", [])
+        page.wait_for_function("el => el.dataset.cwHighlighted === '0'", arg=viewer.element_handle(), timeout=10_000)
+        assert line.inner_text() == ""
+        assert kernel.eval("viewer.measurement") is None
+
+        # a different structure drops the selection; new positions of the same atoms keep it
+        kernel.exec("viewer.selected = [1]")
+        show(kernel, page, viewer, "viewer.structure = bulk('Cu', 'fcc', a=3.7, cubic=True)", atoms=32)
+        assert kernel.eval("viewer.selected") == [1]
+        show(kernel, page, viewer, NACL, atoms=8)
+        assert kernel.eval("viewer.selected") == []
+        assert text.inner_text().startswith("Click an atom")
+        assert viewer.locator(".cw-viewer-hover").inner_text() == ""
+
+
+def test_png_export_axis_labels_and_recentre(demo, lab):
+    notebook, viewer = demo
+    page = notebook.page
+    with page.expect_download(timeout=30_000) as download:
+        viewer.locator(".cw-viewer-png").click()
+    path = download.value.path()
+    assert download.value.suggested_filename == "Cu.png"
+    png = np.asarray(Image.open(path).convert("RGB"), dtype=int)
+    canvas = viewer.locator(".cw-viewer-canvas canvas")
+    box = canvas.bounding_box()
+    assert png.shape[1] >= 1.5 * box["width"]  # factor 2
+    assert drawn_fraction(png) > 0.03
+    assert cell_red_pixels(png) > 30  # the cell box is in the picture
+    with lab.probe(NOTEBOOK) as kernel:
+        # after a supercell change the drawn atoms are centred in the view again
+        show(kernel, page, viewer, "viewer.supercell = (1, 1, 1)", atoms=4)
+        before = loads(viewer)
+        repeat_a = viewer.locator(".cw-viewer-repeat").first
+        repeat_a.fill("4")
+        repeat_a.press("Enter")
+        wait_drawn(page, viewer, atoms=16, loads_after=before)
+        page.wait_for_timeout(300)
+        points = np.array([a[1:3] for a in json.loads(dataset(viewer, "atoms-on-canvas"))])
+        centre = (points.min(axis=0) + points.max(axis=0)) / 2
+        assert abs(centre[0] - box["width"] / 2) < 0.15 * box["width"], centre
+        assert abs(centre[1] - box["height"] / 2) < 0.15 * box["height"], centre
+        assert points[:, 0].min() > 0 and points[:, 0].max() < box["width"]
+        notebook.screenshot("viewer-supercell-4x1x1", viewer)
