@@ -74,8 +74,10 @@ class JobManager:
         profiles: ProfileStore | None = None,
         monitor_interval: float = 5.0,
     ) -> None:
-        self.home = private_dir(home_dir(home))
-        self.store = JobStore(self.home / "jobs.sqlite")  # first: a store that is not ours changes nothing
+        home = home_dir(home)
+        # first, and it makes the home: a store that is not ours, or read-only, changes nothing
+        self.store = JobStore(home / "jobs.sqlite")
+        self.home = private_dir(home)
         self.results_dir = private_dir(self.home / "results")
         self.profiles = profiles or ProfileStore()
         self.owner = _owner_id()
