@@ -11,6 +11,7 @@ __all__ = [
     "PotcarWarning",
     "ProfileError",
     "RecipeUnavailableError",
+    "ReadOnlyStoreError",
     "RecipeValidationError",
     "SecretTextWarning",
     "SlurmError",
@@ -133,6 +134,33 @@ class ProfileError(CrystalWidgetsError, ValueError):
 
 class StoreError(CrystalWidgetsError):
     """The store cannot be opened or used; the message says why and what to do."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The job store can only be read here (read-only file, directory or mount).
+
+    Raised when the store is opened, before anything is written: crystalwidgets
+    records every job in the store, so it cannot work from a store it cannot write.
+
+    Attributes
+    ----------
+    path
+        The store file.
+    reason
+        What is read-only (the file, its directory, or the file system).
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"job store {path} can only be read here: {reason}. crystalwidgets records every "
+            "job in it, so it must be writable: make it writable, or set CRYSTALWIDGETS_HOME to "
+            "a writable directory to use a store there (nothing was changed)"
+        )
+
+    def __reduce__(self) -> tuple:
+        return type(self), (self.path, self.reason)
 
 
 class SlurmError(CrystalWidgetsError):

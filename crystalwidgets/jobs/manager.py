@@ -76,8 +76,10 @@ class JobManager:
         profiles: ProfileStore | None = None,
         monitor_interval: float = 5.0,
     ) -> None:
-        self.home = private_dir(home_dir(home))
-        self.store = JobStore(self.home / "jobs.sqlite")  # first: a store that is not ours changes nothing
+        home = home_dir(home)
+        # first, and it makes the home: a store that is not ours, or read-only, changes nothing
+        self.store = JobStore(home / "jobs.sqlite")
+        self.home = private_dir(home)
         self.results_dir = private_dir(self.home / "results")
         self.profiles = profiles or ProfileStore()
         self.owner = _owner_id()
@@ -547,11 +549,24 @@ class JobManager:
             return structure_from_dict(data)
         from monty.json import MontyDecoder
 
-        result = self.result(job_id)
-        atoms = result.get("atoms") if isinstance(result, dict) else None
+        from .final import ensure_final
+        from .task import RESULT
+
+        kept = rec.state is JobState.FAILED and bool((rec.summary or {}).get("unconverged"))
+        if (rec.state is not JobState.COMPLETED and not kept) or not (Path(rec.work_dir or "") / RESULT).exists():
+            raise CrystalWidgetsError(f"job {rec.short_id} is {rec.state}: it has no result")
+        atoms = ensure_final(rec.work_dir).get("atoms")  # kilobytes, not the whole result
         if atoms is None:
             raise CrystalWidgetsError(f"job {rec.short_id}: its result holds no final structure")
         return MontyDecoder().process_decoded(atoms)
+
+    def final_structure_ready(self, job_id: str) -> bool:
+        """Whether :meth:`structure` (``final=True``) and :meth:`display_structure` answer at
+        once; False for a job that ended before its final structure was kept apart from its
+        result: then the first call reads the result in a child process (seconds for a big one)."""
+        from .final import has_final
+
+        return has_final(self.get(job_id).work_dir)
 
     def display_structure(self, job_id: str) -> tuple[Any, str | None, str | None]:
         """The structure to show for a job: ``(atoms, "final" | "input" | None, note)``.

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .._files import private_dir
-from ..errors import CrystalWidgetsError, StoreError
+from ..errors import CrystalWidgetsError, ReadOnlyStoreError, StoreError
 from ..states import JobState
 from .filesystem import JournalChoice, Mount, UnsafeFilesystem, journal_for, mount_of
 
@@ -266,8 +266,11 @@ class JobStore:
 
     Raises
     ------
+    ReadOnlyStoreError
+        When the store can only be read here (the file read-only, its directory not
+        writable, or a read-only mount): said at open, before anything is written.
     StoreError
-        When the directory is not writable, the file is not a crystalwidgets store
+        When the directory cannot be created, the file is not a crystalwidgets store
         (or not a database at all), it was written by a newer crystalwidgets, or it is
         on a filesystem whose locks do not reach other hosts. Nothing is created or
         changed then.
@@ -279,6 +282,7 @@ class JobStore:
             self.journal: JournalChoice = journal_for(mount or mount_of(self.path), self.path)
         except UnsafeFilesystem as exc:
             raise StoreError(f"job store {self.path}: {exc} (nothing was created or changed)") from None
+        self._refuse_read_only()  # before private_dir, which would chmod the directory
         try:
             private_dir(self.path.parent)
         except CrystalWidgetsError as exc:
@@ -330,13 +334,10 @@ class JobStore:
             conn.execute(f"PRAGMA synchronous={self.journal.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._migrate(conn)
+            self._probe_write(conn)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
-                raise self._fail(
-                    "the file or its directory is read-only; "
-                    "set CRYSTALWIDGETS_HOME to a writable directory",
-                    exc,
-                ) from None
+                raise ReadOnlyStoreError(str(self.path), f"SQLite opened it read-only ({exc})") from None
             raise self._fail(
                 "is not a crystalwidgets job store (or is damaged); move it aside "
                 "and a new, empty store is created on the next start",
@@ -347,6 +348,42 @@ class JobStore:
             if side.exists() and side.stat().st_mode & 0o077:
                 os.chmod(side, 0o600)
         return conn
+
+    def _refuse_read_only(self) -> None:
+        """Raise :class:`ReadOnlyStoreError` when the store exists here but cannot be written."""
+        parent = self.path.parent
+        if not parent.is_dir():
+            return  # created below, or private_dir says why not
+        try:
+            mounted_ro = bool(os.statvfs(parent).f_flag & os.ST_RDONLY)
+        except OSError:
+            mounted_ro = False
+        if mounted_ro:
+            reason = f"the file system holding {parent} is mounted read-only"
+        elif self.path.exists() and not os.access(self.path, os.W_OK):
+            mode = self.path.stat().st_mode & 0o777
+            reason = f"the file is read-only (mode {mode:04o}; chmod u+w makes it writable)"
+        elif not os.access(parent, os.W_OK | os.X_OK):
+            mode = parent.stat().st_mode & 0o777
+            reason = (
+                f"its directory {parent} is not writable (mode {mode:04o}), and SQLite writes "
+                "its journal beside the file"
+            )
+        else:
+            return
+        if not self.path.exists():
+            reason = f"it does not exist yet and cannot be created: {reason}"
+        raise ReadOnlyStoreError(str(self.path), reason)
+
+    @staticmethod
+    def _probe_write(conn: sqlite3.Connection) -> None:
+        # SQLite falls back to read-only without a word (and BEGIN IMMEDIATE still passes):
+        # a write that touches no row fails here instead of at the first submit
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("UPDATE jobs SET id=id WHERE 0")
+        finally:
+            conn.execute("ROLLBACK")
 
     def _inspect(self) -> None:
         """Read an existing file without writing to it: refuse a newer schema or a foreign file."""

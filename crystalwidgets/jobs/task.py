@@ -6,6 +6,7 @@ A job's work dir is self-contained::
     cw-started.json   written when the body starts: pid, host, time
     cw-outcome.json   written last, atomically: state, times, summary or error text
     cw-result.json    the recipe's full result (jsanitized), when it completed
+    cw-final.json     its final structure alone, for the widgets (see jobs.final)
     quacc-*/          quacc's own files (RESULTS_DIR is the work dir)
 
 Every file is written atomically (temporary file, then rename), so a job or
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import jsanitized, private_tree, read_json, tail_text, write_json
+from .final import write_final
 
 __all__ = [
     "encode_input",
@@ -155,6 +157,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
         # not atomic: the result counts only once the outcome, written after it, says so
         result_json = {"result": jsanitized(result, as_dict_first=True)}
         write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
+        write_final(work_dir, result_json["result"], durable=durable)  # what the widgets show
         outcome.update(state="completed", summary=summary)
     except Exception:
         durable = time.time() - started >= DURABLE_AFTER_S
@@ -183,7 +186,9 @@ def _keep_what_it_made(work_dir: Path, started: float, outcome: dict[str, Any], 
             return
         summary = summarise(partial)
         summary["unconverged"] = True
-        write_json(work_dir / RESULT, {"result": jsanitized(partial, as_dict_first=True)}, durable=durable, atomic=False)
+        partial_json = jsanitized(partial, as_dict_first=True)
+        write_json(work_dir / RESULT, {"result": partial_json}, durable=durable, atomic=False)
+        write_final(work_dir, partial_json, durable=durable)
         outcome["summary"] = summary
     except Exception:  # noqa: BLE001  (the failure itself is what counts)
         pass

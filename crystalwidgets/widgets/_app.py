@@ -24,6 +24,7 @@ from ..structures.io import load_structure
 from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker
+from ._shown import READING_NOTE, display_structure_soon
 from ._table import JobTable
 from ._viewer import StructureViewer
 
@@ -341,8 +342,13 @@ class App(w.VBox):
         job_id = change["new"]
         if not job_id:
             return
-        atoms, which, note = self.manager.display_structure(job_id)
-        if atoms is not None:
-            self.viewer.structure = atoms
-        self.message.value = note or f"viewer: {which} structure of job {job_id[:8]}"
+        def show(atoms: Any, which: str | None, note: str | None, late: bool) -> None:
+            if self.table.details_id != job_id:
+                return  # another job's details were opened meanwhile
+            if atoms is not None:
+                self.viewer.structure = atoms
+            self.message.value = note or f"viewer: {which} structure of job {job_id[:8]}"
+
+        if not display_structure_soon(self.manager, job_id, show):
+            self.message.value = f"viewer: {READING_NOTE[0].upper()}{READING_NOTE[1:]} (job {job_id[:8]})"
 

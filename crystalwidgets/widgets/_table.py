@@ -12,6 +12,7 @@ The rows are never kept in a synced traitlet: that would resend the whole table 
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from ..errors import CrystalWidgetsError
 from ..jobs.cause import error_headline
 from ..states import JobState
 from ._esm import bundle_path
+from ._shown import READING_NOTE, display_structure_soon
 from ._messages import (
     Column,
     Details,
@@ -252,6 +254,7 @@ class JobTable(anywidget.AnyWidget):
         self._live = False  # a view asked for the snapshot: from then on, send changes
         # (job id, completed?, "final" | "input" | None, note) of the structure in the viewer
         self._shown_structure: tuple[str, bool, str | None, str | None] | None = None
+        self._reading: tuple[str, bool] | None = None  # (job id, completed?) read off the thread
         kwargs.setdefault("stale_after", 3.0 * manager.monitor_interval)
         super().__init__(**kwargs)
         self.on_msg(self._on_message)
@@ -431,22 +434,40 @@ class JobTable(anywidget.AnyWidget):
         if change["new"]:
             self._send_details()
 
+    def _show_structure(
+        self, key: tuple[str, bool], atoms: Any, which: str | None, note: str | None, late: bool
+    ) -> None:
+        """Put a job's display structure in :attr:`viewer`; resend the details if read late."""
+        if self._reading == key:
+            self._reading = None
+        if self.comm is None:
+            return  # closed meanwhile
+        if atoms is not None:
+            if self.viewer is None:
+                from ._viewer import StructureViewer
+
+                self.viewer = StructureViewer(height=320)
+            self.viewer.structure = atoms
+        self._shown_structure = (*key, which, note)
+        if late and self.details_id == key[0]:
+            self._send_details()
+
     def _send_details(self) -> None:
         """Send the open job's details and show its structure in :attr:`viewer`."""
         rec = self.manager.get(self.details_id)
         summary = rec.summary or {}
         shown = self._shown_structure
-        if shown is not None and shown[:2] == (rec.id, rec.state is JobState.COMPLETED):
+        key = (rec.id, rec.state is JobState.COMPLETED)
+        if shown is not None and shown[:2] == key:
             structure, structure_note = shown[2:]
+        elif self._reading == key:
+            structure, structure_note = None, READING_NOTE
         else:
-            atoms, structure, structure_note = self.manager.display_structure(rec.id)
-            if atoms is not None:
-                if self.viewer is None:
-                    from ._viewer import StructureViewer
-
-                    self.viewer = StructureViewer(height=320)
-                self.viewer.structure = atoms
-            self._shown_structure = (rec.id, rec.state is JobState.COMPLETED, structure, structure_note)
+            self._reading = key
+            if display_structure_soon(self.manager, rec.id, functools.partial(self._show_structure, key)):
+                structure, structure_note = self._shown_structure[2:]
+            else:  # an old job's result: read in a child process, shown when it is
+                structure, structure_note = None, READING_NOTE
         details: Details = {
             "kind": "details",
             "id": rec.id,
