@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import os
 import re
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ __all__ = [
     "test_submit",
     "queue",
     "cancel",
+    "ALLOCATION_PREFIXES",
+    "CONFIG_VARS",
+    "submit_env",
 ]
 
 #: Seconds any one Slurm command may take.
@@ -128,6 +132,42 @@ class SlurmJob:
         return dataclasses.asdict(self)
 
 
+#: Prefixes of the variables Slurm sets inside a job (and its steps) describing that job's
+#: allocation. ``sbatch`` copies the submitter's environment into the new job, so from
+#: inside an allocation (a Jupyter server started by batchspawner, an ``salloc`` shell)
+#: they would reach the new job too: its ``srun`` then reads the parent's memory and CPU
+#: requests beside its own (``srun: fatal: SLURM_MEM_PER_CPU, SLURM_MEM_PER_GPU, and
+#: SLURM_MEM_PER_NODE are mutually exclusive``). ``SBATCH_*`` are the user's own defaults
+#: for sbatch (Slurm never sets them in a job) and stay.
+ALLOCATION_PREFIXES = ("SLURM_", "SLURMD_", "SRUN_")
+
+#: Variables with those prefixes that configure Slurm's commands, not describe a job: kept.
+CONFIG_VARS = frozenset({"SLURM_CONF", "SLURM_CLUSTERS", "SLURM_TIME_FORMAT"})
+
+
+def submit_env(environ: os._Environ | dict[str, str] | None = None) -> dict[str, str]:
+    """The environment to run Slurm's commands with: ``environ`` (default: this process's)
+    without the variables of the allocation this process may run in.
+
+    Every ``sbatch`` crystalwidgets or an engine (Parsl's ``SlurmProvider``, dask-jobqueue)
+    runs gets it, so a block submitted from a kernel inside a Slurm job asks for, and gets,
+    its own resources. Outside an allocation it changes nothing but the rare user-set
+    ``SLURM_*`` input variable (:data:`CONFIG_VARS` such as ``SLURM_CONF`` stay).
+
+    Parameters
+    ----------
+    environ
+        The environment to clean; not modified.
+
+    Returns
+    -------
+    dict
+        A new mapping for ``subprocess``'s ``env``.
+    """
+    source = os.environ if environ is None else environ
+    return {k: v for k, v in source.items() if k in CONFIG_VARS or not k.startswith(ALLOCATION_PREFIXES)}
+
+
 def missing_commands() -> list[str]:
     """The Slurm commands not found on PATH."""
     return [c for c in COMMANDS if shutil.which(c) is None]
@@ -136,7 +176,12 @@ def missing_commands() -> list[str]:
 def _call(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
-            list(args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            list(args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env=submit_env(),
         )
     except FileNotFoundError:
         raise SlurmError(

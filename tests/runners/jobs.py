@@ -37,3 +37,10 @@ def worker_killer_job(atoms):
     os.kill(os.getppid(), signal.SIGKILL)
     time.sleep(30)
     return "survived"
+
+
+def slurm_env_job(atoms):
+    """The Slurm allocation the job runs in, as its own environment tells it."""
+    names = ("SLURM_JOB_ID", "SLURM_CPUS_ON_NODE", "SLURM_JOB_CPUS_PER_NODE", "SLURM_MEM_PER_CPU",
+             "SLURM_MEM_PER_NODE")
+    return {name: os.environ.get(name) for name in names} | {"cpus": len(os.sched_getaffinity(0))}

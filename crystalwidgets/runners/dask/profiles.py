@@ -15,6 +15,7 @@ Each kind is a validated pydantic record that builds its cluster on demand
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -26,6 +27,7 @@ from pydantic import Field, field_validator
 
 from ..._files import private_dir
 from ..._procs import THREAD_VARS, worker_prologue
+from ...profiles import slurm as _slurm
 from ...profiles.base import NAME_PATTERN, Profile
 from ...profiles.checks import oversubscription_problems
 from ...profiles.slurm_site import SlurmSite, sbatch_words
@@ -223,11 +225,12 @@ class DaskSlurmProfile(SlurmSite, _DaskProfile):
     def make_cluster(self, run_dir: Path, label: str) -> Any:
         import logging
 
-        from dask_jobqueue import SLURMCluster
+        SLURMCluster = _dask_jobqueue().SLURMCluster
 
         logs = run_dir / "slurm-logs"
         logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         cluster = SLURMCluster(
+            job_cls=_clean_env_job_class(),
             name=label,
             job_name=label,
             queue=self.partition,
@@ -314,3 +317,50 @@ def _reachable(address: str, timeout: float) -> str | None:
             "(`dask scheduler`) or correct the address"
         )
     return None
+
+
+@functools.cache
+def _clean_env_job_class() -> type:
+    """dask-jobqueue's SLURMJob, running sbatch and scancel without the SLURM_* of an
+    allocation this kernel runs in (:func:`crystalwidgets.profiles.slurm.submit_env`)."""
+    SLURMJob = _dask_jobqueue().slurm.SLURMJob
+
+    class CleanEnvSLURMJob(SLURMJob):
+        @staticmethod
+        async def _call(cmd: list[str], **kwargs: Any) -> str:
+            kwargs.setdefault("env", _slurm.submit_env())
+            return await SLURMJob._call(cmd, **kwargs)
+
+    return CleanEnvSLURMJob
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def _dask_jobqueue() -> Any:
+    """``dask_jobqueue``, imported without its import-time SIGINT handler.
+
+    dask-jobqueue 0.9.0's ``runner`` module calls ``signal.signal(SIGINT, sys.exit)`` when
+    imported: from the runner's thread that raises "signal only works in main thread",
+    and from the main thread it would replace the kernel's interrupt handler (an interrupt
+    would then exit the kernel). The call is skipped for that one import.
+    """
+    import signal
+    import sys as _sys
+
+    if "dask_jobqueue" in _sys.modules:
+        return _sys.modules["dask_jobqueue"]
+    with _IMPORT_LOCK:
+        real = signal.signal
+
+        def keep_handlers(signum: int, handler: Any) -> Any:
+            if signum == signal.SIGINT:
+                return signal.getsignal(signum)
+            return real(signum, handler)
+
+        signal.signal = keep_handlers
+        try:
+            import dask_jobqueue
+        finally:
+            signal.signal = real
+    return dask_jobqueue

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import subprocess
 import sys
 from typing import Any, ClassVar, Literal
 
@@ -379,12 +380,29 @@ class ParslSlurmProfile(SlurmSite, _HtexProfile):
 
 @functools.cache
 def _slurm_provider_class() -> type:
-    """Parsl's SlurmProvider, asking Slurm every few seconds instead of every minute."""
+    """Parsl's SlurmProvider, asking Slurm every few seconds instead of every minute, and
+    running Slurm's commands without the SLURM_* of an allocation this kernel runs in
+    (:func:`crystalwidgets.profiles.slurm.submit_env`)."""
     from parsl.providers import SlurmProvider
 
     class FastPollSlurmProvider(SlurmProvider):
         @property
         def status_polling_interval(self) -> int:
             return _BLOCK_POLL_S
+
+        def execute_wait(self, cmd: str, timeout: float | None = None) -> tuple[int, str, str]:
+            # Parsl's own runs sbatch/squeue/scancel with this process's environment:
+            # inside an allocation that would hand the parent's SLURM_* to the blocks
+            proc = subprocess.run(
+                cmd,
+                shell=True,
+                capture_output=True,
+                text=True,
+                timeout=self.cmd_timeout if timeout is None else timeout,
+                env=_slurm.submit_env(),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            return proc.returncode, proc.stdout, proc.stderr
 
     return FastPollSlurmProvider
