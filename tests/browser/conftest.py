@@ -65,8 +65,11 @@ def voila(tmp_path_factory: pytest.TempPathFactory):
     yield from _serve(Voila, tmp_path_factory, "voila")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test file. Not for the session: Playwright's sync API keeps its asyncio
+    loop running in this thread while it is open, and the tests that xdist runs on the same
+    worker after a browser file would see a running loop (as in a kernel) where none is."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
