@@ -34,11 +34,20 @@ def failing_job(atoms, message: str = "boom"):
     raise RuntimeError(message)
 
 
-def sleeping_job(atoms, seconds: float = 5.0, marker: str | None = None):
-    """Sleeps, then returns a number; writes ``marker`` (a path) when it starts."""
+def sleeping_job(
+    atoms, seconds: float = 5.0, marker: str | None = None, until: str | None = None
+):
+    """Sleeps, then returns a number; writes ``marker`` (a path) when it starts.
+
+    With ``until`` (a path), it first waits (at most 5 minutes) for that file to
+    appear, so a test decides when the job may end however slow the machine is.
+    """
     if marker:
         with open(marker, "w") as fh:
             fh.write(str(os.getpid()))
+    deadline = time.monotonic() + 300
+    while until and not os.path.exists(until) and time.monotonic() < deadline:
+        time.sleep(0.1)
     time.sleep(seconds)
     return seconds
 

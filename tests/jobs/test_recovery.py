@@ -31,8 +31,8 @@ FIRST_KERNEL = textwrap.dedent(
     mgr = JobManager()
     ids = {{
         "quick": mgr.submit(bulk("Cu"), "emt.static_job", "two").id,
-        "slow": mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "two", seconds=12,
-                           marker={marker!r}).id,
+        "slow": mgr.submit(bulk("Cu"), jobfuncs.sleeping_job, "two", seconds=2,
+                           marker={marker!r}, until={release!r}).id,
         "queued": mgr.submit(bulk("Al"), "emt.static_job", "two").id,
     }}
     print(json.dumps(ids), flush=True)
@@ -43,8 +43,10 @@ FIRST_KERNEL = textwrap.dedent(
 
 def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
     marker = tmp_path / "slow-started"
+    release = tmp_path / "slow-may-end"  # the slow job runs until the test says so
+    code = FIRST_KERNEL.format(root=str(ROOT), marker=str(marker), release=str(release))
     out = subprocess.run(
-        [sys.executable, "-c", FIRST_KERNEL.format(root=str(ROOT), marker=str(marker))],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
@@ -74,8 +76,9 @@ def test_restart_recovers_reattaches_and_orphans(cw_home, tmp_path):
         assert queued.state is JobState.ORPHANED
         assert "never ran" in queued.error and "resubmit" in queued.error
 
+        release.touch()
         (slow,) = mgr.wait([slow.id], timeout=60)
-        assert slow.state is JobState.COMPLETED and slow.summary["value"] == "12.0"
+        assert slow.state is JobState.COMPLETED and slow.summary["value"] == "2.0"
         assert slow.last_checked >= slow.finished - 1
 
         again = mgr.resubmit(queued.id)
