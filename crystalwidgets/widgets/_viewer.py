@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import numbers
+import threading
 from typing import Any
 
 import anywidget
 import traitlets
 
+from .._loop import call_in_kernel, running_loop
 from ..structures.geometry import boundary_images, measure, periodic_bonds
 from ..structures.symmetry import crystal_summary
 from ._esm import bundle_path
@@ -17,6 +21,12 @@ __all__ = ["StructureViewer"]
 DRAW_STYLES = ("ball-and-stick", "space-filling")
 #: Above this many drawn atoms no bonds are searched or drawn (balls only).
 BOND_LIMIT = 20_000
+#: Structures of up to this many atoms are described (bonds, images, space group) on the
+#: caller's thread; bigger ones in a worker thread (~1 s at 10,000 atoms), so setting
+#: ``structure`` returns at once and the kernel stays responsive meanwhile.
+INLINE_ATOMS = 64
+
+log = logging.getLogger(__name__)
 
 
 def _as_atoms(value: Any) -> Any:
@@ -37,6 +47,12 @@ def _as_atoms(value: Any) -> Any:
         f"got {type(value).__name__}. To show a file, read it first, e.g. "
         "viewer.structure = crystalwidgets.load_structure(path)."
     )
+
+
+@functools.cache
+def _ngl_source() -> str:
+    """The NGL bundle's text, read once per process."""
+    return bundle_path("viewer-ngl.js").read_text(encoding="utf-8")
 
 
 def _structure_data(atoms: Any) -> dict[str, Any]:
@@ -125,7 +141,10 @@ class StructureViewer(anywidget.AnyWidget):
     ----------
     structure : ase.Atoms or None
         The structure shown. Assigning a new one redraws it in place (the 3D view
-        and its camera stay) and drops selected indices that no longer exist.
+        and its camera stay) and drops selected indices that no longer exist. Above
+        64 atoms its bonds, images and :attr:`summary` are found in a worker thread,
+        so the assignment returns at once; a script that reads :attr:`summary` next
+        calls :meth:`wait_described` first.
     supercell : tuple of int
         Copies drawn along the cell vectors a, b and c, each >= 1 (an int ``n``
         means ``(n, n, n)``). Non-periodic directions are drawn once.
@@ -176,6 +195,13 @@ class StructureViewer(anywidget.AnyWidget):
 
     _esm = bundle_path("viewer.js")
     _css = bundle_path("viewer.css")
+    #: NGL (viewer-ngl.js, 1.3 MB), loaded by the front end when a view renders, not with
+    #: ``_esm``: anywidget gives the module 2 s to load, which parsing NGL can take on a busy machine.
+    _ngl = traitlets.Unicode(read_only=True).tag(sync=True)
+
+    @traitlets.default("_ngl")
+    def _ngl_default(self) -> str:
+        return _ngl_source()
 
     structure = traitlets.Any(default_value=None, allow_none=True)
     supercell = traitlets.Any(default_value=(1, 1, 1)).tag(sync=True)
@@ -189,8 +215,11 @@ class StructureViewer(anywidget.AnyWidget):
     max_atoms = traitlets.Int(default_value=100_000, min=1).tag(sync=True)
     height = traitlets.Int(default_value=420, min=150, max=4000).tag(sync=True)
     _structure_data = traitlets.Dict().tag(sync=True)
+    #: True while a big structure is described in a worker thread (the browser says so).
+    _describing = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, structure: Any = None, **kwargs: Any) -> None:
+        self._generation = 0  # of the structure last set: late descriptions of others are dropped
         super().__init__(structure=structure, **kwargs)
 
     @traitlets.validate("structure")
@@ -253,12 +282,51 @@ class StructureViewer(anywidget.AnyWidget):
         other_atoms = old is not None and (
             atoms is None or atoms.get_chemical_symbols() != old.get_chemical_symbols()
         )
+        self._generation += 1
+        generation = self._generation
         with self.hold_sync():
             if self.selected and other_atoms:
                 self.selected = []
-            self._structure_data = _structure_data(atoms)
-            self.set_trait("summary", crystal_summary(atoms))
             self._describe_selection()
+            if atoms is None or len(atoms) <= INLINE_ATOMS:
+                self._described(generation, _structure_data(atoms), crystal_summary(atoms))
+                return
+            self._describing = True
+        loop = running_loop()
+
+        def work() -> None:
+            try:
+                described = _structure_data(atoms), crystal_summary(atoms)
+            except Exception:  # noqa: BLE001 - a worker thread: say it, keep the old picture
+                log.exception("could not describe a structure of %d atoms", len(atoms))
+                described = None, None
+            call_in_kernel(loop, self._described, generation, *described)
+
+        threading.Thread(target=work, name="cw-viewer-describe", daemon=True).start()
+
+    def _described(self, generation: int, data: dict | None, summary: dict | None) -> None:
+        """Send what :func:`_structure_data` and the summary found, unless superseded
+        (None: describing failed, logged; the old picture stays)."""
+        if generation != self._generation:
+            return  # another structure was set meanwhile: its own description follows
+        with self.hold_sync():
+            if data is not None:
+                self._structure_data = data
+                self.set_trait("summary", summary)
+            self._describing = False
+
+    def wait_described(self, timeout: float = 30) -> bool:
+        """Wait (at most ``timeout`` s) until the structure's bonds and summary are sent.
+
+        Only for scripts: in a notebook the browser shows the structure when ready.
+        Returns False if still not done.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self._describing and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._describing
 
     @traitlets.observe("selected")
     def _on_selected(self, change: Any) -> None:

@@ -49,3 +49,32 @@ def test_no_bonds_sent_above_the_limit(monkeypatch):
     monkeypatch.setattr(_viewer, "BOND_LIMIT", 3)
     viewer = StructureViewer(bulk("Cu", cubic=True))
     assert viewer._structure_data["bonds"] is None and viewer._structure_data["images"]
+
+
+def test_a_big_structure_is_described_off_the_callers_thread():
+    """Bonds and symmetry of 4,000 atoms take ~0.4 s: setting the structure does not wait."""
+    import time
+
+    from crystalwidgets.widgets import _viewer
+
+    viewer = StructureViewer(bulk("Cu", cubic=True))
+    big = bulk("Cu", cubic=True) * (10, 10, 10)
+    t0 = time.perf_counter()
+    viewer.structure = big
+    assert time.perf_counter() - t0 < 0.05 and viewer._describing
+    assert len(viewer._structure_data["positions"]) == 4  # the old picture until it is ready
+    assert viewer.wait_described(60)
+    assert len(viewer._structure_data["positions"]) == 4000 and viewer._structure_data["bonds"]
+    assert viewer.summary["elements"] == [{"symbol": "Cu", "count": 4000}]
+
+    # a structure set while another is described wins, whichever finishes last
+    viewer.structure = big
+    viewer.structure = bulk("Al", cubic=True)
+    assert not viewer._describing and viewer._structure_data["symbols"] == ["Al"] * 4
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "cw-viewer-describe":
+            thread.join(60)  # the big one's description arrives late...
+    assert viewer._structure_data["symbols"] == ["Al"] * 4  # ...and is dropped
+    assert _viewer.INLINE_ATOMS < 4000
