@@ -4,8 +4,6 @@
 // supercell never asks the kernel for anything. Clicking an atom (or one of its images)
 // toggles its index in `selected`; Python answers with `selection_info` and `measurement`,
 // shown as text under the canvas, and `summary` (lattice, space group, elements) above it.
-import { ColormakerRegistry, Shape, Stage } from "ngl";
-import { Vector3 } from "three";
 import "./lib/base.css";
 import "./viewer.css";
 import {
@@ -78,7 +76,23 @@ function fmt(value) {
   return value.toFixed(3).padStart(8);
 }
 
-function render({ model, el: host }) {
+/**
+ * NGL, from the bundle Python sends in `_ngl` (viewer-ngl.js): imported once per page and
+ * shared by every viewer showing the same bundle.
+ */
+function loadNgl(model) {
+  const source = model.get("_ngl");
+  const loaded = (globalThis.__crystalwidgetsNgl ??= new Map());
+  if (!loaded.has(source)) {
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    const module = import(url).finally(() => URL.revokeObjectURL(url));
+    module.catch(() => loaded.delete(source)); // a later view tries again
+    loaded.set(source, module);
+  }
+  return loaded.get(source);
+}
+
+async function render({ model, el: host }) {
   const started = performance.now();
   const cleanups = [];
 
@@ -144,6 +158,17 @@ function render({ model, el: host }) {
     ]),
   ]);
   host.append(root);
+
+  status.textContent = "loading the 3D view…";
+  let ngl;
+  try {
+    ngl = await loadNgl(model);
+  } catch (error) {
+    status.textContent = `Cannot draw: the 3D library did not load (${error.message})`;
+    status.classList.add("cw-error");
+    return () => root.remove();
+  }
+  const { ColormakerRegistry, Shape, Stage, Vector3 } = ngl;
 
   // ---- NGL stage, created once per view and kept for the view's lifetime ----
   const stage = new Stage(canvasBox, {
@@ -571,6 +596,10 @@ function render({ model, el: host }) {
     onChange(model, "selection_info", showSelectionInfo),
     onChange(model, "measurement", showMeasurement),
     onChange(model, "summary", showSummary),
+    onChange(model, "_describing", () => {
+      if (model.get("_describing")) setStatus("finding bonds and symmetry of the new structure…");
+      else describe();
+    }),
     onChange(model, "height", () => {
       canvasBox.style.height = `${model.get("height")}px`;
       stage.handleResize();
