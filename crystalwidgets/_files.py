@@ -13,7 +13,18 @@ from typing import Any
 
 from .errors import CrystalWidgetsError
 
-__all__ = ["config_dir", "home_dir", "jsanitized", "private_dir", "private_tree", "read_json", "tail_text", "write_json", "write_private"]
+__all__ = [
+    "config_dir",
+    "home_dir",
+    "jsanitized",
+    "private_append",
+    "private_dir",
+    "private_tree",
+    "read_json",
+    "tail_text",
+    "write_json",
+    "write_private",
+]
 
 
 def home_dir(home: str | os.PathLike | None = None) -> Path:
@@ -89,6 +100,14 @@ def private_tree(root: str | os.PathLike) -> None:
         os.chmod(root, 0o700)
     except OSError:
         pass
+
+
+def private_append(path: str | os.PathLike, mode: str = "ab", **kwargs: Any) -> Any:
+    """``path`` opened to append (``mode`` "ab" or "a"), created 0600 whatever the umask.
+
+    ``kwargs`` go to :func:`os.fdopen` (``buffering``, ``encoding``, ``errors``).
+    """
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), mode, **kwargs)
 
 
 def write_private(path: Path, text: str, *, durable: bool = True, atomic: bool = True) -> None:

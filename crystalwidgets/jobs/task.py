@@ -130,10 +130,9 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
     everything the job writes is private to the user. False for a body run in the
     kernel's own process (``parsl-threads``): its runner already knows, the
     kernel's umask stays the user's, and what the recipe wrote with it is made
-    private (0700/0600) when it returns.
+    private (0700/0600) when it returns; what the thread prints goes to
+    ``cw-stdout.txt``/``cw-stderr.txt`` (see :mod:`crystalwidgets.jobs.threadout`).
     """
-    import pickle
-
     work_dir = Path(work_dir)
     started = time.time()
     if own_process:
@@ -141,6 +140,25 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": started}
         write_json(work_dir / STARTED, info)
     outcome: dict[str, Any] = {"started": started}
+    if not own_process:  # in a kernel thread: what this thread prints goes to the work dir
+        from .threadout import captured
+
+        with captured(work_dir, STDOUT, STDERR):
+            durable = _run_recipe(work_dir, started, outcome)
+    else:
+        durable = _run_recipe(work_dir, started, outcome)
+    if not own_process:  # quacc wrote its dirs with the kernel's umask: make them private too
+        private_tree(work_dir)
+    outcome["finished"] = time.time()
+    if outcome.get("summary") is not None:
+        outcome["summary"]["wall_time_s"] = outcome["finished"] - started
+    return json.loads(write_json(work_dir / OUTCOME, outcome, durable=durable))
+
+
+def _run_recipe(work_dir: Path, started: float, outcome: dict[str, Any]) -> bool:
+    """Run the recipe of the job in ``work_dir``; fill ``outcome``. Whether it is durable."""
+    import pickle
+
     try:
         with open(work_dir / INPUT, "rb") as fh:
             job = pickle.load(fh)
@@ -166,12 +184,7 @@ def run(work_dir: str | os.PathLike, *, own_process: bool = True) -> dict[str, A
             text = "…" + text[-_ERROR_MAX:]
         outcome.update(state="failed", error=text)
         _keep_what_it_made(work_dir, started, outcome, durable)
-    if not own_process:  # quacc wrote its dirs with the kernel's umask: make them private too
-        private_tree(work_dir)
-    outcome["finished"] = time.time()
-    if outcome.get("summary") is not None:
-        outcome["summary"]["wall_time_s"] = outcome["finished"] - started
-    return json.loads(write_json(work_dir / OUTCOME, outcome, durable=durable))
+    return durable
 
 
 def _keep_what_it_made(work_dir: Path, started: float, outcome: dict[str, Any], durable: bool) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import psutil
 
+from .._files import private_append
 from .._procs import KILL_GRACE_S, kill_group, owner_host, process_alive, started_at, thread_env
 from ..jobs import task as _task
 from ..jobs.events import JobEvent, Task
@@ -56,11 +57,6 @@ def _job_processes(work_dirs: set[str]) -> dict[str, tuple[int, float]]:
         ):
             found[cmd[-1]] = (proc.pid, proc.info["create_time"])
     return found
-
-
-def _private_append(path: Path) -> Any:
-    """``path`` opened to append bytes, created 0600 whatever the umask."""
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
 
 
 class _ExitWatcher:
@@ -284,7 +280,7 @@ class LocalRunner(Runner):
 
     def _spawn(self, task: Task) -> _Proc:
         wd = task.work_dir
-        with _private_append(wd / _task.STDOUT) as out, _private_append(wd / _task.STDERR) as err:
+        with private_append(wd / _task.STDOUT) as out, private_append(wd / _task.STDERR) as err:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "crystalwidgets.jobs.task", str(wd)],
                 cwd=wd,

@@ -30,6 +30,17 @@ def chatty_job(atoms, text: str = "", leave_cwd: str | None = None):
     return {"pid": os.getpid(), "cwd": os.getcwd()}
 
 
+def printing_job(atoms, text: str = "", lines: int = 100, seconds: float = 1.0):
+    """Prints ``lines`` numbered lines of ``text`` to stdout and to stderr over ``seconds``."""
+    import sys
+
+    for i in range(lines):
+        print(f"{text} {i}")
+        print(f"{text} err {i}", file=sys.stderr)
+        time.sleep(seconds / lines)
+    return lines
+
+
 def worker_killer_job(atoms):
     """Kills the worker that runs it (its job process's parent), as an out-of-memory kill would."""
     import signal

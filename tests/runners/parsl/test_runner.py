@@ -26,7 +26,7 @@ from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
 from tests.helpers import ROOT, states_seen, summary_core, wait_until
 from tests.runners.cancel import cancel_pending_and_running
-from tests.runners.jobs import chatty_job, looping_job, noop_job
+from tests.runners.jobs import chatty_job, looping_job, noop_job, printing_job
 
 pytest.importorskip("parsl")
 
@@ -267,6 +267,33 @@ def test_htex_worker_runs_its_jobs_in_one_job_process_each_on_its_own(mgr, tmp_p
     out_b = (Path(b.work_dir) / "cw-stdout.txt").read_text()
     assert "first job says hi" in out_a and "second" not in out_a
     assert "second job says hi" in out_b and "first" not in out_b
+
+
+def test_thread_jobs_print_into_their_own_work_dirs_not_the_notebook(mgr, capsys):
+    """Two parsl-threads jobs print at once while the kernel's thread prints too: each
+    job's lines land in its own cw-stdout.txt / cw-stderr.txt, none in the notebook."""
+    import sys
+
+    before = sys.stdout, sys.stderr
+    jobs = [mgr.submit(bulk("Cu"), printing_job, "threads", text=name, lines=200, seconds=2)
+            for name in ("alpha", "beta")]
+    wait_until(lambda: all(mgr.get(j.id).state is JobState.RUNNING for j in jobs), 30, "both running")
+    for i in range(20):
+        print(f"kernel says {i}")
+        time.sleep(0.05)
+    done = mgr.wait([j.id for j in jobs], timeout=60)
+    assert all(rec.state is JobState.COMPLETED for rec in done), [rec.error for rec in done]
+    assert (sys.stdout, sys.stderr) == before  # routed only while thread jobs run
+    notebook = capsys.readouterr()
+    assert "kernel says 19" in notebook.out
+    assert "alpha" not in notebook.out + notebook.err and "beta" not in notebook.out + notebook.err
+    for rec, name, other in zip(done, ("alpha", "beta"), ("beta", "alpha")):
+        wd = Path(rec.work_dir)
+        out, err = (wd / "cw-stdout.txt").read_text(), (wd / "cw-stderr.txt").read_text()
+        assert out.splitlines() == [f"{name} {i}" for i in range(200)]
+        assert err.splitlines() == [f"{name} err {i}" for i in range(200)]
+        assert other not in out + err and "kernel says" not in out
+        assert (wd / "cw-stdout.txt").stat().st_mode & 0o777 == 0o600
 
 
 def test_htex_workers_get_cores_per_worker_blas_threads(mgr, profiles, monkeypatch):
