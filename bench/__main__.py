@@ -92,6 +92,8 @@ TARGETS: dict[str, Target] = {
     # P5: job store
     "P5.insert.one": Target(">=", 5000, "jobs/s"),
     "P5.reload": Target("<=", 1.0, "s"),
+    "P5.manager_open": Target("<=", 0.5, "s"),
+    "P5.kernel_rss": Target("<=", 300, "MB"),
     # P6: import time and the recipe catalogue
     "P6.import.ratio": Target("<=", 1.3, "x baseline"),
     "P6.import.heavy": Target("==", 0, "modules"),

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 Changes = dict[str, dict[str, Any]]
 #: Running jobs' logs are looked at for progress at most this often (seconds).
 PROGRESS_S = 1.0
+#: Seconds a call needing every job waits for the finished ones to load (see history_loaded).
+HISTORY_WAIT_S = 120.0
 
 
 class JobManager:
@@ -86,7 +88,15 @@ class JobManager:
         self._register()
 
         self._lock = threading.RLock()
-        self._records: dict[str, JobRecord] = {r.id: r for r in self.store.records()}
+        # Unfinished jobs now (recovery and the monitor need them); the finished history
+        # in a thread (0.4-1 s for 100,000 jobs): calls needing every job wait for it.
+        self._records: dict[str, JobRecord] = {
+            r.id: r for r in self.store.records(states=[JobState.PENDING, JobState.RUNNING])
+        }
+        self._history = threading.Event()
+        self._history_error: BaseException | None = None
+        self._history_waiters: list[Callable[[], None]] = []
+        threading.Thread(target=self._load_history, name="cw-history", daemon=True).start()
         self._stored_structures: set[str] = set()  # hashes this manager wrote to the store
         self._runners: dict[str, Runner] = {}
         self._subscribers: list[Callable[[Changes], None]] = []
@@ -101,6 +111,55 @@ class JobManager:
         self._pump: EventPump[JobEvent] = EventPump(self._apply_events, self._poll_once, monitor_interval)
         self._recover()
         self._leftovers = self._stop_leftovers()
+
+    # -- the finished jobs, loaded in a thread ---------------------------------
+
+    def _load_history(self) -> None:
+        try:
+            loaded = self.store.records_apart()
+        except BaseException as exc:  # noqa: BLE001 - told to every call that needs it
+            self._history_error = exc
+            log.exception("could not load the finished jobs of %s", self.store.path)
+        else:
+            with self._lock:
+                for job_id, rec in self._records.items():
+                    loaded[job_id] = rec  # newer than what was read; jobs added since go last
+                self._records = loaded
+        with self._lock:
+            self._history.set()
+            waiters, self._history_waiters = self._history_waiters, []
+        for fn in waiters:
+            try:
+                fn()
+            except Exception:
+                log.exception("a callback waiting for the job history failed")
+
+    @property
+    def history_loaded(self) -> bool:
+        """True once every job of the store is in memory (the finished ones load in a
+        thread after :class:`JobManager` opens; :meth:`jobs` and the like wait for them)."""
+        return self._history.is_set()
+
+    def when_history_loaded(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once every job is in memory: now, or from the loading thread."""
+        with self._lock:
+            if not self._history.is_set():
+                self._history_waiters.append(fn)
+                return
+        fn()
+
+    def _all_jobs(self) -> None:
+        """Wait (at most :data:`HISTORY_WAIT_S`) until every job of the store is in memory."""
+        if not self._history.wait(HISTORY_WAIT_S):
+            raise CrystalWidgetsError(
+                f"the finished jobs of {self.store.path} are still loading after "
+                f"{HISTORY_WAIT_S:.0f} s; retry, or check the disk the store is on"
+            )
+        if self._history_error is not None:
+            raise CrystalWidgetsError(
+                f"could not load the finished jobs: {self._history_error}; the unfinished ones are "
+                "followed. Reopen the manager (JobManager()) to retry."
+            ) from self._history_error
 
     @property
     def monitor_interval(self) -> float:
@@ -397,6 +456,8 @@ class JobManager:
 
     def get(self, job_id: str) -> JobRecord:
         """The current record of a job (full id or a unique prefix such as the short id)."""
+        if job_id not in self._records:
+            self._all_jobs()  # an id prefix, or a finished job
         with self._lock:
             rec = self._records.get(job_id)
             if rec is None:
@@ -420,6 +481,8 @@ class JobManager:
         if isinstance(state, (str, JobState)):
             state = [state]
         states = None if state is None else {JobState(s) for s in state}
+        if states is None or not states <= {JobState.PENDING, JobState.RUNNING}:
+            self._all_jobs()
         with self._lock:
             recs = list(self._records.values())
         return [
@@ -485,6 +548,8 @@ class JobManager:
 
         Raises TimeoutError (naming the jobs not done and their states) past the deadline.
         """
+        if job_ids is None:
+            self._all_jobs()
         ids = [self.get(i).id for i in job_ids] if job_ids is not None else list(self._records)
         deadline = time.monotonic() + timeout
         unfinished = collections.deque(ids)  # jobs end roughly in order: a check stops at

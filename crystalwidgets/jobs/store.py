@@ -537,6 +537,21 @@ class JobStore:
             sql += " WHERE " + " AND ".join(where)
         return [_from_row(r) for r in self._read(sql + " ORDER BY rowid", args)]
 
+    def records_apart(self) -> dict[str, JobRecord]:
+        """Every record by id, in insertion order, read over a connection of its own.
+
+        For a long read in another thread: the store's own connection and its lock stay
+        free meanwhile, so no submit or update waits for it.
+        """
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
+        try:
+            conn.execute("PRAGMA query_only=1")
+            return {row[0]: _from_row(row) for row in conn.execute(_SELECT + " ORDER BY rowid")}
+        except sqlite3.Error as exc:
+            raise self._fail("could not read its jobs", exc) from None
+        finally:
+            conn.close()
+
     def count(self) -> int:
         """Number of jobs stored."""
         return self._read("SELECT count(*) FROM jobs")[0][0]

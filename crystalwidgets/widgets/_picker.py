@@ -542,9 +542,11 @@ class ClusterPicker(anywidget.AnyWidget):
                 result = {"state": "failed", "message": outcome["error"]}
             else:
                 result = {"state": "done", "message": str(outcome["value"])}
+            if self.value == profile.name:  # show what the action changed; this check
+                # supersedes one still running (it may have looked before the action), and
+                # starts before the action shows finished, so no old result passes for its
+                self._start_check(deep=False, draft=False)
             self._finish("action_result", seq, result)
-            if self.value == profile.name and self.check_result.get("state") != "running":
-                self._start_check(deep=False, draft=False)  # show what the action changed
 
         _in_background(lambda: profile.run_action(name), timeout, done, f"cw-action-{profile.name}")
 

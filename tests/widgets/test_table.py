@@ -156,6 +156,45 @@ def test_snapshot_answers_the_request_with_every_job_as_compact_rows(seeded):
     table.close()
 
 
+def test_a_big_snapshot_is_built_off_the_kernels_thread_and_loses_no_change(seeded, monkeypatch):
+    """Above SNAPSHOT_INLINE_JOBS jobs the kernel answers at once and sends the snapshot
+    when a worker thread has built it; a job changed meanwhile follows it."""
+    from crystalwidgets.widgets import _table
+
+    mgr, ids = seeded
+    monkeypatch.setattr(_table, "SNAPSHOT_INLINE_JOBS", 100)
+    building, release = threading.Event(), threading.Event()
+    build = JobTable._snapshot
+
+    def slow(self):
+        building.set()
+        assert release.wait(60)
+        return build(self)
+
+    monkeypatch.setattr(JobTable, "_snapshot", slow)
+    table = JobTable(mgr)
+    wire = Wire(table)
+    t0 = time.perf_counter()
+    browser_says(table, {"kind": "snapshot"})
+    assert time.perf_counter() - t0 < 0.1 and building.wait(10)
+    browser_says(table, {"kind": "snapshot"})  # a second view asking meanwhile: one build
+    assert wire.of_kind("snapshot") == []
+    late = mgr.submit(bulk("Cu"), "emt.static_job", label="while building")
+    mgr._drain()
+    assert wire.of_kind("rows") == []  # held: the browser has no table to put it in yet
+    release.set()
+
+    wait_until(lambda: wire.of_kind("snapshot"), 10, "the snapshot")
+    [snapshot] = wire.of_kind("snapshot")
+    assert [row[0] for row in snapshot["rows"]][: len(ids)] == ids
+    wait_until(lambda: wire.of_kind("rows"), 10, "the held change")
+    with wire.lock:
+        kinds = [m["kind"] for m in wire.messages]
+    assert kinds.index("snapshot") < kinds.index("rows")
+    assert late.id in {row[0] for m in wire.of_kind("rows") for row in m["rows"]}
+    table.close()
+
+
 def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(seeded):
     mgr, _ids = seeded
     table = JobTable(mgr)
