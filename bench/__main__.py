@@ -30,6 +30,7 @@ BENCHES: dict[str, str] = {
     "import": "bench.imports",
     "catalogue": "bench.catalogue",
     "store": "bench.store",
+    "sweep": "bench.sweep",
     "monitor": "bench.monitor",
     "latency": "bench.latency",
     "table": "bench.table",
@@ -94,6 +95,7 @@ TARGETS: dict[str, Target] = {
     "P5.reload": Target("<=", 1.0, "s"),
     "P5.manager_open": Target("<=", 0.5, "s"),
     "P5.kernel_rss": Target("<=", 300, "MB"),
+    "P5.sweep.recorded": Target("<=", 5.0, "s"),  # at 10,000 structures (--quick: 2,000)
     # P6: import time and the recipe catalogue
     "P6.import.ratio": Target("<=", 1.3, "x baseline"),
     "P6.import.heavy": Target("==", 0, "modules"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -30,8 +31,13 @@ from ._viewer import StructureViewer
 
 __all__ = ["App"]
 
-#: Sweep jobs submitted per ``submit_many`` (the progress bar moves between batches).
+#: Sweep jobs in the first ``submit_many`` (the progress bar moves between batches);
+#: later batches are sized to keep the kernel's thread busy about :data:`_SWEEP_SLICE_S`
+#: each (one store transaction per batch: bigger batches record faster), at most
+#: :data:`_SWEEP_BATCH_MAX` jobs.
 _SWEEP_BATCH = 25
+_SWEEP_SLICE_S = 0.05
+_SWEEP_BATCH_MAX = 500
 
 _FORMATS = ["auto", "cif", "poscar", "xyz", "extxyz", "json"]
 
@@ -299,10 +305,15 @@ class App(w.VBox):
     def _sweep(self, jobs: list[tuple[Any, dict[str, Any]]], recs: list[Any]) -> Iterator[None]:
         """Submit the sweep a batch at a time (one store transaction each), yielding between."""
         self._sweep_begin(len(jobs))
+        start, size = 0, _SWEEP_BATCH
         try:
-            for start in range(0, len(jobs), _SWEEP_BATCH):
-                if not self._sweep_batch(jobs, start, recs):
+            while start < len(jobs):
+                t0 = time.perf_counter()
+                if not self._sweep_batch(jobs, start, size, recs):
                     return
+                start += size
+                took = max(time.perf_counter() - t0, 1e-3)
+                size = max(1, min(_SWEEP_BATCH_MAX, 4 * size, int(size * _SWEEP_SLICE_S / took)))
                 yield
         finally:
             self.sweep_button.disabled = False
@@ -312,10 +323,12 @@ class App(w.VBox):
         self.progress.value = 0
         self.progress.layout.visibility = "visible"
 
-    def _sweep_batch(self, jobs: list[tuple[Any, dict[str, Any]]], start: int, recs: list[Any]) -> bool:
-        """Submit ``jobs[start:start + _SWEEP_BATCH]`` at once; False (and why, shown) on an error."""
+    def _sweep_batch(
+        self, jobs: list[tuple[Any, dict[str, Any]]], start: int, size: int, recs: list[Any]
+    ) -> bool:
+        """Submit ``jobs[start:start + size]`` at once; False (and why, shown) on an error."""
         n = len(jobs)
-        batch = jobs[start : start + _SWEEP_BATCH]
+        batch = jobs[start : start + size]
         try:
             recs += self.manager.submit_many(batch, self.form.recipe, self.picker.value)
         except CrystalWidgetsError as exc:
