@@ -39,6 +39,40 @@ _SWEEP_BATCH = 25
 _SWEEP_SLICE_S = 0.05
 _SWEEP_BATCH_MAX = 500
 
+#: Pasted texts up to this many characters are parsed on the kernel's thread (milliseconds);
+#: longer ones in a worker thread, like uploads.
+_PASTE_INLINE = 100_000
+
+
+def paste_label(text: str) -> str | None:
+    """A short name for a pasted structure: its title line (an XYZ comment, a POSCAR's
+    first line, a CIF's ``data_`` block name), or None (the formula names it then)."""
+    lines = [line.strip() for line in text.splitlines()[:3]]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    first = lines[0]
+    if first.lower().startswith("data_"):
+        title = first[5:]
+    elif first.isdigit():  # XYZ: the atom count, then the comment line
+        title = lines[1] if len(lines) > 1 and not _looks_like_atom_line(lines[1]) else ""
+    elif first.startswith(("{", "[", "#", "<")):
+        title = ""
+    else:
+        title = first
+    title = " ".join(title.split())
+    return title[:40] or None
+
+
+def _looks_like_atom_line(line: str) -> bool:
+    parts = line.split()
+    try:
+        [float(p) for p in parts[1:4]]
+    except ValueError:
+        return False
+    return len(parts) >= 4
+
+
 _FORMATS = ["auto", "cif", "poscar", "xyz", "extxyz", "json"]
 
 
@@ -224,13 +258,39 @@ class App(w.VBox):
         self.message.value = " | ".join(errors + done)
 
     def _on_paste(self) -> None:
+        """Parse the pasted text: short texts at once, long ones in a worker thread."""
+        text = self.paste.value
         fmt = None if self.paste_format.value == "auto" else self.paste_format.value
-        try:
-            self.add_structure(self.paste.value, format=fmt)
-        except CrystalWidgetsError as exc:
-            self.message.value = str(exc)
-        else:
-            self.message.value = "loaded the pasted structure"
+        label = paste_label(text)
+        if len(text) <= _PASTE_INLINE:
+            try:
+                atoms = load_structure(text, format=fmt)
+            except CrystalWidgetsError as exc:
+                self.message.value = str(exc)
+                return
+            self._pasted(atoms, label, None)
+            return
+        self.message.value = f"reading the pasted text ({len(text):,} characters)..."
+        loop = running_loop()
+
+        def work() -> None:
+            try:
+                atoms, error = load_structure(text, format=fmt), None
+            except CrystalWidgetsError as exc:
+                atoms, error = None, str(exc)
+            except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
+                atoms, error = None, f"cannot read the pasted text: {type(exc).__name__}: {exc}"
+            call_in_kernel(loop, self._pasted, atoms, label, error)
+
+        self._paste_thread = threading.Thread(target=work, name="cw-paste", daemon=True)
+        self._paste_thread.start()
+
+    def _pasted(self, atoms: Any, label: str | None, error: str | None) -> None:
+        if error is not None:
+            self.message.value = error
+            return
+        self._add_loaded(atoms, label)
+        self.message.value = "loaded the pasted structure"
 
     def _on_profile(self, change: dict[str, Any]) -> None:
         try:

@@ -140,6 +140,49 @@ def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
     app.paste.value = "2\nwater-ish\nH 0 0 0\nH 0 0 0.9\n"
     app._on_paste()
     assert app.structure is not None and len(app.structure) == 2
+    assert app.names[-1] == "1: water-ish (H2, 2 atoms)"  # its title, not the whole text
+
+
+def test_a_long_paste_is_read_off_the_kernels_thread(manager, monkeypatch):
+    """A pasted 20,000-atom XYZ (1 MB): the kernel's thread returns at once, the structure follows."""
+    import time
+
+    import numpy as np
+
+    from crystalwidgets.widgets import App
+    from tests.helpers import wait_until
+
+    grid = np.arange(28) * 3.7  # an argon cluster on a cubic grid, 20,000 of its points
+    positions = np.stack(np.meshgrid(grid, grid, grid), axis=-1).reshape(-1, 3)[:20_000]
+    text = "20000\nargon gas\n" + "".join(f"Ar {x:.4f} {y:.4f} {z:.4f}\n" for x, y, z in positions)
+    app = App(manager)
+    app.paste.value = text
+    t0 = time.perf_counter()
+    app._on_paste()
+    assert time.perf_counter() - t0 < 0.05 and app.message.value.startswith("reading the pasted text")
+    wait_until(lambda: app.message.value == "loaded the pasted structure", 60, "the pasted structure")
+    assert len(app.structure) == 20_000 and app.names[-1].startswith("1: argon gas (Ar")
+    app.paste.value = "80000\nclaims more atoms than it holds\n" + text.split("\n", 2)[2]
+    app._on_paste()
+    wait_until(lambda: not app.message.value.startswith("reading"), 60, "the error")
+    assert "80000" in app.message.value or "80,000" in app.message.value, app.message.value
+    assert len(app.structures) == 1  # nothing added
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Si2\n1.0\n0 2.7 2.7\n2.7 0 2.7\n2.7 2.7 0\nSi\n2\nDirect\n0 0 0\n0.25 0.25 0.25\n", "Si2"),
+        ("data_quartz\n_cell_length_a 4.9\n", "quartz"),
+        ("3\nO 0 0 0\nH 0 0 1\nH 0 1 0\n", None),  # an XYZ without a comment line
+        ('{"numbers": [1]}', None),
+        ("   \n", None),
+    ],
+)
+def test_paste_label(text, label):
+    from crystalwidgets.widgets._app import paste_label
+
+    assert paste_label(text) == label
 
 
 def test_form_and_app_show_what_the_recipe_cannot_handle_before_submit(manager):
