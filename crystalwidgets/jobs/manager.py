@@ -366,9 +366,9 @@ class JobManager:
         The library is the one the profile's workers get: its ``worker_init`` exports win.
         """
         from ..profiles.checks import worker_exports
-        from ..vasp import vasp_problems
+        from ..vasp import checks_potcars, vasp_problems
 
-        if key in done:
+        if key in done or not checks_potcars(info):
             return
         done.add(key)
         exports = worker_exports(getattr(prof, "worker_init", "") or "")
