@@ -92,6 +92,7 @@ class RecipeForm(anywidget.AnyWidget):
         self._structure: Any = None
         self._worker_env: tuple[dict[str, str], str] = ({}, "worker_init")
         self._round = 0  # validation rounds: a late structure check of an older round is dropped
+        self._entries_of: dict[str, dict[str, Any]] = {}  # what was entered per recipe, kept
         self.on_msg(self._on_frontend_msg)
         self.recipe = recipes.resolve(recipe).name
         if kwargs:
@@ -158,9 +159,13 @@ class RecipeForm(anywidget.AnyWidget):
 
     @traitlets.observe("recipe")
     def _recipe_changed(self, change: dict[str, Any]) -> None:
+        """Show the new recipe's fields with what was entered for it before (switching
+        away and back keeps the entries), empty for a recipe not filled in yet."""
+        if change["old"]:
+            self._entries_of[change["old"]] = dict(self.entries)
         with self.hold_sync():
             self.spec = recipes.resolve(change["new"]).spec.to_json()
-            self.entries = {}
+            self.entries = self._entries_of.get(change["new"], {})
             self._validate()
 
     @traitlets.observe("entries")

@@ -100,6 +100,10 @@ export function renderField(param, entry, errors, errorKeys, onEntry) {
   const optional = !param.required;
   const atDefault = entry === undefined || entry.use_default;
   const shown = atDefault ? defaultEntry(param) : entry;
+  // An optional field at its default shows the default, greyed; editing it (one click on a
+  // checkbox, typing, a choice) sets the value and unticks "default" at once. Only the dict
+  // editor stays locked until "default" is unticked (its rows are not one value to edit).
+  const atDefaultClass = optional && atDefault ? " cw-at-default" : "";
   const disabled = optional && atDefault;
   const k = kinds(param.type);
   const lits = literalValues(param.type);
@@ -107,14 +111,14 @@ export function renderField(param, entry, errors, errorKeys, onEntry) {
   let input;
   if (k.every((x) => x === "bool" || x === "none") && k.includes("bool")) {
     input = el("input", {
-      type: "checkbox", className: "cw-input", checked: !!shown.checked, disabled,
+      type: "checkbox", className: `cw-input${atDefaultClass}`, checked: !!shown.checked,
       on: { change: (e) => set({ checked: e.target.checked }) },
     });
   } else if (lits.length && k.every((x) => ["literal", "none", "class", "callable"].includes(x))) {
     // a class or callable cannot be typed into a form: offer the named choices
     input = el(
       "select",
-      { className: "cw-input", disabled, on: { change: (e) => set({ choice: Number(e.target.value) }) } },
+      { className: `cw-input${atDefaultClass}`, on: { change: (e) => set({ choice: Number(e.target.value) }) } },
       lits.map((v, i) => el("option", { value: String(i), text: show(v), selected: shown.choice === i })),
     );
   } else if (k.some((x) => x === "dict" || x === "typeddict")) {
@@ -122,9 +126,9 @@ export function renderField(param, entry, errors, errorKeys, onEntry) {
   } else {
     const numeric = k.includes("int") || k.includes("float");
     input = el("input", {
-      type: "text", className: `cw-input${numeric ? " cw-number" : ""}`, value: shown.text ?? "",
+      type: "text", className: `cw-input${numeric ? " cw-number" : ""}${atDefaultClass}`, value: shown.text ?? "",
       placeholder: boundsText(param.type) || null,
-      inputmode: numeric ? "decimal" : null, disabled, spellcheck: "false",
+      inputmode: numeric ? "decimal" : null, spellcheck: "false",
       on: { change: (e) => set({ text: e.target.value }) },
     });
   }

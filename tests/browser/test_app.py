@@ -63,6 +63,16 @@ def test_quickstart_app(open_notebook, lab):
     form.locator("[data-field='opt_params'] .cw-row-value").press("Tab")
     wait_until(lambda: submit.is_enabled(), 15, "Submit to be enabled again")
     assert form.locator("[data-field='opt_params'] .cw-error").count() == 0
+
+    # an optional field at its default takes one click: ticking the checkbox itself sets it
+    relax = form.locator("[data-field='relax_cell']")
+    relax.locator(".cw-default input").check()  # back to the recipe's default (False)
+    box = relax.locator(".cw-field-body input[type='checkbox']")
+    wait_until(lambda: not box.is_checked() and box.is_enabled(), 10, "relax_cell at its default, editable")
+    box.click()
+    wait_until(lambda: not relax.locator(".cw-default input").is_checked(), 10, "'default' unticked by the click")
+    assert box.is_checked()
+    wait_until(lambda: submit.is_enabled(), 15, "Submit enabled")
     with lab.probe(NOTEBOOK) as kernel:  # the lab's store also holds other notebooks' jobs
         before = kernel.eval("len(mgr.jobs())")
     submit.click()

@@ -143,6 +143,21 @@ def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
     assert app.names[-1] == "1: water-ish (H2, 2 atoms)"  # its title, not the whole text
 
 
+def test_switching_the_recipe_away_and_back_keeps_what_was_entered():
+    form = RecipeForm("emt.relax_job", relax_cell=True, opt_params={"fmax": 0.02})
+    entered = dict(form.entries)
+    form.recipe = "emt.static_job"
+    assert form.entries == {} and form.value == {}
+    form.set_values(asap_cutoff=True)  # a calculator keyword (static_job's **calc_kwargs)
+    static = dict(form.entries)
+    assert static
+    form.recipe = "emt.relax_job"
+    assert form.entries == entered
+    assert form.value == {"relax_cell": True, "opt_params": {"fmax": 0.02}}
+    form.recipe = "emt.static_job"
+    assert form.entries == static
+
+
 def test_a_long_paste_is_read_off_the_kernels_thread(manager, monkeypatch):
     """A pasted 20,000-atom XYZ (1 MB): the kernel's thread returns at once, the structure follows."""
     import time
