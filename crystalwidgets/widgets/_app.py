@@ -25,7 +25,6 @@ from ..structures.io import load_structure
 from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker
-from ._shown import READING_NOTE, display_structure_soon
 from ._table import JobTable
 from ._viewer import StructureViewer
 
@@ -47,7 +46,7 @@ _PASTE_INLINE = 100_000
 def paste_label(text: str) -> str | None:
     """A short name for a pasted structure: its title line (an XYZ comment, a POSCAR's
     first line, a CIF's ``data_`` block name), or None (the formula names it then)."""
-    lines = [line.strip() for line in text.splitlines()[:3]]
+    lines = [line.strip() for line in text[:2000].splitlines()[:3]]  # not the whole text
     lines = [line for line in lines if line]
     if not lines:
         return None
@@ -62,6 +61,13 @@ def paste_label(text: str) -> str | None:
         title = first
     title = " ".join(title.split())
     return title[:40] or None
+
+
+def _product(values: Sequence[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
 
 
 def _looks_like_atom_line(line: str) -> bool:
@@ -103,6 +109,13 @@ class App(w.VBox):
         The composed widgets, usable on their own.
     structures : list of ase.Atoms
         Structures loaded so far; the selected one is :attr:`structure`.
+
+    Notes
+    -----
+    What the main view shows is what Submit runs: the structure picked in the dropdown.
+    A job's structures show in the table's details (their own view). When the view
+    repeats the cell (its supercell control), a note says Submit runs the cell itself,
+    and "Use this supercell" (:meth:`add_supercell`) makes the supercell a structure.
     """
 
     def __init__(
@@ -140,6 +153,9 @@ class App(w.VBox):
         self.paste_format = w.Dropdown(options=_FORMATS, value="auto", description="format", layout=w.Layout(width="200px"))
         self.paste_load = w.Button(description="Load pasted text")
         self.structure_info = _text()
+        # the viewer's supercell is drawn only: say so, and offer to make it the structure
+        self.supercell_note = _text()
+        self.use_supercell = w.Button(description="Use this supercell", layout=w.Layout(display="none"))
         self.message = _text(layout=w.Layout(width="100%"))
         self.message.add_class("cw-app-message")
 
@@ -156,7 +172,8 @@ class App(w.VBox):
         self.form.on_submit(lambda _: self.submit())
         self.form.observe(self._on_spec, names="spec")
         self.sweep_button.on_click(lambda _: self._start_sweep())
-        self.table.observe(self._on_details, names="details_id")
+        self.viewer.observe(self._on_supercell, names="supercell")
+        self.use_supercell.on_click(lambda _: self.add_supercell())
         self.picker.observe(self._on_profile, names="value")
         self._on_profile({"new": self.picker.value})
 
@@ -164,6 +181,7 @@ class App(w.VBox):
             [
                 self.viewer,
                 w.HBox([self.pick, self.structure_info]),
+                w.HBox([self.supercell_note, self.use_supercell]),
                 w.Accordion(
                     children=[w.VBox([self.upload]), w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])])],
                     titles=("Upload files", "Paste text"),
@@ -227,6 +245,7 @@ class App(w.VBox):
             self.viewer.structure = atoms
             info = describe_structure(atoms)
             self.structure_info.value = f"{info['formula']}, {info['n_atoms']} atoms"
+        self._on_supercell()
         self._update_can_submit()
 
     def _on_upload(self, change: dict[str, Any]) -> None:
@@ -409,19 +428,40 @@ class App(w.VBox):
         ]
         self.sweep_parameter.options = ["(structures)", *numeric]
 
-    # -- details ---------------------------------------------------------------
+    # -- supercell -------------------------------------------------------------
 
-    def _on_details(self, change: dict[str, Any]) -> None:
-        job_id = change["new"]
-        if not job_id:
+    def _on_supercell(self, change: dict[str, Any] | None = None) -> None:
+        """Say when the view repeats the cell: Submit runs the cell in the dropdown."""
+        atoms = self.structure
+        copies = self._copies()
+        if atoms is None or copies == (1, 1, 1):
+            self.supercell_note.value = ""
+            self.use_supercell.layout.display = "none"
             return
-        def show(atoms: Any, which: str | None, note: str | None, late: bool) -> None:
-            if self.table.details_id != job_id:
-                return  # another job's details were opened meanwhile
-            if atoms is not None:
-                self.viewer.structure = atoms
-            self.message.value = note or f"viewer: {which} structure of job {job_id[:8]}"
+        text = "×".join(map(str, copies))
+        self.supercell_note.value = (
+            f"The view repeats the cell {text}; Submit runs the {len(atoms)}-atom cell "
+            "picked above."
+        )
+        self.use_supercell.description = f"Use the {text} supercell ({len(atoms) * _product(copies)} atoms)"
+        self.use_supercell.layout.display = ""
 
-        if not display_structure_soon(self.manager, job_id, show):
-            self.message.value = f"viewer: {READING_NOTE[0].upper()}{READING_NOTE[1:]} (job {job_id[:8]})"
+    def _copies(self) -> tuple[int, int, int]:
+        """The viewer's supercell along the periodic axes (copies along others are not drawn)."""
+        atoms = self.structure
+        if atoms is None:
+            return (1, 1, 1)
+        return tuple(int(n) if atoms.pbc[axis] else 1 for axis, n in enumerate(self.viewer.supercell))
 
+    def add_supercell(self) -> Any:
+        """Add the supercell the viewer draws as a new structure, named with where it came
+        from ("Cu32 from 1: Cu, supercell 2×2×2"), and select it (the view then shows it once)."""
+        atoms = self.structure
+        if atoms is None:
+            raise CrystalWidgetsError("no structure: load one first")
+        copies = self._copies()
+        source = self.names[self.pick.index].split(" (", 1)[0]
+        bigger = atoms.repeat(copies)
+        label = f"{bigger.get_chemical_formula()} from {source}, supercell {'×'.join(map(str, copies))}"
+        self.viewer.supercell = (1, 1, 1)
+        return self._add_loaded(bigger, label)

@@ -143,6 +143,32 @@ def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
     assert app.names[-1] == "1: water-ish (H2, 2 atoms)"  # its title, not the whole text
 
 
+def test_the_app_submits_what_it_shows_and_the_supercell_becomes_a_structure_on_request(manager):
+    from crystalwidgets.widgets import App
+
+    app = App(manager, structure=bulk("Cu"))
+    assert app.supercell_note.value == "" and app.use_supercell.layout.display == "none"
+    app.viewer.supercell = (2, 2, 2)
+    assert "Submit runs the 1-atom cell" in app.supercell_note.value
+    assert app.use_supercell.description == "Use the 2×2×2 supercell (8 atoms)"
+    assert len(app.structure) == 1  # what Submit would run: the picked cell
+    bigger = app.add_supercell()
+    assert len(bigger) == 8 and app.structure is bigger and len(app.viewer.structure) == 8
+    assert app.names[-1] == "2: Cu8 from 1: Cu, supercell 2×2×2 (Cu, 8 atoms)"
+    assert app.viewer.supercell == (1, 1, 1) and app.supercell_note.value == ""
+    app.add_structure(molecule_h2o())  # a molecule: no copies along non-periodic axes
+    app.viewer.supercell = (3, 3, 3)
+    assert app.supercell_note.value == ""
+    app.pick.index = 0  # Cu again: the view repeats it, the note comes back
+    assert "1-atom cell" in app.supercell_note.value
+
+
+def molecule_h2o():
+    from ase.build import molecule
+
+    return molecule("H2O")
+
+
 def test_switching_the_recipe_away_and_back_keeps_what_was_entered():
     form = RecipeForm("emt.relax_job", relax_cell=True, opt_params={"fmax": 0.02})
     entered = dict(form.entries)
@@ -174,7 +200,7 @@ def test_a_long_paste_is_read_off_the_kernels_thread(manager, monkeypatch):
     app.paste.value = text
     t0 = time.perf_counter()
     app._on_paste()
-    assert time.perf_counter() - t0 < 0.05 and app.message.value.startswith("reading the pasted text")
+    assert time.perf_counter() - t0 < 0.1 and app.message.value.startswith("reading the pasted text")
     wait_until(lambda: app.message.value == "loaded the pasted structure", 60, "the pasted structure")
     assert len(app.structure) == 20_000 and app.names[-1].startswith("1: argon gas (Ar")
     app.paste.value = "80000\nclaims more atoms than it holds\n" + text.split("\n", 2)[2]
