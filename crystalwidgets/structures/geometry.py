@@ -46,11 +46,29 @@ def periodic_bonds(atoms: Atoms, tolerance: float = BOND_TOLERANCE) -> np.ndarra
     if len(atoms) < 1:
         return np.zeros((0, 5), dtype=int)
     cutoffs = covalent_radii[atoms.numbers] + tolerance / 2
+    if not np.any(atoms.pbc):  # a molecule or cluster: a k-d tree (ASE's neighbour list of a
+        return _molecule_bonds(atoms.positions, cutoffs)  # cell-less 20,000-atom cluster took > 10 GB)
     i, j, d, shifts = neighbor_list("ijdS", atoms, cutoffs, self_interaction=False)
     keep = d > MIN_BOND_LENGTH
     first = np.array([next((s for s in row if s), 0) for row in shifts]) if len(i) else i
     keep &= (i < j) | ((i == j) & (first > 0))
     return np.column_stack([i[keep], j[keep], shifts[keep]]).astype(int)
+
+
+def _molecule_bonds(positions: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """:func:`periodic_bonds` without periodic directions: pairs closer than the sum of
+    their cutoffs (and longer than MIN_BOND_LENGTH), shifts all zero."""
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(positions).query_pairs(r=2 * float(cutoffs.max()), output_type="ndarray")
+    if not len(pairs):
+        return np.zeros((0, 5), dtype=int)
+    i, j = pairs[:, 0], pairs[:, 1]
+    d = np.linalg.norm(positions[j] - positions[i], axis=1)
+    keep = (d <= cutoffs[i] + cutoffs[j]) & (d > MIN_BOND_LENGTH)
+    i, j = np.minimum(i, j)[keep], np.maximum(i, j)[keep]
+    order = np.lexsort((j, i))
+    return np.column_stack([i[order], j[order], np.zeros((len(order), 3), dtype=int)]).astype(int)
 
 
 def boundary_images(atoms: Atoms, tolerance: float = 1e-3) -> np.ndarray:
