@@ -22,6 +22,7 @@ from ..errors import CrystalWidgetsError, RecipeValidationError
 from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
+from ..structures.transform import TOOLS, parse_tool_text, transform
 from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
 from ._picker import ClusterPicker
@@ -155,6 +156,11 @@ class App(w.VBox):
         self.structure_info = _text()
         # the viewer's supercell is drawn only: say so, and offer to make it the structure
         self.supercell_note = _text()
+        # structure tools: a new structure from the picked one (crystalwidgets.structures.transform)
+        self.tool = w.Dropdown(options=list(TOOLS), value="supercell", description="tool", layout=w.Layout(width="240px"))
+        self.tool_text = w.Text(placeholder=TOOLS["supercell"][1], layout=w.Layout(width="200px"))
+        self.tool_apply = w.Button(description="Make structure")
+        self.tool_help = _text()
         self.use_supercell = w.Button(description="Use this supercell", layout=w.Layout(display="none"))
         self.message = _text(layout=w.Layout(width="100%"))
         self.message.add_class("cw-app-message")
@@ -174,6 +180,9 @@ class App(w.VBox):
         self.sweep_button.on_click(lambda _: self._start_sweep())
         self.viewer.observe(self._on_supercell, names="supercell")
         self.use_supercell.on_click(lambda _: self.add_supercell())
+        self.tool.observe(self._on_tool, names="value")
+        self.tool_apply.on_click(lambda _: self._on_tool_apply())
+        self._on_tool()
         self.picker.observe(self._on_profile, names="value")
         self._on_profile({"new": self.picker.value})
 
@@ -183,8 +192,12 @@ class App(w.VBox):
                 w.HBox([self.pick, self.structure_info]),
                 w.HBox([self.supercell_note, self.use_supercell]),
                 w.Accordion(
-                    children=[w.VBox([self.upload]), w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])])],
-                    titles=("Upload files", "Paste text"),
+                    children=[
+                        w.VBox([self.upload]),
+                        w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])]),
+                        w.VBox([w.HBox([self.tool, self.tool_text, self.tool_apply]), self.tool_help]),
+                    ],
+                    titles=("Upload files", "Paste text", "Build from this structure"),
                 ),
             ],
             layout=w.Layout(width="50%", min_width="360px"),
@@ -452,6 +465,34 @@ class App(w.VBox):
         if atoms is None:
             return (1, 1, 1)
         return tuple(int(n) if atoms.pbc[axis] else 1 for axis, n in enumerate(self.viewer.supercell))
+
+    def transform(self, tool: str, text: str = "", **params: Any) -> Any:
+        """Make a new structure from the picked one with a structure tool, add and select it.
+
+        ``params`` as for :func:`crystalwidgets.structures.transform.transform`, or
+        ``text`` as the App's field takes it (``"2 2 2"``, ``"Na -> K"``). The new one is
+        named with its origin ("Na4Cl4 from 2: NaCl, supercell 2×2×2").
+        """
+        atoms = self.structure
+        if atoms is None:
+            raise CrystalWidgetsError("no structure: load one first, then build from it")
+        made, what = transform(atoms, tool, **(params or parse_tool_text(tool, text)))
+        source = self.names[self.pick.index].split(" (", 1)[0]
+        return self._add_loaded(made, f"{made.get_chemical_formula()} from {source}, {what}")
+
+    def _on_tool(self, change: dict[str, Any] | None = None) -> None:
+        what, example = TOOLS[self.tool.value]
+        self.tool_text.placeholder = example
+        self.tool_text.disabled = what == "nothing"
+        self.tool_help.value = f"{self.tool.value}: {what}" + (f", e.g. {example}" if example else "")
+
+    def _on_tool_apply(self) -> None:
+        try:
+            made = self.transform(self.tool.value, self.tool_text.value)
+        except CrystalWidgetsError as exc:
+            self.message.value = str(exc)
+            return
+        self.message.value = f"made {self.names[-1]}" if made is not None else ""
 
     def add_supercell(self) -> Any:
         """Add the supercell the viewer draws as a new structure, named with where it came

@@ -163,6 +163,30 @@ def test_the_app_submits_what_it_shows_and_the_supercell_becomes_a_structure_on_
     assert "1-atom cell" in app.supercell_note.value
 
 
+def test_the_app_builds_new_structures_from_the_picked_one_with_their_origin(manager):
+    from crystalwidgets.widgets import App
+
+    app = App(manager, structure=bulk("NaCl", "rocksalt", a=5.64))
+    app.tool.value = "supercell"
+    app.tool_text.value = "2 2 2"
+    app._on_tool_apply()
+    assert len(app.structure) == 16 and app.names[-1] == "2: Cl8Na8 from 1: NaCl, supercell 2×2×2 (NaCl, 16 atoms)"
+    assert app.message.value.startswith("made 2: Cl8Na8")
+    app.tool.value = "substitute"
+    assert app.tool_text.placeholder == "Na -> K" and "element -> element" in app.tool_help.value
+    app.tool_text.value = "Na -> Fe"
+    app._on_tool_apply()
+    assert app.structure.get_chemical_formula() == "Cl8Fe8" and "Na→Fe (8 sites)" in app.names[-1]
+    app.tool_text.value = "Na -> K"  # no Na left in the picked one: said, nothing added
+    app._on_tool_apply()
+    assert "has no Na" in app.message.value and len(app.structures) == 3
+    app.tool.value = "primitive"
+    assert app.tool_text.disabled
+    app.pick.index = 0
+    made = app.transform("strain", percent=2)
+    assert made is app.structure and "strained 2 %" in app.names[-1]
+
+
 def molecule_h2o():
     from ase.build import molecule
 
