@@ -253,6 +253,7 @@ def _keys(rec: Any, unconverged: bool) -> dict[str, Any]:
 def _structures(manager: Any, job_ids: Any) -> tuple[list[tuple[Any, dict[str, Any]]], int, dict[str, list[str]]]:
     """``([(atoms with results, keys), ...], unconverged, skipped)`` for the jobs' final structures."""
     from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
 
     found: list[tuple[Any, dict[str, Any]]] = []
     skipped: dict[str, list[str]] = {}
@@ -271,9 +272,8 @@ def _structures(manager: Any, job_ids: Any) -> tuple[list[tuple[Any, dict[str, A
             continue
         atoms = Atoms(final)  # a plain copy: quacc's info and the MSON class left behind
         atoms.info = {}
-        atoms.calc = final.calc
         if final.calc is not None:
-            final.calc.atoms = atoms
+            atoms.calc = SinglePointCalculator(atoms, **final.calc.results)
         unconverged += last
         found.append((atoms, _keys(rec, last)))
     return found, unconverged, skipped

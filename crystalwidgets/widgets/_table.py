@@ -363,14 +363,16 @@ class JobTable(anywidget.AnyWidget):
         order = [position[job_id] for job_id in self._shown_ids() if job_id in position]
         return frame.iloc[order].reset_index(drop=True)
 
-    def to_csv(self, path: Any, *, overwrite: bool = False) -> export.ExportReport:
-        """Write the jobs the table shows (its filter and sort) as CSV.
+    def to_csv(self, path_or_buffer: Any, *, overwrite: bool = False) -> export.ExportReport:
+        """Write the jobs the table shows (its filter and sort) as CSV, one row per job.
 
         See :func:`crystalwidgets.jobs.export.to_csv` (columns
-        :data:`~crystalwidgets.jobs.export.CSV_COLUMNS`); ``path`` may be an open text buffer.
+        :data:`~crystalwidgets.jobs.export.CSV_COLUMNS`); ``path_or_buffer`` is a file name
+        or an open text buffer.
         """
         records = {rec.id: rec for rec in self.manager.jobs()}
-        return export.to_csv([records[i] for i in self._shown_ids() if i in records], path, overwrite=overwrite)
+        shown = [records[i] for i in self._shown_ids() if i in records]
+        return export.to_csv(shown, path_or_buffer, overwrite=overwrite)
 
     def to_ase_db(self, path: Any, *, overwrite: bool = False) -> export.ExportReport:
         """Write the final structures of the jobs the table shows, in its order, to a new ASE
@@ -381,14 +383,15 @@ class JobTable(anywidget.AnyWidget):
         """
         return export.to_ase_db(self.manager, self._shown_ids(), path, overwrite=overwrite)
 
-    def to_extxyz(self, path: Any, *, overwrite: bool = False) -> export.ExportReport:
+    def to_extxyz(self, path_or_buffer: Any, *, overwrite: bool = False) -> export.ExportReport:
         """Write the final structures of the jobs the table shows, in its order, as extended
         XYZ, with energies, forces and the jobs' keys.
 
-        See :func:`crystalwidgets.jobs.export.to_extxyz`; ``path`` may be an open text
-        buffer; jobs without a final structure are skipped and counted in the report.
+        See :func:`crystalwidgets.jobs.export.to_extxyz`; ``path_or_buffer`` is a file name
+        or an open text buffer; jobs without a final structure are skipped and counted in
+        the report.
         """
-        return export.to_extxyz(self.manager, self._shown_ids(), path, overwrite=overwrite)
+        return export.to_extxyz(self.manager, self._shown_ids(), path_or_buffer, overwrite=overwrite)
 
     def show_details(self, job_id: str) -> None:
         """Open the details of a job (full id or unique prefix such as the short id)."""

@@ -174,7 +174,7 @@ def test_the_files_hold_exactly_the_rows_shown_in_the_tables_order(real, tmp_pat
 
     table.filter_text, table.sort_by, table.sort_descending = "", "age", True  # every job, oldest first
     assert table.to_csv(io.StringIO()).written == 5
-    with pytest.raises(ExportError, match=r"shown.csv exists; pass overwrite=True"):
+    with pytest.raises(ExportError, match=r"path_or_buffer: .*shown.csv exists; pass overwrite=True"):
         table.to_csv(tmp_path / "shown.csv")
     table.close()
 
