@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CrystalWidgetsError",
+    "ExportError",
     "PotcarWarning",
     "ProfileError",
     "RecipeUnavailableError",
@@ -27,6 +28,13 @@ class CrystalWidgetsError(Exception):
     """Base class of the errors crystalwidgets raises on purpose.
 
     The message always names what was wrong and what to do about it.
+    """
+
+
+class ExportError(CrystalWidgetsError, ValueError):
+    """Jobs could not be exported as asked (an unknown job id, a path that cannot be written).
+
+    The message names the argument that was wrong and the fix.
     """
 
 

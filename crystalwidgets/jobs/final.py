@@ -2,7 +2,8 @@
 
 A result JSON can be tens of MB (an MD's trajectory); the widgets need only the final
 structure (the per-step energies are in the summary, in the store). The job writes it
-beside the result when it ends (``cw-final.json``), so showing it reads kilobytes.
+beside the result when it ends (``cw-final.json``), with the calculator's results for it
+(energy, forces, stress...), so showing or exporting it reads kilobytes.
 
 Jobs that ended before this file existed get it on first use from a child process
 (``python -m crystalwidgets.jobs.final WORK_DIR``): decoding a big JSON holds the GIL
@@ -21,10 +22,24 @@ from typing import Any
 from .._files import jsanitized, read_json, write_json
 from ..errors import CrystalWidgetsError
 
-__all__ = ["FINAL", "EXTRACT_TIMEOUT_S", "ensure_final", "has_final", "read_final", "write_final"]
+__all__ = [
+    "FINAL",
+    "FINAL_RESULTS",
+    "EXTRACT_TIMEOUT_S",
+    "attach_results",
+    "ensure_final",
+    "has_final",
+    "read_final",
+    "write_final",
+]
 
-#: The final structure of a job, beside its result: ``{"atoms": <MSON Atoms> or null}``.
+#: The final structure of a job, beside its result: ``{"atoms": <MSON Atoms> or null,
+#: "results": {"energy": ..., "forces": [[...], ...], ...} or null}`` (files written before
+#: the results were kept there have ``atoms`` only).
 FINAL = "cw-final.json"
+#: The calculator results of the final structure kept in :data:`FINAL` (each one number or
+#: one small array per structure or per atom; ASE's names).
+FINAL_RESULTS = ("energy", "free_energy", "forces", "stress", "magmom", "magmoms", "charges", "dipole")
 #: Longest a child process may take to take the final structure out of an old result.
 EXTRACT_TIMEOUT_S = 120.0
 _RESULT = "cw-result.json"  # jobs.task.RESULT (task imports this module)
@@ -34,11 +49,40 @@ def _final_atoms(result: Any) -> Any:
     return result.get("atoms") if isinstance(result, dict) else None
 
 
+def _final_results(result: Any) -> dict[str, Any] | None:
+    results = result.get("results") if isinstance(result, dict) else None
+    if not isinstance(results, dict):
+        return None
+    return {key: results[key] for key in FINAL_RESULTS if results.get(key) is not None}
+
+
 def write_final(work_dir: str | os.PathLike, result: Any, *, durable: bool = False) -> None:
-    """Write the final structure of ``result`` (a recipe's output, raw or jsanitized)."""
+    """Write the final structure of ``result`` (a recipe's output, raw or jsanitized) and
+    the calculator results for it (:data:`FINAL_RESULTS`)."""
     atoms = _final_atoms(result)
-    data = {"atoms": None if atoms is None else jsanitized(atoms, as_dict_first=True)}
+    results = _final_results(result) if atoms is not None else None
+    data = {
+        "atoms": None if atoms is None else jsanitized(atoms, as_dict_first=True),
+        "results": None if results is None else jsanitized(results),
+    }
     write_json(Path(work_dir) / FINAL, data, durable=durable)
+
+
+def attach_results(atoms: Any, results: dict[str, Any]) -> None:
+    """Give ``atoms`` a single-point calculator holding ``results`` (the file's ``results``);
+    per-atom arrays whose length is not the number of atoms are left out."""
+    import numpy as np
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    kept: dict[str, Any] = {}
+    for key, value in results.items():
+        if key not in FINAL_RESULTS or value is None:
+            continue
+        value = np.asarray(value, dtype=float)
+        if key in ("forces", "magmoms", "charges") and (value.ndim == 0 or len(value) != len(atoms)):
+            continue
+        kept[key] = value.item() if value.ndim == 0 else value
+    atoms.calc = SinglePointCalculator(atoms, **kept)
 
 
 def has_final(work_dir: str | os.PathLike | None) -> bool:
@@ -54,10 +98,14 @@ def read_final(work_dir: str | os.PathLike) -> dict[str, Any] | None:
     return read_json(Path(work_dir) / FINAL)
 
 
-def ensure_final(work_dir: str | os.PathLike, timeout: float = EXTRACT_TIMEOUT_S) -> dict[str, Any]:
+def ensure_final(
+    work_dir: str | os.PathLike, timeout: float = EXTRACT_TIMEOUT_S, *, results: bool = False
+) -> dict[str, Any]:
     """The final-structure file's content, made from the result in a child process if missing.
 
-    Blocks the calling thread (not the GIL) while the child reads the result.
+    With ``results``, also when the file predates the calculator results it now holds (it
+    is then written again, with them). Blocks the calling thread (not the GIL) while the
+    child reads the result.
 
     Raises
     ------
@@ -65,7 +113,7 @@ def ensure_final(work_dir: str | os.PathLike, timeout: float = EXTRACT_TIMEOUT_S
         When the result cannot be read, naming the file and why.
     """
     data = read_final(work_dir)
-    if data is not None:
+    if data is not None and (not results or "results" in data):
         return data
     cmd = [sys.executable, "-m", "crystalwidgets.jobs.final", str(work_dir)]
     try:  # as the local runner starts its jobs: this interpreter, this environment
@@ -75,7 +123,7 @@ def ensure_final(work_dir: str | os.PathLike, timeout: float = EXTRACT_TIMEOUT_S
             f"reading the final structure from {Path(work_dir) / _RESULT} took over {timeout:.0f} s"
         ) from None
     data = read_final(work_dir)
-    if data is None:
+    if data is None or (results and "results" not in data):
         why = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         raise CrystalWidgetsError(f"cannot read the final structure from {Path(work_dir) / _RESULT}: {why[0]}")
     return data

@@ -602,8 +602,14 @@ class JobManager:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)["result"]
 
-    def structure(self, job_id: str, *, final: bool = False) -> Any:
-        """The job's input structure, or its final one (``final=True``) as ASE Atoms."""
+    def structure(self, job_id: str, *, final: bool = False, results: bool = False) -> Any:
+        """The job's input structure, or its final one (``final=True``) as ASE Atoms.
+
+        With ``results`` (and ``final``), the final structure carries the calculator's
+        results for it (energy, forces, stress... when the result has them) as a
+        :class:`~ase.calculators.singlepoint.SinglePointCalculator`; read from the job's
+        small final-structure file, never from its whole result on this thread.
+        """
         from ..structures.codec import structure_from_dict
 
         rec = self.get(job_id)
@@ -620,10 +626,15 @@ class JobManager:
         kept = rec.state is JobState.FAILED and bool((rec.summary or {}).get("unconverged"))
         if (rec.state is not JobState.COMPLETED and not kept) or not (Path(rec.work_dir or "") / RESULT).exists():
             raise CrystalWidgetsError(f"job {rec.short_id} is {rec.state}: it has no result")
-        atoms = ensure_final(rec.work_dir).get("atoms")  # kilobytes, not the whole result
-        if atoms is None:
+        data = ensure_final(rec.work_dir, results=results)  # kilobytes, not the whole result
+        if data.get("atoms") is None:
             raise CrystalWidgetsError(f"job {rec.short_id}: its result holds no final structure")
-        return MontyDecoder().process_decoded(atoms)
+        atoms = MontyDecoder().process_decoded(data["atoms"])
+        if results and data.get("results"):
+            from .final import attach_results
+
+            attach_results(atoms, data["results"])
+        return atoms
 
     def final_structure_ready(self, job_id: str) -> bool:
         """Whether :meth:`structure` (``final=True``) and :meth:`display_structure` answer at

@@ -8,12 +8,14 @@ JobTable: the kernel builds its messages in ``_table.py``; the browser (js/table
 them and dispatches on ``kind`` in js/table/index.js.
 
 browser -> kernel
-    :class:`SnapshotRequest` when a view renders; :class:`CancelRequest` from a Cancel button.
+    :class:`SnapshotRequest` when a view renders; :class:`CancelRequest` from a Cancel button;
+    :class:`ExportRequest` from an Export button.
 kernel -> browser
     :class:`Snapshot` (the answer to a request: every job, and the :class:`TableSpec` the
     browser builds its header, cells and sorting from); :class:`Rows` (only the jobs that
     changed, one message per batch the manager publishes); :class:`Details` (the open job);
-    :class:`Error` (a request the kernel refused).
+    :class:`Export` (the file an Export button asked for); :class:`Error` (a request the
+    kernel refused).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ __all__ = [
     "Column",
     "Details",
     "Error",
+    "Export",
+    "ExportFormat",
+    "ExportRequest",
     "FromBrowser",
     "Rows",
     "Snapshot",
@@ -51,6 +56,10 @@ Format = Literal["short_id", "text", "state", "number", "age", "ago", "actions"]
 #: :attr:`TableSpec.states`), ``newest_first`` (an epoch, the most recent first), or None
 #: (the column does not sort; it has no sort button and is not a ``sort_by`` value).
 Sort = Literal["value", "rank", "newest_first"] | None
+
+#: The files the table's Export buttons download: ``csv`` (one row per job) or ``extxyz``
+#: (the jobs' final structures with energies and forces).
+ExportFormat = Literal["csv", "extxyz"]
 
 
 # -- browser -> kernel -------------------------------------------------------
@@ -76,6 +85,14 @@ class ContinueRequest(TypedDict):
 
     kind: Literal["continue"]
     id: str
+
+
+class ExportRequest(TypedDict):
+    """Send the jobs the table shows (its filter and sort) as a file of ``format``; the
+    answer is an :class:`Export`, or an :class:`Error` (too big, unreadable)."""
+
+    kind: Literal["export"]
+    format: ExportFormat
 
 
 # -- kernel -> browser -------------------------------------------------------
@@ -185,16 +202,36 @@ class Details(TypedDict):
     now: float
 
 
-FromBrowser = SnapshotRequest | CancelRequest | ContinueRequest
-ToBrowser = Snapshot | Rows | Details | Error
+class Export(TypedDict):
+    """The file an :class:`ExportRequest` asked for, downloaded by the browser as is."""
+
+    kind: Literal["export"]
+    format: ExportFormat
+    #: The name the download gets.
+    filename: str
+    #: The file's content (at most ``EXPORT_MAX_CHARS`` characters).
+    text: str
+    #: What was written and which jobs were skipped and why (shown as text).
+    note: str
+
+
+FromBrowser = SnapshotRequest | CancelRequest | ContinueRequest | ExportRequest
+ToBrowser = Snapshot | Rows | Details | Export | Error
 
 #: Each message type by its ``kind``.
 TABLE_FROM_BROWSER: dict[str, type] = {
     "snapshot": SnapshotRequest,
     "cancel": CancelRequest,
     "continue": ContinueRequest,
+    "export": ExportRequest,
 }
-TABLE_TO_BROWSER: dict[str, type] = {"snapshot": Snapshot, "rows": Rows, "details": Details, "error": Error}
+TABLE_TO_BROWSER: dict[str, type] = {
+    "snapshot": Snapshot,
+    "rows": Rows,
+    "details": Details,
+    "export": Export,
+    "error": Error,
+}
 
 
 # -- RecipeForm (js/form.js) ------------------------------------------------------------

@@ -7,12 +7,18 @@ answers with every job as one compact array (values in :data:`COLUMNS` order) an
 only the jobs that changed. The columns, their labels, widths, formats and sorting are
 declared once, in :data:`TABLE_COLUMNS` below.
 
+What the table shows, its filter and its sort, is exported from Python (:meth:`JobTable.to_csv`,
+``to_ase_db``, ``to_extxyz``, ``to_dataframe``) and from the toolbar's Export buttons, by the
+rules the browser uses (:meth:`JobTable._matches` and :func:`_comparator`, kept in step with
+js/table/filter.js and js/table/columns.js; a test sorts the same rows with both).
+
 The rows are never kept in a synced traitlet: that would resend the whole table on each change.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import threading
 import time
@@ -23,6 +29,7 @@ import traitlets
 
 from .._loop import call_in_kernel, running_loop
 from ..errors import CrystalWidgetsError
+from ..jobs import export
 from ..jobs.cause import error_headline
 from ..states import JobState
 from ._esm import bundle_path
@@ -31,6 +38,7 @@ from ._messages import (
     Column,
     Details,
     Error,
+    Export,
     Format,
     Rows,
     Snapshot,
@@ -166,15 +174,79 @@ SPEC: TableSpec = {
     "text_fields": list(TEXT_FIELDS),
 }
 _TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
-_ID, _RECIPE, _PROFILE, _STATE = (COLUMNS.index(name) for name in ("id", "recipe", "profile", "state"))
+_ID, _RECIPE, _PROFILE, _STATE, _CREATED = (
+    COLUMNS.index(name) for name in ("id", "recipe", "profile", "state", "created")
+)
+_STATE_RANK = {state: rank for rank, state in enumerate(SPEC["states"])}
 _ERROR_SNIPPET = 200
 #: Up to this many jobs the snapshot is built on the kernel's thread when the browser asks;
 #: above, in a worker thread (~0.5 s per 10,000 jobs here), and sent when ready.
 SNAPSHOT_INLINE_JOBS = 2_000
+#: Largest file the Export buttons send to the browser (characters): a bigger one is
+#: refused with the Python call that writes it instead.
+EXPORT_MAX_CHARS = 20_000_000
+#: File name and extension of each format the Export buttons offer.
+EXPORT_FILES: dict[str, str] = {"csv": "jobs.csv", "extxyz": "jobs.extxyz"}
 
 
 def _rounded(value: Any, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
+
+
+def _sort_value(mode: Sort, index: int, row: list[Any]) -> Any:
+    """The value a row sorts by in a column of sort ``mode`` (None sorts last either way)."""
+    if mode == "value":
+        return row[index]
+    if mode == "rank":
+        return _STATE_RANK.get(row[index], -1)
+    if mode == "newest_first":  # an epoch: the most recent first
+        return None if row[index] is None else -row[index]
+    return None
+
+
+def _comparator(sort_by: str, descending: bool) -> Any:
+    """Order of rows sorted by the column ``sort_by``; ties: newest first, then by id.
+
+    The browser's rule (keep both in step: ``comparator`` in js/table/columns.js), as a
+    ``cmp`` function for :func:`functools.cmp_to_key`.
+    """
+    column = next((c for c in TABLE_COLUMNS if c["key"] == sort_by), None)
+    mode = column["sort"] if column is not None else None
+    index = COLUMNS.index(column["field"]) if column is not None and column["field"] else -1
+    sign = -1 if descending else 1
+
+    def compare(a: list[Any], b: list[Any]) -> float:
+        x = _sort_value(mode, index, a)
+        y = _sort_value(mode, index, b)
+        if x != y:
+            if x is None:
+                return 1
+            if y is None:
+                return -1
+            if x < y:
+                return -sign
+            if x > y:
+                return sign
+        return (b[_CREATED] - a[_CREATED]) or (-1 if a[_ID] < b[_ID] else 1)
+
+    return compare
+
+
+class _TooBig(Exception):
+    """An export went over :data:`EXPORT_MAX_CHARS`."""
+
+
+class _Bounded(io.StringIO):
+    """A text buffer that refuses to grow past ``limit`` characters (raises :class:`_TooBig`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, text: str) -> int:
+        if self.tell() + len(text) > self.limit:
+            raise _TooBig
+        return super().write(text)
 
 
 def _matches_text(row: list[Any], terms: list[str]) -> bool:
@@ -193,6 +265,14 @@ class JobTable(anywidget.AnyWidget):
     have a Cancel button (a running job asks for confirmation first). The table draws only
     the rows in view, so 10,000 jobs stay smooth; after the first snapshot it receives
     only the rows that changed.
+
+    The toolbar's Export buttons download the jobs the table shows, in its order: CSV (one
+    row per job) and extended XYZ (the final structures, with energies and forces; the
+    kernel builds the file in a worker thread and sends it, up to
+    :data:`EXPORT_MAX_CHARS` characters). From Python, :meth:`to_csv`, :meth:`to_ase_db`,
+    :meth:`to_extxyz` and :meth:`to_dataframe` export the same rows (see
+    :mod:`crystalwidgets.jobs.export`); jobs without a final structure are skipped and
+    counted in the report returned.
 
     Parameters
     ----------
@@ -228,7 +308,9 @@ class JobTable(anywidget.AnyWidget):
     >>> mgr = JobManager()
     >>> table = JobTable(mgr, filter_state="running")
     >>> table  # doctest: +SKIP
-    >>> table.to_dataframe()  # the jobs the filter shows, as a pandas DataFrame
+    >>> table.to_dataframe()  # the jobs the filter shows, in the table's order
+    >>> table.to_ase_db("relaxed.db")  # their final structures, energies and forces  # doctest: +SKIP
+    >>> table.to_extxyz("relaxed.extxyz", overwrite=True)  # doctest: +SKIP
     """
 
     _esm = bundle_path("table.js")
@@ -262,6 +344,7 @@ class JobTable(anywidget.AnyWidget):
         # (job id, completed?, "final" | "input" | None, note) of the structure in the viewer
         self._shown_structure: tuple[str, bool, str | None, str | None] | None = None
         self._reading: tuple[str, bool] | None = None  # (job id, completed?) read off the thread
+        self._exporting = False  # an Export button's file is being built
         kwargs.setdefault("stale_after", 3.0 * manager.monitor_interval)
         super().__init__(**kwargs)
         self.on_msg(self._on_message)
@@ -270,16 +353,45 @@ class JobTable(anywidget.AnyWidget):
     # -- public API ----------------------------------------------------------
 
     def to_dataframe(self) -> Any:
-        """The jobs the table's current filters show, as a pandas DataFrame.
+        """The jobs the table's current filters show, in its order, as a pandas DataFrame.
 
-        Columns are those of :meth:`JobManager.to_dataframe`; rows keep the manager's order
-        (oldest first). With no filter set, every job.
+        Columns are those of :meth:`JobManager.to_dataframe`; rows are sorted as the table
+        sorts them (``sort_by``, ``sort_descending``). With no filter set, every job.
         """
         frame = self.manager.to_dataframe()
-        if not self._filtering():
-            return frame
-        keep = {row[_ID] for row in self._rows() if self._matches(row)}
-        return frame[frame["id"].isin(keep)].reset_index(drop=True)
+        position = {job_id: i for i, job_id in enumerate(frame["id"])}
+        order = [position[job_id] for job_id in self._shown_ids() if job_id in position]
+        return frame.iloc[order].reset_index(drop=True)
+
+    def to_csv(self, path_or_buffer: Any, *, overwrite: bool = False) -> export.ExportReport:
+        """Write the jobs the table shows (its filter and sort) as CSV, one row per job.
+
+        See :func:`crystalwidgets.jobs.export.to_csv` (columns
+        :data:`~crystalwidgets.jobs.export.CSV_COLUMNS`); ``path_or_buffer`` is a file name
+        or an open text buffer.
+        """
+        records = {rec.id: rec for rec in self.manager.jobs()}
+        shown = [records[i] for i in self._shown_ids() if i in records]
+        return export.to_csv(shown, path_or_buffer, overwrite=overwrite)
+
+    def to_ase_db(self, path: Any, *, overwrite: bool = False) -> export.ExportReport:
+        """Write the final structures of the jobs the table shows, in its order, to a new ASE
+        database, with energies, forces and the jobs' keys.
+
+        See :func:`crystalwidgets.jobs.export.to_ase_db`; jobs without a final structure
+        are skipped and counted in the report returned.
+        """
+        return export.to_ase_db(self.manager, self._shown_ids(), path, overwrite=overwrite)
+
+    def to_extxyz(self, path_or_buffer: Any, *, overwrite: bool = False) -> export.ExportReport:
+        """Write the final structures of the jobs the table shows, in its order, as extended
+        XYZ, with energies, forces and the jobs' keys.
+
+        See :func:`crystalwidgets.jobs.export.to_extxyz`; ``path_or_buffer`` is a file name
+        or an open text buffer; jobs without a final structure are skipped and counted in
+        the report.
+        """
+        return export.to_extxyz(self.manager, self._shown_ids(), path_or_buffer, overwrite=overwrite)
 
     def show_details(self, job_id: str) -> None:
         """Open the details of a job (full id or unique prefix such as the short id)."""
@@ -353,20 +465,29 @@ class JobTable(anywidget.AnyWidget):
     def _rows(self) -> list[list[Any]]:
         return [self._row(rec) for rec in self.manager.jobs()]
 
-    def _filtering(self) -> bool:
-        return bool(
-            self.filter_state or self.filter_recipe or self.filter_profile or self.filter_text.strip()
-        )
+    def _view(self) -> dict[str, Any]:
+        """The filters and the sort now (read on the kernel's thread, used in any thread)."""
+        return {
+            name: getattr(self, name)
+            for name in ("filter_state", "filter_recipe", "filter_profile", "filter_text", "sort_by", "sort_descending")
+        }
 
-    def _matches(self, row: list[Any]) -> bool:
+    def _shown_ids(self, view: dict[str, Any] | None = None) -> list[str]:
+        """Ids of the jobs the table shows, in its order (the browser's ``view.shown``)."""
+        view = self._view() if view is None else view
+        rows = [row for row in self._rows() if self._matches(row, view)]
+        rows.sort(key=functools.cmp_to_key(_comparator(view["sort_by"], view["sort_descending"])))
+        return [row[_ID] for row in rows]
+
+    def _matches(self, row: list[Any], view: dict[str, Any]) -> bool:
         """The browser's filter rule (keep both in step: ``matches`` in js/table/filter.js)."""
-        if self.filter_state and row[_STATE] != self.filter_state:
+        if view["filter_state"] and row[_STATE] != view["filter_state"]:
             return False
-        if self.filter_recipe and row[_RECIPE] != self.filter_recipe:
+        if view["filter_recipe"] and row[_RECIPE] != view["filter_recipe"]:
             return False
-        if self.filter_profile and row[_PROFILE] != self.filter_profile:
+        if view["filter_profile"] and row[_PROFILE] != view["filter_profile"]:
             return False
-        return _matches_text(row, self.filter_text.lower().split())
+        return _matches_text(row, view["filter_text"].lower().split())
 
     # -- messages ------------------------------------------------------------
 
@@ -379,6 +500,8 @@ class JobTable(anywidget.AnyWidget):
             self._cancel(str(content.get("id", "")))
         elif kind == "continue":
             self._continue(str(content.get("id", "")))
+        elif kind == "export":
+            self._export(content.get("format"))
         else:
             self._send_error(f"the table cannot handle a message of kind {kind!r}")
 
@@ -433,6 +556,63 @@ class JobTable(anywidget.AnyWidget):
         if job_id is not None:
             error["id"] = job_id
         self.send(error)
+
+    def _export(self, fmt: Any) -> None:
+        """Build the file of an Export button in a worker thread (reading final structures
+        takes a while for thousands of jobs) and send it as an :class:`~._messages.Export`."""
+        if fmt not in EXPORT_FILES:
+            self._send_error(f"cannot export: unknown format {fmt!r}; use one of {', '.join(EXPORT_FILES)}")
+            return
+        if self._exporting:
+            self._send_error("cannot export: the previous export is still being built; wait for it")
+            return
+        self._exporting = True
+        view = self._view()
+        loop = running_loop()
+
+        def work() -> None:
+            buffer = _Bounded(EXPORT_MAX_CHARS)
+            ids: list[str] = []
+            try:
+                ids = self._shown_ids(view)
+                if fmt == "csv":
+                    records = {rec.id: rec for rec in self.manager.jobs()}
+                    report = export.to_csv([records[i] for i in ids if i in records], buffer)
+                else:
+                    report = export.to_extxyz(self.manager, ids, buffer)
+            except _TooBig:
+                call_in_kernel(
+                    loop,
+                    self._export_failed,
+                    f"cannot export: the {fmt} file of these {len(ids):,} jobs is over "
+                    f"{EXPORT_MAX_CHARS:,} characters, too big to send to the browser; write it "
+                    f"from Python instead: table.to_{fmt}({EXPORT_FILES[fmt]!r})",
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - the store or a file could not be read: say so
+                log.exception("exporting the job table failed")
+                call_in_kernel(loop, self._export_failed, f"cannot export: {exc}")
+                return
+            message: Export = {
+                "kind": "export",
+                "format": fmt,
+                "filename": EXPORT_FILES[fmt],
+                "text": buffer.getvalue(),
+                "note": str(report),
+            }
+            call_in_kernel(loop, self._send_export, message)
+
+        threading.Thread(target=work, name="cw-table-export", daemon=True).start()
+
+    def _send_export(self, message: Export) -> None:
+        self._exporting = False
+        if self.comm is not None:
+            self.send(message)
+
+    def _export_failed(self, message: str) -> None:
+        self._exporting = False
+        if self.comm is not None:
+            self._send_error(message)
 
     def _cancel(self, job_id: str) -> None:
         try:

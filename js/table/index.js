@@ -13,12 +13,14 @@
 //   rows.js     the header, the virtual row pool and the Cancel buttons
 //   filter.js   the filter bar (dropdowns, search box, counter) and the filter rule
 //   details.js  the details panel of the open job
+//   export.js   the toolbar's Export buttons (the file of the shown rows, from the kernel)
 //   format.js   durations, numbers, times
 import "../lib/base.css";
 import "./table.css";
 import { el, onChange } from "../lib/dom.js";
 import { comparator, compileSpec } from "./columns.js";
 import { createDetails } from "./details.js";
+import { createExport } from "./export.js";
 import { createFilter } from "./filter.js";
 import { setText } from "./format.js";
 import { createRows } from "./rows.js";
@@ -46,6 +48,13 @@ function render({ model, el: container, host }) {
   const filter = createFilter(view, { onSearchInput: () => clearTimeout(noAnswer) });
   const table = createRows(view);
   const status = el("div", { className: "cw-status", role: "status" });
+  const exporter = createExport(view, {
+    say: (text) => {
+      status.classList.remove("cw-error");
+      setText(status, text);
+    },
+  });
+  filter.toolbar.append(exporter.group);
   const details = createDetails(view, { host, paint: table.paint });
   const root = el("div", { className: "cw-widget cw-table" }, [
     filter.toolbar,
@@ -151,8 +160,10 @@ function render({ model, el: container, host }) {
     if (msg?.kind === "snapshot") applySnapshot(msg);
     else if (msg?.kind === "rows") applyRows(msg);
     else if (msg?.kind === "details") details.show(msg);
+    else if (msg?.kind === "export") exporter.receive(msg);
     else if (msg?.kind === "error") {
       if (msg.id) view.cancelling.delete(msg.id);
+      exporter.failed();
       status.classList.add("cw-error");
       setText(status, msg.message ?? "error");
       table.paint();

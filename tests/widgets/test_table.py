@@ -388,7 +388,7 @@ def test_failed_job_error_is_sent_as_plain_text(manager):
 
 def test_export_applies_the_current_filters(seeded):
     mgr, ids = seeded
-    table = JobTable(mgr)
+    table = JobTable(mgr, sort_descending=True)  # by age, descending: the oldest first
     assert len(table.to_dataframe()) == len(ids)
 
     table.filter_state = "failed"
