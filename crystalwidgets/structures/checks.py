@@ -25,7 +25,7 @@ DEFAULT_MIN_DISTANCE = 0.5
 _PASSED: set[tuple[str, float]] = set()
 
 
-_PASSED_MAX = 4096
+_PASSED_MAX = 200_000  # a sweep of 10,000+ structures checked at load is not searched again
 
 
 def check_structure(

@@ -187,6 +187,20 @@ def test_the_app_builds_new_structures_from_the_picked_one_with_their_origin(man
     assert made is app.structure and "strained 2 %" in app.names[-1]
 
 
+def test_the_app_loads_many_structures_at_once_all_or_none(manager):
+    from crystalwidgets.errors import StructureError
+    from crystalwidgets.widgets import App
+
+    app = App(manager, structure=[bulk("Cu"), bulk("Al"), bulk("NaCl", "rocksalt", a=5.64)])
+    assert app.pick.options == ("1: Cu (Cu, 1 atoms)", "2: Al (Al, 1 atoms)", "3: NaCl (NaCl, 2 atoms)")
+    assert app.pick.index == 2 and app.structure.get_chemical_formula() == "ClNa"
+    squashed = bulk("Cu", cubic=True)
+    squashed.positions[1] = squashed.positions[0] + 0.05
+    with pytest.raises(StructureError, match=r"atoms 0 \(Cu\) and 1 \(Cu\).*apart"):
+        app.add_structures([bulk("Fe"), squashed])
+    assert len(app.structures) == 3 and len(app.pick.options) == 3  # none of the batch added
+
+
 def molecule_h2o():
     from ase.build import molecule
 
