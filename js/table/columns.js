@@ -77,9 +77,13 @@ const FORMATS = {
       setText(cell, duration(ctx.now - epoch));
     },
   },
+  /** How long ago a runner confirmed the job: only while it can still change (a finished
+   * job is not checked any more, so a clock ticking on would read as a lost job). */
   ago: {
     paint(cell, epoch, row, ctx) {
-      setText(cell, typeof epoch === "number" ? `${duration(ctx.now - epoch)} ago` : "");
+      const active = ctx.spec.active.has(row[ctx.spec.fields.state]);
+      setText(cell, !active ? "—" : typeof epoch === "number" ? `${duration(ctx.now - epoch)} ago` : "");
+      cell.title = active ? "" : "finished: its state no longer changes, so it is not checked";
     },
   },
   /** Cancel (asks first for a running job), the inline question, or "cancelling…". The

@@ -58,6 +58,7 @@ def test_submitted_emt_job_turns_completed_with_its_energy(demo):
     steps = demo.probe.eval("mgr.get(job.id).summary['n_steps']")
     assert cells.nth(7).inner_text() == str(steps)  # optimiser steps
     assert re.fullmatch(r"\d+ (s|min)", cells.nth(8).inner_text())  # age, computed here
+    assert cells.nth(9).inner_text() == "—"  # a finished job is not checked: no clock ticking on
     assert row.locator("button").count() == 0  # nothing to cancel
     demo.screenshot("table-completed", table)
 
