@@ -183,11 +183,11 @@ _BRUTE_MAX = 100_000
 
 
 def _nearest_brute(
-    home: np.ndarray, basis: np.ndarray, reach: list[int], cutoff: float
+    home: np.ndarray, basis: np.ndarray, shifts: np.ndarray, cutoff: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_nearest_neighbours` for small cells: every pair under every image shift."""
+    """:func:`_nearest_neighbours` for small cells: every pair under every image shift
+    (``shifts``: every lattice shift within reach, the zero shift among them)."""
     n = len(home)
-    shifts = np.array(list(itertools.product(*(range(-r, r + 1) for r in reach))), dtype=float)
     zero = int(np.flatnonzero(~np.any(shifts != 0, axis=1))[0])
     pair = home[None, :, :] - home[:, None, :]  # pair[i, j] = r_j - r_i
     dist = np.linalg.norm(pair[None, :, :, :] + (shifts @ basis)[:, None, None, :], axis=3)
@@ -239,11 +239,11 @@ def _nearest_neighbours(
     # in fractional units (cutoff over the spacing of the lattice planes).
     skin = cutoff * np.linalg.norm(inverse, axis=0)
     reach = [int(np.ceil(skin[a])) if pbc[a] else 0 for a in range(3)]
-    if n * n * len(list(itertools.product(*(range(-r, r + 1) for r in reach)))) <= _BRUTE_MAX:
-        return _nearest_brute(home, basis, reach, cutoff)
+    shifts = np.array(list(itertools.product(*(range(-r, r + 1) for r in reach))), dtype=float)
+    if n * n * len(shifts) <= _BRUTE_MAX:
+        return _nearest_brute(home, basis, shifts, cutoff)
     # image shifts many at a time (a loop over 26 shifts costs a small cell 1 ms: a sweep
     # checks thousands), in chunks of at most ~10^6 moved atoms to bound the memory
-    shifts = np.array(list(itertools.product(*(range(-r, r + 1) for r in reach))), dtype=float)
     shifts = shifts[np.any(shifts != 0, axis=1)]
     points, owners = [home], [np.arange(n)]
     chunk = max(1, 1_000_000 // max(n, 1))

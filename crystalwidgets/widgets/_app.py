@@ -9,10 +9,12 @@ between jobs so the progress bar moves.
 from __future__ import annotations
 
 import asyncio
+import functools
+import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -62,13 +64,6 @@ def paste_label(text: str) -> str | None:
         title = first
     title = " ".join(title.split())
     return title[:40] or None
-
-
-def _product(values: Sequence[int]) -> int:
-    out = 1
-    for v in values:
-        out *= v
-    return out
 
 
 def _looks_like_atom_line(line: str) -> bool:
@@ -271,29 +266,42 @@ class App(w.VBox):
         self._on_supercell()
         self._update_can_submit()
 
+    def _read_off_thread(
+        self,
+        reads: list[tuple[str, Callable[[], Any], str | None]],
+        name: str,
+        done: Callable[[list[tuple[Any, str | None]], list[str]], None],
+    ) -> threading.Thread:
+        """Run each ``(what, read, label)``'s ``read()`` in a worker thread, then call
+        ``done(loaded, errors)`` on the kernel's loop: ``(atoms, label)`` pairs, and the
+        errors as the text to show (never lost in the thread)."""
+        loop = running_loop()
+
+        def work() -> None:
+            loaded, errors = [], []
+            for what, read, label in reads:
+                try:
+                    loaded.append((read(), label))
+                except CrystalWidgetsError as exc:
+                    errors.append(str(exc))
+                except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
+                    errors.append(f"cannot read {what}: {type(exc).__name__}: {exc}")
+            call_in_kernel(loop, done, loaded, errors)
+
+        thread = threading.Thread(target=work, name=name, daemon=True)
+        thread.start()
+        return thread
+
     def _on_upload(self, change: dict[str, Any]) -> None:
         """Parse uploaded files in a worker thread: the kernel stays free however big they are."""
         items = [(bytes(item["content"]), str(item["name"])) for item in change["new"]]
         if not items:
             return
         self.message.value = f"reading {len(items)} file(s)..."
-        loop = running_loop()
+        reads = [(repr(name), functools.partial(load_structure, data, name=name), name) for data, name in items]
+        self._upload_thread = self._read_off_thread(reads, "cw-upload", self._uploaded)
 
-        def work() -> None:
-            loaded, errors = [], []
-            for data, name in items:
-                try:
-                    loaded.append((load_structure(data, name=name), name))
-                except CrystalWidgetsError as exc:
-                    errors.append(str(exc))
-                except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
-                    errors.append(f"cannot read {name!r}: {type(exc).__name__}: {exc}")
-            call_in_kernel(loop, self._uploaded, loaded, errors)
-
-        self._upload_thread = threading.Thread(target=work, name="cw-upload", daemon=True)
-        self._upload_thread.start()
-
-    def _uploaded(self, loaded: list[tuple[Any, str]], errors: list[str]) -> None:
+    def _uploaded(self, loaded: list[tuple[Any, str | None]], errors: list[str]) -> None:
         for atoms, name in loaded:
             self._add_loaded(atoms, name)
         done = [f"loaded {len(loaded)} file(s)"] if loaded else []
@@ -308,30 +316,19 @@ class App(w.VBox):
             try:
                 atoms = load_structure(text, format=fmt)
             except CrystalWidgetsError as exc:
-                self.message.value = str(exc)
+                self._pasted([], [str(exc)])
                 return
-            self._pasted(atoms, label, None)
+            self._pasted([(atoms, label)], [])
             return
         self.message.value = f"reading the pasted text ({len(text):,} characters)..."
-        loop = running_loop()
+        read = functools.partial(load_structure, text, format=fmt)
+        self._paste_thread = self._read_off_thread([("the pasted text", read, label)], "cw-paste", self._pasted)
 
-        def work() -> None:
-            try:
-                atoms, error = load_structure(text, format=fmt), None
-            except CrystalWidgetsError as exc:
-                atoms, error = None, str(exc)
-            except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
-                atoms, error = None, f"cannot read the pasted text: {type(exc).__name__}: {exc}"
-            call_in_kernel(loop, self._pasted, atoms, label, error)
-
-        self._paste_thread = threading.Thread(target=work, name="cw-paste", daemon=True)
-        self._paste_thread.start()
-
-    def _pasted(self, atoms: Any, label: str | None, error: str | None) -> None:
-        if error is not None:
-            self.message.value = error
+    def _pasted(self, loaded: list[tuple[Any, str | None]], errors: list[str]) -> None:
+        if errors:
+            self.message.value = errors[0]
             return
-        self._add_loaded(atoms, label)
+        self._add_loaded(*loaded[0])
         self.message.value = "loaded the pasted structure"
 
     def _on_profile(self, change: dict[str, Any]) -> None:
@@ -466,7 +463,7 @@ class App(w.VBox):
             f"The view repeats the cell {text}; Submit runs the {len(atoms)}-atom cell "
             "picked above."
         )
-        self.use_supercell.description = f"Use the {text} supercell ({len(atoms) * _product(copies)} atoms)"
+        self.use_supercell.description = f"Use the {text} supercell ({len(atoms) * math.prod(copies)} atoms)"
         self.use_supercell.layout.display = ""
 
     def _copies(self) -> tuple[int, int, int]:
