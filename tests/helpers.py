@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +50,21 @@ def states_seen(mgr) -> dict[str, list[str]]:
 
     mgr.subscribe(on_change)
     return seen
+
+
+def die_with_parent() -> None:
+    """In a child before exec (``preexec_fn``): get SIGTERM when the test process dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -70,6 +70,8 @@ def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_byte
             f"{label} has no OPTIMADE structures at {url} (HTTP 404): check the base URL "
             "(without /v1/structures, e.g. https://optimade.materialsproject.org)"
         )
+    if status >= 500:
+        raise OptimadeError(f"{label} failed on its side (HTTP {status}: {_detail(bytes(body))}): try again later or narrow the search")
     if status >= 400:
         raise OptimadeError(f"{label} refused the search (HTTP {status}: {_detail(bytes(body))}): check the filter {params.get('filter')!r}")
     try:

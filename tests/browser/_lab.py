@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from tests.helpers import die_with_parent as _die_with_parent
+from tests.helpers import free_port as _free_port
 from tests.helpers import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,18 +70,6 @@ def artifacts_dir() -> Path:
     return path
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the test process dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class JupyterServer:
