@@ -202,6 +202,7 @@ class App(w.VBox):
             ],
             layout=w.Layout(width="50%", min_width="360px"),
         )
+        structure_box.add_class("cw-structure-box")
         sweep_box = w.VBox(
             [w.HBox([self.sweep_parameter, self.sweep_values]), w.HBox([self.sweep_button, self.progress, self.progress_text])]
         )

@@ -18,6 +18,9 @@ from ..structures.optimade import OptimadeHit, OptimadeResults, providers, searc
 
 __all__ = ["OptimadeSearch", "hit_row"]
 
+#: Each search field on a line of its own, as wide as the section allows.
+_FIELD = {"width": "min(100%, 420px)"}
+
 
 def hit_row(hit: OptimadeHit) -> str:
     """One line of the hit list: "mp-22862 | NaCl | 2 sites | F m -3 m"; a hit that cannot be
@@ -46,12 +49,12 @@ class OptimadeSearch(w.VBox):
         self.results: OptimadeResults | None = None
         self.provider = w.Combobox(
             options=list(providers()), value="mp", placeholder="mp, oqmd, cod ... or a base URL",
-            description="provider", ensure_option=False, layout=w.Layout(width="320px"),
+            description="provider", ensure_option=False, layout=_FIELD,
         )
-        self.elements = w.Text(placeholder="e.g. Na Cl", description="elements", layout=w.Layout(width="220px"))
-        self.formula = w.Text(placeholder="e.g. NaCl", description="formula", layout=w.Layout(width="220px"))
-        self.nelements = w.Text(placeholder="e.g. 2", description="# elements", layout=w.Layout(width="160px"))
-        self.filter = w.Text(placeholder='raw OPTIMADE filter, e.g. nsites<=8', description="filter", layout=w.Layout(width="100%"))
+        self.elements = w.Text(placeholder="all of, e.g. Na Cl", description="elements", layout=_FIELD)
+        self.formula = w.Text(placeholder="reduced, e.g. NaCl", description="formula", layout=_FIELD)
+        self.nelements = w.Text(placeholder="exactly, e.g. 2", description="# elements", layout=_FIELD)
+        self.filter = w.Text(placeholder="raw OPTIMADE filter, e.g. nsites<=8", description="filter", layout=_FIELD)
         self.search_button = w.Button(description="Search", button_style="primary")
         self.status = w.Label(value="")  # text, never HTML: the provider's words are untrusted
         self.hits = w.SelectMultiple(options=[], rows=6, layout=w.Layout(width="100%"))
@@ -68,7 +71,9 @@ class OptimadeSearch(w.VBox):
         super().__init__(
             [
                 self.provider,
-                w.HBox([self.elements, self.formula, self.nelements]),
+                self.elements,
+                self.formula,
+                self.nelements,
                 self.filter,
                 w.HBox([self.search_button, self.status]),
                 self.hits,
