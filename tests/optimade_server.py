@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import die_with_parent, free_port, wait_until
+from tests.helpers import die_with_parent, free_port, stop_process_group, wait_until
 
 #: How the bundled test data names OPTIMADE's fields (as optimade-python-tools' own test config does).
 BUNDLED_ALIASES = {
@@ -74,7 +74,8 @@ class OptimadeServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "optimade.server.main:app", "--host", "127.0.0.1",
                  "--port", str(self.port), "--log-level", "warning"],
-                cwd=self.base, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+                cwd=self.base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent,
             )
 
         def up() -> bool:
@@ -91,14 +92,7 @@ class OptimadeServer:
 
     def stop(self, timeout: float = 10) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process_group(process, timeout)
 
     def log_tail(self, lines: int = 30) -> str:
         try:

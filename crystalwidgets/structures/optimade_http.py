@@ -96,6 +96,11 @@ def get_json(url: str, params: dict[str, Any], label: str, timeout: float, max_b
     max_bytes : int, default :data:`MAX_RESPONSE_BYTES`
         The largest answer taken.
 
+    Returns
+    -------
+    object
+        The decoded JSON.
+
     Raises
     ------
     OptimadeError

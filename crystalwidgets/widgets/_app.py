@@ -266,8 +266,19 @@ class App(w.VBox):
         """Search an OPTIMADE provider and list the hits in the App's "Search OPTIMADE" section.
 
         Blocking (at most ``timeout`` seconds); the App's Search button runs the same search
-        in a worker thread. Parameters as for
-        :func:`crystalwidgets.structures.optimade.search`.
+        in a worker thread.
+
+        Parameters
+        ----------
+        provider : str
+            A provider's short name (``"mp"``, ``"oqmd"``, ``"cod"``) or base URL.
+        elements, formula, nelements, filter
+            What to search for (all given ones must hold), as for
+            :func:`crystalwidgets.structures.optimade.search`.
+        page_limit : int, default 20
+            At most this many hits (1 to 100).
+        timeout : float, default 20
+            Seconds the whole query may take.
 
         Returns
         -------
