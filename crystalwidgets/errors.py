@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CrystalWidgetsError",
     "ExportError",
+    "OptimadeError",
     "PotcarWarning",
     "ProfileError",
     "RecipeUnavailableError",
@@ -138,6 +139,25 @@ class ProfileError(CrystalWidgetsError, ValueError):
     def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.problems = list(problems or [])
+
+
+class OptimadeError(CrystalWidgetsError, ValueError):
+    """An OPTIMADE search that could not be made: a bad search field, or a provider that cannot
+    be reached, does not answer in time, or refuses the query.
+
+    Attributes
+    ----------
+    field
+        The search field at fault (``"elements"``, ``"formula"``, ``"nelements"``, ``"filter"``,
+        ``"provider"``, ``"page_limit"``, ``"timeout"``), or ``""`` when the provider is.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple:
+        return type(self), (str(self), self.field)
 
 
 class StoreError(CrystalWidgetsError):

@@ -100,3 +100,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             f"pytest-xdist did not put {lost[0]} (and {len(lost) - 1} more) in its group: this pytest and "
             "pytest-xdist do not work together (see the pytest pin in pyproject.toml)"
         )
+
+
+@pytest.fixture(scope="session")
+def optimade_server(tmp_path_factory):
+    """optimade-python-tools' reference server on 127.0.0.1 with its bundled test data
+    (``tests/optimade_server.py``), for the whole session; stopped after."""
+    from tests.optimade_server import OptimadeServer
+
+    server = OptimadeServer(tmp_path_factory.mktemp("optimade")).start()
+    try:
+        yield server
+    finally:
+        server.stop()

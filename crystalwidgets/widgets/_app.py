@@ -20,13 +20,14 @@ from typing import Any
 import ipywidgets as w
 
 from .._loop import call_in_kernel, running_loop
-from ..errors import CrystalWidgetsError, RecipeValidationError
+from ..errors import CrystalWidgetsError, RecipeValidationError, StructureError
 from ..jobs.sweep import sweep_jobs
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
 from ..structures.transform import TOOLS, parse_tool_text, transform
 from ._entries import errors_by_field, from_entry, kinds
 from ._form import RecipeForm
+from ._optimade import OptimadeSearch
 from ._picker import ClusterPicker
 from ._table import JobTable
 from ._viewer import StructureViewer
@@ -140,6 +141,7 @@ class App(w.VBox):
 
         # structure input: pick among loaded ones, upload files, paste text
         self.pick = w.Dropdown(options=[], description="structure", layout=w.Layout(width="320px"))
+        self.pick.add_class("cw-structure-pick")
         self.upload = w.FileUpload(
             accept=".cif,.vasp,.poscar,.xyz,.extxyz,.json,.traj,POSCAR,CONTCAR",
             multiple=True,
@@ -157,6 +159,8 @@ class App(w.VBox):
         self.tool_apply = w.Button(description="Make structure")
         self.tool_help = _text()
         self.use_supercell = w.Button(description="Use this supercell", layout=w.Layout(display="none"))
+        # OPTIMADE search: hits load into the dropdown as uploads do
+        self.optimade = OptimadeSearch(self._read_off_thread, lambda hits: self._load_hits(hits))
         self.message = _text(layout=w.Layout(width="100%"))
         self.message.add_class("cw-app-message")
 
@@ -191,12 +195,14 @@ class App(w.VBox):
                         w.VBox([self.upload]),
                         w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])]),
                         w.VBox([w.HBox([self.tool, self.tool_text, self.tool_apply]), self.tool_help]),
+                        self.optimade,
                     ],
-                    titles=("Upload files", "Paste text", "Build from this structure"),
+                    titles=("Upload files", "Paste text", "Build from this structure", "Search OPTIMADE"),
                 ),
             ],
             layout=w.Layout(width="50%", min_width="360px"),
         )
+        structure_box.add_class("cw-structure-box")
         sweep_box = w.VBox(
             [w.HBox([self.sweep_parameter, self.sweep_values]), w.HBox([self.sweep_button, self.progress, self.progress_text])]
         )
@@ -245,6 +251,73 @@ class App(w.VBox):
             self.pick.options = list(self.names)
             self.pick.index = len(self.structures) - 1
         return loaded
+
+    def search_optimade(
+        self,
+        provider: str,
+        elements: Any = None,
+        formula: str | None = None,
+        nelements: int | str | None = None,
+        filter: str | None = None,  # noqa: A002 - OPTIMADE's name for it
+        *,
+        page_limit: int = 20,
+        timeout: float = 20.0,
+    ) -> Any:
+        """Search an OPTIMADE provider and list the hits in the App's "Search OPTIMADE" section.
+
+        Blocking (at most ``timeout`` seconds); the App's Search button runs the same search
+        in a worker thread.
+
+        Parameters
+        ----------
+        provider : str
+            A provider's short name (``"mp"``, ``"oqmd"``, ``"cod"``) or base URL.
+        elements, formula, nelements, filter
+            What to search for (all given ones must hold), as for
+            :func:`crystalwidgets.structures.optimade.search`.
+        page_limit : int, default 20
+            At most this many hits (1 to 100).
+        timeout : float, default 20
+            Seconds the whole query may take.
+
+        Returns
+        -------
+        OptimadeResults
+            The hits; load them with :meth:`load_optimade`.
+        """
+        from ..structures.optimade import search
+
+        results = search(
+            provider, elements, formula, nelements, filter, page_limit=page_limit, timeout=timeout
+        )
+        self.optimade.show(results)
+        return results
+
+    def load_optimade(self, hits: Any) -> list[Any]:
+        """Load OPTIMADE hits (:class:`~crystalwidgets.structures.optimade.OptimadeHit`, or
+        indices into the last search's hits) into the dropdown as uploads are, each named
+        "NaCl (optimade: mp mp-22862)"; the last is selected. All or, when one cannot be
+        loaded, none (:class:`~crystalwidgets.errors.StructureError` with its reason)."""
+        shown = self.optimade.results.hits if self.optimade.results is not None else []
+        picked = []
+        for hit in hits if isinstance(hits, (list, tuple)) else [hits]:
+            if isinstance(hit, int) and not isinstance(hit, bool):
+                if not 0 <= hit < len(shown):
+                    raise CrystalWidgetsError(f"hits: no hit {hit}: the last search listed {len(shown)} (0 to {len(shown) - 1})")
+                hit = shown[hit]
+            if getattr(hit, "atoms", None) is None:
+                raise StructureError(f"{getattr(hit, 'name', hit)} cannot be loaded: {getattr(hit, 'reason', 'not an OPTIMADE hit')}")
+            picked.append(hit)
+        self._load_hits(picked)
+        return self.structures[len(self.structures) - len(picked) :]
+
+    def _load_hits(self, hits: list[Any]) -> list[str]:
+        for hit in hits:
+            self._add_loaded(hit.atoms.copy(), hit.name, select=False)
+        if hits:
+            self.pick.options = list(self.names)
+            self.pick.index = len(self.structures) - 1
+        return self.names[len(self.names) - len(hits) :]
 
     def _add_loaded(self, atoms: Any, label: str | None, select: bool = True) -> Any:
         info = describe_structure(atoms)

@@ -24,8 +24,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from tests.helpers import wait_until
+from tests.helpers import die_with_parent as _die_with_parent
+from tests.helpers import free_port as _free_port
+from tests.helpers import stop_process_group, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -69,18 +69,6 @@ def artifacts_dir() -> Path:
     return path
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the test process dies, however it dies."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class JupyterServer:
@@ -176,21 +164,7 @@ class JupyterServer:
     def stop(self, timeout: float = 15) -> None:
         """Stop the server (SIGTERM, then SIGKILL to its process group), bounded."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # kernels the server did not stop in time
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        stop_process_group(process, timeout)  # and kernels the server did not stop in time
 
     def log_tail(self, lines: int = 40) -> str:
         try:
