@@ -443,7 +443,9 @@ async function render({ model, el: host }) {
     shown.frame = k;
     if (redraw && cellChanged) drawCell();
     drawForces();
+    const workMs = performance.now() - started;
     viewer.signals.rendered.addOnce(() => {
+      root.dataset.cwFrameWorkMs = workMs.toFixed(1); // the test hooks: work, and to the frame drawn
       root.dataset.cwFrame = String(k ?? -1);
       root.dataset.cwFrameMs = (performance.now() - started).toFixed(1);
       const atom = structureComponent?.structure.getAtomProxy(0);
