@@ -35,6 +35,7 @@ BENCHES: dict[str, str] = {
     "latency": "bench.latency",
     "table": "bench.table",
     "viewer": "bench.viewer",
+    "frames": "bench.frames",
     "parsl": "bench.parsl_overhead",
     "dask": "bench.dask_overhead",
     "covalent": "bench.covalent_overhead",  # with .venv-covalent's Python; SKIPPED elsewhere
@@ -90,6 +91,9 @@ TARGETS: dict[str, Target] = {
     # P4: JobTable with 10,000 rows in headless Chromium
     "P4.table.first_render": Target("<=", 300, "ms"),
     "P4.table.update": Target("<=", 50, "ms"),
+    # P4: a trajectory step of 10,192 atoms in the viewer, the browser's work (median)
+    "P4.frames.step": Target("<=", 100, "ms"),
+    "P4.frames.step_forces": Target("<=", 100, "ms"),
     # P5: job store
     "P5.insert.one": Target(">=", 5000, "jobs/s"),
     "P5.reload": Target("<=", 1.0, "s"),

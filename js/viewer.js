@@ -4,6 +4,9 @@
 // supercell never asks the kernel for anything. Clicking an atom (or one of its images)
 // toggles its index in `selected`; Python answers with `selection_info` and `measurement`,
 // shown as text under the canvas, and `summary` (lattice, space group, elements) above it.
+// A trajectory (`frames` > 0) comes as float32 buffers of every frame's positions and forces:
+// stepping a frame moves the drawn atoms in place (NGL's positions, no new structure) and
+// redraws the force arrows, without asking the kernel for anything.
 import "./lib/base.css";
 import "./viewer.css";
 import {
@@ -13,9 +16,19 @@ import {
   isPeriodic,
   layout,
   pdbShift,
+  placeAtoms,
   toPdb,
 } from "./lib/crystal.js";
 import { el, isDarkTheme, onChange, send } from "./lib/dom.js";
+import {
+  LONGEST_ARROW,
+  floats,
+  forceArrows,
+  frameCell,
+  frameControls,
+  frameOf,
+  frameText,
+} from "./lib/frames.js";
 import { canvasBackground, onThemeChange } from "./lib/theme.js";
 
 /** Above this many drawn atoms, ball-and-stick draws balls only (Python sends the limit). */
@@ -31,6 +44,9 @@ const AXIS_COLORS = [
   [0.1, 0.25, 0.9],
 ];
 const SELECTION_COLOR = "#ffc400";
+const FORCE_COLOR = [0.85, 0.0, 0.85]; // magenta: apart from every element colour and the cell axes
+/** Milliseconds a frame is shown while playing. */
+const PLAY_STEP_MS = 150;
 const STYLES = [
   ["ball-and-stick", "Ball and stick"],
   ["space-filling", "Space filling"],
@@ -42,10 +58,7 @@ function atomsRepresentations(style, drawBonds, drawImages) {
   // Impostor spheres and cylinders (NGL's default when WebGL allows) cost a few vertices
   // per atom whatever the radius, so 10,000+ atoms stay interactive.
   // Chain A holds the atoms, chain B their periodic images (lib/crystal.js toPdb).
-  const ball =
-    style === "space-filling"
-      ? { radiusType: "vdw", radiusScale: 1.0 }
-      : { radiusType: "covalent", radiusScale: 0.45 };
+  const ball = ballRadius(style);
   const reps = [["spacefill", { ...ball, sele: ":A" }]];
   if (drawImages) {
     reps.push([
@@ -57,6 +70,13 @@ function atomsRepresentations(style, drawBonds, drawImages) {
     reps.push(["ball+stick", { cylinderOnly: true, radiusType: "size", radiusSize: 0.1 }]);
   }
   return reps;
+}
+
+/** How big the atoms' balls are drawn in `style` (NGL radius parameters). */
+function ballRadius(style) {
+  return style === "space-filling"
+    ? { radiusType: "vdw", radiusScale: 1.0 }
+    : { radiusType: "covalent", radiusScale: 0.45 };
 }
 
 function selectionRadius(style) {
@@ -115,6 +135,14 @@ async function render({ model, el: host }) {
   );
   const cellCheckbox = el("input", { type: "checkbox", className: "cw-viewer-cell" });
   const imagesCheckbox = el("input", { type: "checkbox", className: "cw-viewer-images" });
+  const forcesCheckbox = el("input", { type: "checkbox", className: "cw-viewer-forces" });
+  const forcesLabel = el(
+    "label",
+    { className: "cw-group", title: `each atom's force as an arrow, the longest ${LONGEST_ARROW} Å` },
+    [forcesCheckbox, "Forces"],
+  );
+  const frames = frameControls();
+  const forceNote = el("div", { className: "cw-mono cw-label cw-viewer-force-note" });
   const resetButton = el("button", { type: "button", text: "Reset view", title: "fit and reorient" });
   const pngButton = el("button", {
     type: "button",
@@ -146,11 +174,14 @@ async function render({ model, el: host }) {
         imagesCheckbox,
         "Periodic images",
       ]),
+      forcesLabel,
       resetButton,
       pngButton,
     ]),
     el("div", { className: "cw-viewer-info" }, [summaryLine, legend]),
     canvasBox,
+    frames.box,
+    forceNote,
     el("div", { className: "cw-status" }, [status, hover]),
     el("div", { className: "cw-viewer-selection-box" }, [
       el("div", { className: "cw-viewer-selection-text" }, [selectionList, measurementLine]),
@@ -189,6 +220,8 @@ async function render({ model, el: host }) {
   let atomReps = [];
   let selectionRep = null;
   let cellComponent = null;
+  let forcesComponent = null;
+  let playTimer = null;
   let loads = 0;
   let oriented = false;
 
@@ -244,7 +277,7 @@ async function render({ model, el: host }) {
     const shape = new Shape("unit cell");
     const origin = shown.shift.map((v) => -v);
     const edgeColor = isDarkTheme() ? [0.8, 0.8, 0.8] : [0.25, 0.25, 0.25];
-    for (const [start, end, axis] of cellEdges(shown.data.cell, origin)) {
+    for (const [start, end, axis] of cellEdges(shown.cell, origin)) {
       shape.addWideline(start, end, axis >= 0 ? AXIS_COLORS[axis] : edgeColor, 2, "cell");
       if (axis >= 0) {
         // the axis name just past the end of its edge
@@ -276,7 +309,7 @@ async function render({ model, el: host }) {
     }
     if (hasCell(shown.data)) {
       const origin = shown.shift.map((v) => -v);
-      for (const [start, end] of cellEdges(shown.data.cell, origin)) points.push(start, end);
+      for (const [start, end] of cellEdges(shown.cell, origin)) points.push(start, end);
     }
     const low = [Infinity, Infinity, Infinity];
     const high = [-Infinity, -Infinity, -Infinity];
@@ -320,7 +353,7 @@ async function render({ model, el: host }) {
       images: model.get("show_images"),
       bondLimit: data.bond_limit ?? DEFAULT_BOND_LIMIT,
     });
-    const { n, count, total, positions, origin, bonds } = drawn;
+    const { n, count, total, positions, origin, translations, bonds } = drawn;
     let shift;
     try {
       shift = pdbShift(positions);
@@ -342,10 +375,13 @@ async function render({ model, el: host }) {
     structureComponent = component;
     const viewKey = JSON.stringify([repeats, data.cell, n]);
     const sameView = shown?.viewKey === viewKey;
-    shown = { data, repeats, n, count, total, positions, origin, shift, bonds, viewKey };
+    shown = { data, repeats, n, count, total, positions, origin, translations, shift, bonds, viewKey };
+    shown.cell = data.cell;
+    shown.frame = null; // the structure's own positions
     atomReps = [];
     selectionRep = null;
     applyStyle();
+    applyFrame(false);
     drawCell();
     if (!sameView) orient();
     describe();
@@ -363,6 +399,164 @@ async function render({ model, el: host }) {
       });
       viewer.requestRender();
     });
+  }
+
+  // ---- trajectory frames and force arrows ----
+  let frameData = null; // { meta, positions, forces } of the trajectory, parsed once per change
+  function readFrames() {
+    const count = model.get("frames");
+    const meta = model.get("_frames_meta") ?? {};
+    frameData = count > 0
+      ? { count, meta, positions: floats(model.get("_frame_positions")), forces: floats(model.get("_frame_forces")) }
+      : null;
+  }
+
+  /** The frame shown, or null when there is none (or it is of other atoms than drawn). */
+  function currentFrame() {
+    if (!frameData || !shown || frameData.meta.n_atoms !== shown.n) return null;
+    const k = Math.min(Math.max(0, model.get("frame")), frameData.count - 1);
+    return k;
+  }
+
+  /** Move the drawn atoms to the frame's positions (in place: NGL keeps the structure) and
+   * redraw the arrows; `redraw`: also the cell (the caller redraws it otherwise). */
+  function applyFrame(redraw = true) {
+    const started = performance.now();
+    showFrameControls();
+    if (!shown || !structureComponent) return;
+    const k = currentFrame();
+    if (k === null && shown.frame === null) {
+      drawForces();
+      return;
+    }
+    const n = shown.n;
+    const positions = k === null ? shown.data.positions.flat() : frameOf(frameData.positions, k, n);
+    const cell = k === null ? shown.data.cell : frameCell(frameData.meta, k, shown.data.cell);
+    const placed = placeAtoms(shown.origin, shown.translations, positions, cell);
+    const shifted = new Float32Array(placed.length);
+    for (let j = 0; j < placed.length; j++) shifted[j] = placed[j] - shown.shift[j % 3];
+    structureComponent.structure.updatePosition(shifted);
+    structureComponent.updateRepresentations({ position: true });
+    const cellChanged = cell !== shown.cell;
+    shown.positions = placed;
+    shown.cell = cell;
+    shown.frame = k;
+    if (redraw && cellChanged) drawCell();
+    drawForces();
+    const workMs = performance.now() - started;
+    viewer.signals.rendered.addOnce(() => {
+      root.dataset.cwFrameWorkMs = workMs.toFixed(1); // the test hooks: work, and to the frame drawn
+      root.dataset.cwFrame = String(k ?? -1);
+      root.dataset.cwFrameMs = (performance.now() - started).toFixed(1);
+      const atom = structureComponent?.structure.getAtomProxy(0);
+      if (atom) {
+        root.dataset.cwFirstAtom = JSON.stringify(
+          [atom.x, atom.y, atom.z].map((v, d) => +(v + shown.shift[d]).toFixed(4)),
+        );
+      }
+    });
+    viewer.requestRender();
+  }
+
+  /** The radius (Å) of each atom's ball as drawn in the current style (NGL's radii). */
+  function ballRadii() {
+    const { radiusType, radiusScale } = ballRadius(model.get("draw_style"));
+    const structure = structureComponent.structure;
+    const bySymbol = new Map();
+    return shown.data.symbols.map((symbol, i) => {
+      if (!bySymbol.has(symbol)) {
+        const atom = structure.getAtomProxy(i);
+        bySymbol.set(symbol, (radiusType === "vdw" ? atom.vdw : atom.covalent) * radiusScale);
+      }
+      return bySymbol.get(symbol);
+    });
+  }
+
+  function drawForces() {
+    if (forcesComponent) {
+      stage.removeComponent(forcesComponent);
+      forcesComponent = null;
+    }
+    const k = currentFrame();
+    const hasForces = k !== null && frameData.forces && frameData.meta.has_forces?.[k];
+    forcesCheckbox.disabled = !hasForces;
+    forcesLabel.title = hasForces
+      ? `each atom's force as an arrow, the longest ${LONGEST_ARROW} Å`
+      : "this frame has no forces";
+    root.dataset.cwArrows = "0";
+    if (!model.get("show_forces") || !shown) {
+      forceNote.textContent = "";
+      return;
+    }
+    if (!hasForces) {
+      forceNote.textContent = frameData ? "Forces: this frame has none." : "Forces: no trajectory with forces is shown.";
+      return;
+    }
+    const forces = frameOf(frameData.forces, k, shown.n);
+    const { arrows, fmax, perAngstrom } = forceArrows(
+      forces, shown.origin, shown.count, shown.positions, shown.shift, ballRadii(),
+    );
+    if (arrows.length) {
+      const shape = new Shape("forces", { radialSegments: 10 });
+      for (const [start, end] of arrows) shape.addArrow(start, end, FORCE_COLOR, 0.08, "force");
+      forcesComponent = stage.addComponentFromObject(shape);
+      forcesComponent.addRepresentation("buffer", { disablePicking: true });
+    }
+    root.dataset.cwArrows = String(arrows.length);
+    forceNote.textContent =
+      `Forces: longest arrow ${LONGEST_ARROW} Å = ${fmax.toFixed(4)} eV/Å ` +
+      `(1 Å of arrow = ${perAngstrom.toFixed(4)} eV/Å; arrows start on the balls)`;
+  }
+
+  let framesPending = false;
+  function framesChanged() {
+    if (framesPending) return;
+    framesPending = true;
+    queueMicrotask(() => {
+      framesPending = false;
+      readFrames();
+      applyFrame();
+    });
+  }
+
+  function showFrameControls() {
+    const count = frameData?.count ?? 0;
+    frames.box.hidden = count === 0;
+    if (!count) {
+      stopPlaying();
+      return;
+    }
+    const k = Math.min(model.get("frame"), count - 1);
+    frames.slider.max = String(count - 1);
+    frames.slider.value = String(k);
+    frames.slider.disabled = count < 2;
+    frames.play.disabled = count < 2;
+    frames.label.textContent = frameText(frameData.meta, k, count);
+  }
+
+  function stopPlaying() {
+    if (playTimer === null) return;
+    clearInterval(playTimer);
+    playTimer = null;
+    frames.play.textContent = "▶ Play";
+    root.dataset.cwPlaying = "false";
+  }
+
+  function togglePlay() {
+    if (playTimer !== null) {
+      stopPlaying();
+      return;
+    }
+    const count = frameData?.count ?? 0;
+    if (count < 2) return;
+    if (model.get("frame") >= count - 1) send(model, "frame", 0);
+    frames.play.textContent = "❚❚ Pause";
+    root.dataset.cwPlaying = "true";
+    playTimer = setInterval(() => {
+      const next = model.get("frame") + 1;
+      if (next >= count) stopPlaying();
+      else send(model, "frame", next);
+    }, PLAY_STEP_MS);
   }
 
   function describe() {
@@ -556,6 +750,12 @@ async function render({ model, el: host }) {
   imagesCheckbox.addEventListener("change", () =>
     send(model, "show_images", imagesCheckbox.checked),
   );
+  forcesCheckbox.addEventListener("change", () => send(model, "show_forces", forcesCheckbox.checked));
+  frames.slider.addEventListener("input", () => {
+    stopPlaying();
+    send(model, "frame", Number(frames.slider.value));
+  });
+  frames.play.addEventListener("click", togglePlay);
   pngButton.addEventListener("click", async () => {
     const blob = await stage.makeImage({ factor: 2, antialias: true, trim: false, transparent: false });
     const link = el("a", {
@@ -585,6 +785,7 @@ async function render({ model, el: host }) {
     onChange(model, "draw_style", () => {
       showControls();
       applyStyle();
+      drawForces();
       frame();
       describe();
     }),
@@ -593,6 +794,15 @@ async function render({ model, el: host }) {
       cellComponent?.setVisibility(model.get("show_cell"));
     }),
     onChange(model, "selected", applySelection),
+    onChange(model, "frame", () => applyFrame()),
+    // a new trajectory changes these together: read and draw it once
+    ...["frames", "_frames_meta", "_frame_positions", "_frame_forces"].map((name) =>
+      onChange(model, name, framesChanged),
+    ),
+    onChange(model, "show_forces", () => {
+      forcesCheckbox.checked = model.get("show_forces");
+      drawForces();
+    }),
     onChange(model, "selection_info", showSelectionInfo),
     onChange(model, "measurement", showMeasurement),
     onChange(model, "summary", showSummary),
@@ -624,9 +834,12 @@ async function render({ model, el: host }) {
   showSelectionInfo();
   showMeasurement();
   showSummary();
+  readFrames();
+  forcesCheckbox.checked = model.get("show_forces");
   reload();
 
   return () => {
+    stopPlaying();
     for (const cleanup of cleanups) cleanup();
     resizeObserver.disconnect();
     viewer.signals.rendered.remove(onRendered);

@@ -99,12 +99,17 @@ def read_final(work_dir: str | os.PathLike) -> dict[str, Any] | None:
 
 
 def ensure_final(
-    work_dir: str | os.PathLike, timeout: float = EXTRACT_TIMEOUT_S, *, results: bool = False
+    work_dir: str | os.PathLike,
+    timeout: float = EXTRACT_TIMEOUT_S,
+    *,
+    results: bool = False,
+    rewrite: bool = False,
 ) -> dict[str, Any]:
     """The final-structure file's content, made from the result in a child process if missing.
 
     With ``results``, also when the file predates the calculator results it now holds (it
-    is then written again, with them). Blocks the calling thread (not the GIL) while the
+    is then written again, with them); with ``rewrite``, always (the child also writes the
+    trajectory frames, :mod:`.frames`). Blocks the calling thread (not the GIL) while the
     child reads the result.
 
     Raises
@@ -113,7 +118,7 @@ def ensure_final(
         When the result cannot be read, naming the file and why.
     """
     data = read_final(work_dir)
-    if data is not None and (not results or "results" in data):
+    if data is not None and (not results or "results" in data) and not rewrite:
         return data
     cmd = [sys.executable, "-m", "crystalwidgets.jobs.final", str(work_dir)]
     try:  # as the local runner starts its jobs: this interpreter, this environment
@@ -130,7 +135,8 @@ def ensure_final(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write ``cw-final.json`` from ``cw-result.json`` in WORK_DIR (run in a child process)."""
+    """Write ``cw-final.json`` and the trajectory frames (``cw-frames.npz``, :mod:`.frames`)
+    from ``cw-result.json`` in WORK_DIR (run in a child process)."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
         print("usage: python -m crystalwidgets.jobs.final WORK_DIR", file=sys.stderr)
@@ -144,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     write_final(work_dir, result)
+    from .frames import write_frames
+
+    write_frames(work_dir, result)
     return 0
 
 

@@ -636,6 +636,22 @@ class JobManager:
             attach_results(atoms, data["results"])
         return atoms
 
+    def frames(self, job_id: str) -> Any:
+        """The steps of a relaxation or MD as :class:`~crystalwidgets.structures.trajectory.Frames`
+        (positions, cells, energies and forces per step), or None for a job without them.
+
+        Kept for a relaxation that stopped before converging too. Read from the job's small
+        frames file (for a job that ended before it was written, made once from its result
+        in a child process: seconds for a big one, so call it off the kernel's thread).
+        """
+        from .frames import ensure_frames
+
+        rec = self.get(job_id)
+        kept = rec.state is JobState.FAILED and bool((rec.summary or {}).get("unconverged"))
+        if rec.state is not JobState.COMPLETED and not kept:
+            return None
+        return ensure_frames(rec.work_dir)
+
     def final_structure_ready(self, job_id: str) -> bool:
         """Whether :meth:`structure` (``final=True``) and :meth:`display_structure` answer at
         once; False for a job that ended before its final structure was kept apart from its

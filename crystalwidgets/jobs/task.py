@@ -7,6 +7,7 @@ A job's work dir is self-contained::
     cw-outcome.json   written last, atomically: state, times, summary or error text
     cw-result.json    the recipe's full result (jsanitized), when it completed
     cw-final.json     its final structure alone, for the widgets (see jobs.final)
+    cw-frames.npz     its trajectory's positions, energies, forces per step (see jobs.frames)
     quacc-*/          quacc's own files (RESULTS_DIR is the work dir)
 
 Every file is written atomically (temporary file, then rename), so a job or
@@ -37,6 +38,7 @@ from typing import Any
 
 from .._files import jsanitized, private_tree, read_json, tail_text, write_json
 from .final import write_final
+from .frames import write_frames
 
 __all__ = [
     "encode_input",
@@ -203,6 +205,7 @@ def _run_recipe(work_dir: Path, started: float, outcome: dict[str, Any]) -> bool
         result_json = {"result": jsanitized(result, as_dict_first=True)}
         write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
         write_final(work_dir, result_json["result"], durable=durable)  # what the widgets show
+        write_frames(work_dir, result, durable=durable)
         outcome.update(state="completed", summary=summary)
     except Exception:
         durable = time.time() - started >= DURABLE_AFTER_S
@@ -229,6 +232,7 @@ def _keep_what_it_made(work_dir: Path, started: float, outcome: dict[str, Any], 
         partial_json = jsanitized(partial, as_dict_first=True)
         write_json(work_dir / RESULT, {"result": partial_json}, durable=durable, atomic=False)
         write_final(work_dir, partial_json, durable=durable)
+        write_frames(work_dir, partial, durable=durable)
         outcome["summary"] = summary
     except Exception:  # noqa: BLE001  (the failure itself is what counts)
         pass

@@ -1,4 +1,4 @@
-"""The structure a job's details show, read without blocking the kernel."""
+"""The structure and the steps a job's details show, read without blocking the kernel."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from .._loop import call_in_kernel, running_loop
 
-__all__ = ["READING_NOTE", "display_structure_soon"]
+__all__ = ["READING_NOTE", "display_structure_soon", "frames_soon"]
 
 #: The note shown while a job's final structure is read from its (old, big) result.
 READING_NOTE = "reading the final structure from the job's result…"
@@ -34,3 +34,21 @@ def display_structure_soon(
 
     threading.Thread(target=work, name="cw-final-structure", daemon=True).start()
     return False
+
+
+def frames_soon(manager: Any, job_id: str, then: Callable[[Any, str | None], None]) -> None:
+    """Call ``then(frames, note)`` on the kernel's loop once a worker thread has read the
+    job's trajectory (:meth:`JobManager.frames`: None without one; ``note`` says why it
+    could not be read, else None). Never on the kernel's thread: frames of a big structure
+    are megabytes, and an old job's are first made from its result in a child process.
+    """
+    loop = running_loop()
+
+    def work() -> None:
+        try:
+            frames, note = manager.frames(job_id), None
+        except Exception as exc:  # noqa: BLE001 - a damaged file: said, the rest is shown
+            frames, note = None, f"its steps cannot be shown: {exc}"
+        call_in_kernel(loop, then, frames, note)
+
+    threading.Thread(target=work, name="cw-frames", daemon=True).start()

@@ -33,7 +33,7 @@ from ..jobs import export
 from ..jobs.cause import error_headline
 from ..states import JobState
 from ._esm import bundle_path
-from ._shown import READING_NOTE, display_structure_soon
+from ._shown import READING_NOTE, display_structure_soon, frames_soon
 from ._messages import (
     Column,
     Details,
@@ -674,8 +674,20 @@ class JobTable(anywidget.AnyWidget):
                 self.viewer = StructureViewer(height=320)
             self.viewer.structure = atoms
         self._shown_structure = (*key, which, note)
+        if atoms is not None:
+            frames_soon(self.manager, key[0], functools.partial(self._show_frames, key))
         if late and self.details_id == key[0]:
             self._send_details()
+
+    def _show_frames(self, key: tuple[str, bool], frames: Any, note: str | None) -> None:
+        """Give :attr:`viewer` the job's steps (read off the thread), unless another job's
+        structure is on show by now."""
+        if note is not None:
+            log.warning("job %s: %s", key[0][:8], note)
+        shown = self._shown_structure
+        if self.comm is None or self.viewer is None or shown is None or shown[:2] != key:
+            return
+        self.viewer.trajectory = frames
 
     def _send_details(self) -> None:
         """Send the open job's details and show its structure in :attr:`viewer`."""

@@ -9,11 +9,13 @@ import threading
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from .._loop import call_in_kernel, running_loop
 from ..structures.geometry import boundary_images, measure, periodic_bonds
 from ..structures.symmetry import crystal_summary
+from ..structures.trajectory import Frames
 from ._esm import bundle_path
 
 __all__ = ["StructureViewer"]
@@ -79,6 +81,45 @@ def _structure_data(atoms: Any) -> dict[str, Any]:
         "covalent_radii": {
             symbol: float(covalent_radii[atomic_numbers[symbol]]) for symbol in set(symbols)
         },
+    }
+
+
+def _as_frames(value: Any) -> Frames | None:
+    """``value`` as :class:`Frames`: Frames as they are, a list of ASE Atoms converted."""
+    if value is None or isinstance(value, Frames):
+        return value
+    try:
+        images = list(value)
+    except TypeError:
+        images = None
+    if images and all(_is_atoms(image) for image in images):
+        try:
+            return Frames.from_atoms(images)
+        except ValueError as exc:
+            raise traitlets.TraitError(f"trajectory: {exc}") from None
+    raise traitlets.TraitError(
+        "trajectory: expected crystalwidgets Frames (JobManager.frames), a list of ase.Atoms of "
+        f"the same atoms (e.g. ase.io.read(path, ':')), or None; got {type(value).__name__}"
+    )
+
+
+def _frames_meta(frames: Frames | None) -> dict[str, Any]:
+    """What the browser needs beside the binary positions and forces of each frame."""
+    if frames is None:
+        return {}
+
+    def finite(values: Any) -> list[float | None]:
+        return [round(float(v), 6) if np.isfinite(v) else None for v in values]
+
+    cells = frames.cells.reshape(len(frames), 9)
+    varying = bool((np.abs(cells - cells[0]) > 1e-6).any())
+    return {
+        "n_atoms": frames.n_atoms,
+        "steps": frames.steps.tolist(),
+        "energies": finite(frames.energies),
+        "max_forces": finite(frames.max_forces),
+        "has_forces": frames.has_forces.tolist(),
+        "cells": cells.round(6).tolist() if varying else None,
     }
 
 
@@ -176,6 +217,24 @@ class StructureViewer(anywidget.AnyWidget):
         Read-only: lattice parameters, space group and element counts of
         :attr:`structure` (see :func:`crystalwidgets.structures.symmetry.crystal_summary`),
         shown above the view.
+    trajectory : Frames or None
+        The steps of a relaxation or an MD (:meth:`JobManager.frames
+        <crystalwidgets.JobManager.frames>`, or a list of ASE Atoms of the same atoms,
+        converted to :class:`~crystalwidgets.structures.trajectory.Frames`). Shown frame by
+        frame: a slider and a play button under the view, with each step's energy and
+        largest force. Assigning one shows its last frame (:attr:`structure` becomes that
+        frame unless it is already of the same atoms); assigning :attr:`structure` drops it.
+        Only positions (float32, binary) go to the browser per frame.
+    frames : int
+        Read-only: how many frames :attr:`trajectory` has (0 without one: no slider).
+    frame : int
+        The frame shown, 0 to ``frames - 1``; moves with the slider and the play button,
+        and moves them when set from Python. Selection, measurement and supercell follow
+        it: :attr:`selected` keeps its atom indices, :attr:`selection_info` and
+        :attr:`measurement` give the frame's positions.
+    show_forces : bool
+        Draw each atom's force in the frame shown as an arrow, the longest ~1.2 Å long
+        (the scale is written under the view); nothing for a frame without forces.
     max_atoms : int
         Most atoms the view will draw (structure size times supercell copies);
         guards the browser tab against a supercell typed too large.
@@ -214,13 +273,30 @@ class StructureViewer(anywidget.AnyWidget):
     summary = traitlets.Dict(read_only=True).tag(sync=True)
     max_atoms = traitlets.Int(default_value=100_000, min=1).tag(sync=True)
     height = traitlets.Int(default_value=420, min=150, max=4000).tag(sync=True)
+    trajectory = traitlets.Any(default_value=None, allow_none=True)
+    frames = traitlets.Int(0, read_only=True).tag(sync=True)
+    frame = traitlets.Int(0).tag(sync=True)
+    show_forces = traitlets.Bool(False).tag(sync=True)
     _structure_data = traitlets.Dict().tag(sync=True)
+    #: Per frame: steps, energies, largest forces, which have forces, cells if they change.
+    _frames_meta = traitlets.Dict().tag(sync=True)
+    #: float32 positions of every frame, (frames, atoms, 3) in C order (a binary buffer).
+    _frame_positions = traitlets.Bytes(b"").tag(sync=True)
+    #: float32 forces of every frame, as positions; empty when no frame has forces.
+    _frame_forces = traitlets.Bytes(b"").tag(sync=True)
     #: True while a big structure is described in a worker thread (the browser says so).
     _describing = traitlets.Bool(False).tag(sync=True)
 
     def __init__(self, structure: Any = None, **kwargs: Any) -> None:
         self._generation = 0  # of the structure last set: late descriptions of others are dropped
+        self._keep_trajectory = False  # structure set from the trajectory: keep it
+        trajectory = kwargs.pop("trajectory", None)
+        frame = kwargs.pop("frame", None)
         super().__init__(structure=structure, **kwargs)
+        if trajectory is not None:
+            self.trajectory = trajectory
+        if frame is not None:
+            self.frame = frame
 
     @traitlets.validate("structure")
     def _validate_structure(self, proposal: Any) -> Any:
@@ -255,6 +331,62 @@ class StructureViewer(anywidget.AnyWidget):
             self._check_drawn(atoms, copies, "supercell", "choose fewer copies")
         return copies
 
+    @traitlets.validate("trajectory")
+    def _validate_trajectory(self, proposal: Any) -> Frames | None:
+        frames = _as_frames(proposal["value"])
+        if frames is not None and _parse_supercell(self.supercell) is not None:
+            self._check_drawn(frames.atoms(0), self.supercell, "trajectory", "set a smaller supercell first")
+        return frames
+
+    @traitlets.validate("frame")
+    def _validate_frame(self, proposal: Any) -> int:
+        value = proposal["value"]
+        if not 0 <= value < max(1, self.frames):
+            raise traitlets.TraitError(
+                f"frame: {value} is out of range for a trajectory of {self.frames} frames; "
+                f"use 0 to {self.frames - 1}"
+                if self.frames
+                else f"frame: {value} given but no trajectory is shown (set viewer.trajectory first)"
+            )
+        return value
+
+    @traitlets.observe("trajectory")
+    def _on_trajectory(self, change: Any) -> None:
+        frames = change["new"]
+        with self.hold_sync():
+            if frames is not None:
+                atoms = self.structure
+                if atoms is None or not np.array_equal(atoms.numbers, frames.numbers):
+                    self._keep_trajectory = True
+                    try:
+                        self.structure = frames.atoms(len(frames) - 1)
+                    finally:
+                        self._keep_trajectory = False
+            self._frames_meta = _frames_meta(frames)
+            self._frame_positions = b"" if frames is None else frames.positions.tobytes()
+            forces = None if frames is None else frames.forces
+            self._frame_forces = b"" if forces is None else forces.tobytes()
+            self.set_trait("frames", 0 if frames is None else len(frames))
+            last = max(0, self.frames - 1)
+            if self.frame != last:
+                self.frame = last
+            else:
+                self._describe_selection()
+
+    @traitlets.observe("frame")
+    def _on_frame(self, change: Any) -> None:
+        self._describe_selection()
+
+    def _frame_atoms(self) -> Any:
+        """The atoms shown: :attr:`structure`, with the positions and cell of :attr:`frame`."""
+        frames, atoms = self.trajectory, self.structure
+        if frames is None or atoms is None:
+            return atoms
+        atoms = atoms.copy()
+        atoms.positions = frames.positions[self.frame]
+        atoms.cell = frames.cells[self.frame]
+        return atoms
+
     @traitlets.validate("selected")
     def _validate_selected(self, proposal: Any) -> list[int]:
         count = 0 if self.structure is None else len(self.structure)
@@ -285,6 +417,8 @@ class StructureViewer(anywidget.AnyWidget):
         self._generation += 1
         generation = self._generation
         with self.hold_sync():
+            if not self._keep_trajectory and self.trajectory is not None:
+                self.trajectory = None
             if self.selected and other_atoms:
                 self.selected = []
             self._describe_selection()
@@ -333,7 +467,7 @@ class StructureViewer(anywidget.AnyWidget):
         self._describe_selection()
 
     def _describe_selection(self) -> None:
-        atoms = self.structure
+        atoms = self._frame_atoms() if self.selected else self.structure
         info = []
         if atoms is not None and self.selected:
             fractional = (

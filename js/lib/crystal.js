@@ -43,7 +43,7 @@ export function hasCell(data) {
  * Bonds are between drawn atoms only; none when more than `bondLimit` atoms are drawn or
  * Python sent none.
  * @returns {{ n: number, count: number, total: number, positions: Float64Array,
- *   origin: Int32Array, bonds: Uint32Array | null }}
+ *   origin: Int32Array, translations: Int32Array, bonds: Uint32Array | null }}
  */
 export function layout(data, repeats, { images = true, bondLimit = Infinity } = {}) {
   const n = data.positions.length;
@@ -147,20 +147,36 @@ export function layout(data, repeats, { images = true, bondLimit = Infinity } = 
   }
 
   const total = count + cells.length;
-  const positions = new Float64Array(total * 3);
-  const [a, b, c] = data.cell;
-  const place = (k, i, t) => {
-    const p = data.positions[i];
-    for (let d = 0; d < 3; d++) {
-      positions[3 * k + d] = p[d] + t[0] * a[d] + t[1] * b[d] + t[2] * c[d];
-    }
-  };
-  for (let k = 0; k < count; k++) place(k, k % n, copyOf(k));
-  for (let e = 0; e < cells.length; e++) place(count + e, origin[e], cells[e]);
   const originOf = new Int32Array(total);
   for (let k = 0; k < count; k++) originOf[k] = k % n;
   originOf.set(origin, count);
-  return { n, count, total, positions, origin: originOf, bonds };
+  const translations = new Int32Array(total * 3);
+  for (let k = 0; k < total; k++) translations.set(copyOf(k), 3 * k);
+  const positions = placeAtoms(originOf, translations, data.positions.flat(), data.cell);
+  return { n, count, total, positions, origin: originOf, translations, bonds };
+}
+
+/**
+ * Where drawn atoms are for atom positions `positions` (flat, 3 numbers an atom: the
+ * structure's, or one frame of a trajectory's) and cell vectors `cell` (3 x 3): drawn atom
+ * k is atom `origin[k]` shifted by `translations[3k..3k+2]` whole cell vectors (what
+ * `layout` returns), so a new frame is placed without laying the supercell out again.
+ * @returns {Float64Array} 3 numbers a drawn atom
+ */
+export function placeAtoms(origin, translations, positions, cell) {
+  const total = origin.length;
+  const placed = new Float64Array(total * 3);
+  const [a, b, c] = cell;
+  for (let k = 0; k < total; k++) {
+    const i = 3 * origin[k];
+    const ta = translations[3 * k];
+    const tb = translations[3 * k + 1];
+    const tc = translations[3 * k + 2];
+    for (let d = 0; d < 3; d++) {
+      placed[3 * k + d] = positions[i + d] + ta * a[d] + tb * b[d] + tc * c[d];
+    }
+  }
+  return placed;
 }
 
 /** The 12 edges of the cell box at `origin`, as [start, end, axis] with axis 0/1/2 for the

@@ -27,10 +27,12 @@ function tick(value, digits) {
  * @param {string} [options.yLabel] - label beside the y axis
  * @param {number} [options.digits=4] - decimals of the y ticks
  * @param {string} [options.title] - accessible name (the SVG's <title>)
+ * @param {Function} [options.onPick] - called with the index nearest to a click on the plot
+ *   (the plot then shows a pointer cursor)
  * @returns {SVGSVGElement} with `data-cw-points` set to the number of points drawn
  */
 export function linePlot(values, options = {}) {
-  const { width = 360, height = 200, xLabel = "", yLabel = "", digits = 4, title = "" } = options;
+  const { width = 360, height = 200, xLabel = "", yLabel = "", digits = 4, title = "", onPick } = options;
   const points = values
     .map((y, x) => [x, y])
     .filter(([, y]) => typeof y === "number" && Number.isFinite(y));
@@ -98,6 +100,15 @@ export function linePlot(values, options = {}) {
     .join(" ");
   const line = svg("path", { d: path, class: "cw-plot-line", fill: "none" });
   root.append(axes, labels, line);
+  if (onPick) {
+    root.classList.add("cw-plot-pickable");
+    root.addEventListener("click", (event) => {
+      const box = root.getBoundingClientRect();
+      const x = ((event.clientX - box.left) * width) / box.width;
+      const index = Math.round(((x - margin.left) / plotW) * xMax);
+      onPick(Math.min(Math.max(0, index), values.length - 1));
+    });
+  }
   if (points.length <= 60) {
     const dots = svg("g", { class: "cw-plot-points" });
     for (const [x, y] of points) {

@@ -3,6 +3,7 @@
 // its own, the JobTable's `viewer` trait, drawn inside the panel). Filled from the kernel's
 // "details" message (Details in crystalwidgets/widgets/_messages.py).
 import { el, send } from "../lib/dom.js";
+import { frameOfStep } from "../lib/frames.js";
 import { linePlot } from "../lib/plot.js";
 import { localTime, setText } from "./format.js";
 
@@ -142,7 +143,9 @@ export function createDetails(view, { host, paint }) {
             xLabel: summary.kind === "md" ? "MD step" : "optimiser step",
             yLabel: "energy (eV)",
             digits: 4,
-            title: `energy per optimiser step of job ${d.id.slice(0, 8)}`,
+            title: `energy per optimiser step of job ${d.id.slice(0, 8)}` +
+              " (click a step to show it in the structure view)",
+            onPick: showStep,
           }),
         ),
       );
@@ -184,6 +187,17 @@ export function createDetails(view, { host, paint }) {
     viewerPane.hidden = !d.structure && !d.structure_note;
     viewerBox.hidden = !d.structure;
     if (d.structure) showViewer();
+  }
+
+  /** Show optimiser/MD step `step` in the viewer: its nearest frame (a click on the plot). */
+  async function showStep(step) {
+    const ref = model.get("viewer");
+    if (!ref || !host?.getModel) return;
+    const viewerModel = await host.getModel(ref);
+    const steps = viewerModel.get("_frames_meta")?.steps ?? [];
+    if (!steps.length) return;
+    viewerModel.set("frame", frameOfStep(steps, step));
+    viewerModel.save_changes();
   }
 
   /** Draw the `viewer` widget in the panel (once per widget; again when it is replaced). */
