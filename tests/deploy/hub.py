@@ -22,7 +22,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -31,9 +30,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from _lab import LAB_SETTINGS, REPO, JupyterServer, _die_with_parent, _free_port
+from _lab import LAB_SETTINGS, REPO, JupyterServer
 
-from tests.helpers import wait_until
+from tests.helpers import die_with_parent, free_port, stop_process_group, wait_until
 from tests.runners.slurm import squeue
 
 PROXY = REPO / "js" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -253,7 +252,7 @@ class JupyterHub:
 
     def start(self, timeout: float = 60) -> None:
         """Start the hub and its proxy; wait (bounded) until the hub's API answers."""
-        self.port, self.hub_port, self.proxy_api_port = _free_port(), _free_port(), _free_port()
+        self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()
         config = self.base / "jupyterhub_config.py"
         config.write_text(self.config())
         env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
@@ -261,7 +260,7 @@ class JupyterHub:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "jupyterhub", "-f", str(config)],
                 cwd=self.base, env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=die_with_parent,
             )
         wait_until(self._ready, timeout, f"JupyterHub on port {self.port} (log: {self.log_path})", interval=0.25)
 
@@ -297,18 +296,7 @@ class JupyterHub:
     def stop(self, timeout: float = 60) -> None:
         """Stop the hub (it scancels the user's server job and stops its proxy), bounded."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the proxy, if the hub left it
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
+        stop_process_group(process, timeout)  # then SIGKILL: the proxy, if the hub left it
 
 
 class UserServer(JupyterServer):
