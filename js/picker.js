@@ -49,12 +49,15 @@ function render({ model, el: root }) {
   const status = el("div", { className: "cw-status", "aria-live": "polite" });
   // inside a Slurm job: which, where, how many cores, until when (text from Python, shown as text)
   const allocBox = el("div", { className: "cw-allocation", role: "note" });
+  // batch jobs that engines of kernels that ended left in Slurm, and a button to cancel them
+  const leftoversBox = el("div", { className: "cw-leftovers", role: "note", hidden: true });
   root.append(
     el("div", { className: "cw-picker-head" }, [
       el("span", { className: "cw-picker-title", text: "Cluster" }),
       el("span", { className: "cw-picker-new" }, [kindSelect, newButton]),
     ]),
     allocBox,
+    leftoversBox,
     list,
     el("div", { className: "cw-toolbar cw-picker-actions" }, [checkButton, deepButton, actionButtons]),
     actionBox, checkBox, healthBox, editorBox, status,
@@ -250,6 +253,39 @@ function render({ model, el: root }) {
     ].filter(Boolean));
   };
 
+  // -- leftovers of kernels that ended -------------------------------------
+  const drawLeftovers = () => {
+    const blocks = model.get("leftovers") || [];
+    const result = model.get("leftovers_result") || {};
+    const running = result.state === "running";
+    if (!blocks.length && !result.message) { leftoversBox.replaceChildren(); leftoversBox.hidden = true; return; }
+    leftoversBox.hidden = false;
+    const items = blocks.map((b) => el("li", {
+      className: "cw-leftover", dataset: { jobId: String(b.job_id ?? "") },
+      text: `Slurm job ${b.job_id} (${[b.state, b.reason && b.reason !== "None" ? b.reason : null,
+        b.profile ? `profile “${b.profile}”` : null, b.engine].filter(Boolean).join(", ")})`,
+    }));
+    leftoversBox.replaceChildren(...[
+      blocks.length ? el("div", {
+        className: "cw-leftovers-title",
+        text: `${blocks.length === 1 ? "1 Slurm block" : `${blocks.length} Slurm blocks`} left by `
+          + "kernels that ended: they hold their nodes until their walltime, and cancelling them "
+          + "stops what still runs in them:",
+      }) : null,
+      blocks.length ? el("ul", { className: "cw-leftovers-list" }, items) : null,
+      blocks.length ? el("button", {
+        className: "cw-danger cw-leftovers-cleanup", "data-action": "cleanup-leftovers",
+        text: running ? "Cancelling…" : "Cancel them", disabled: running,
+        title: "scancel these blocks (and stop what their dead kernels' engines left)",
+        on: { click: () => model.send({ kind: "cleanup_leftovers" }) },
+      }) : null,
+      result.message ? el("div", {
+        className: result.state === "failed" || result.state === "timeout" ? "cw-problem" : "cw-action-message",
+        text: result.message,
+      }) : null,
+    ].filter(Boolean));
+  };
+
   // -- editor --------------------------------------------------------------
   const setEntry = (name, entry) => {
     const entries = { ...model.get("entries") };
@@ -323,6 +359,7 @@ function render({ model, el: root }) {
   drawEditor();
   drawStatus();
   drawAllocation();
+  drawLeftovers();
 
   // profiles saved elsewhere and the block health come in on a timer, only while shown
   let refresher = null;
@@ -348,6 +385,8 @@ function render({ model, el: root }) {
     onChange(model, "warnings", drawEditor),
     onChange(model, "status", drawStatus),
     onChange(model, "allocation", drawAllocation),
+    onChange(model, "leftovers", drawLeftovers),
+    onChange(model, "leftovers_result", drawLeftovers),
     onChange(model, "refresh_interval", schedule),
   ];
   return () => {

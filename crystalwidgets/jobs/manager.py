@@ -766,6 +766,21 @@ class JobManager:
                 self._runners[profile.name] = runner
             return runner
 
+    @staticmethod
+    def _runner_classes() -> list[type]:
+        """The runner class of every profile kind whose engine is installed, once each."""
+        from ..profiles import profile_kinds
+
+        classes: list[type] = []
+        for kind in profile_kinds().values():
+            try:
+                cls = kind.runner_class()
+            except ImportError:  # an engine that is not installed has left nothing
+                continue
+            if cls not in classes:
+                classes.append(cls)
+        return classes
+
     def _stop_leftovers(self) -> threading.Thread | None:
         """Let each runner stop, in a thread of its own, what engines of dead kernels left running."""
         runners_dir = self.home / "runners"
@@ -773,23 +788,48 @@ class JobManager:
             return None
 
         def work() -> None:
-            from ..profiles import profile_kinds
-
-            seen: set[type] = set()
-            for kind in profile_kinds().values():
+            for cls in self._runner_classes():
                 try:
-                    cls = kind.runner_class()
-                    if cls not in seen:
-                        seen.add(cls)
-                        cls.stop_leftovers(runners_dir)
-                except ImportError:  # an engine that is not installed has left nothing
-                    continue
+                    cls.stop_leftovers(runners_dir)
                 except Exception:
-                    log.warning("could not look for leftovers of %s", kind.__name__, exc_info=True)
+                    log.warning("could not look for leftovers of %s", cls.__name__, exc_info=True)
 
         thread = threading.Thread(target=work, name="cw-leftovers", daemon=True)
         thread.start()
         return thread
+
+    def leftover_blocks(self) -> list[dict[str, Any]]:
+        """Batch jobs that engines of kernels that ended left in the scheduler.
+
+        A kernel killed with its allocation (the Jupyter job's walltime ended) or on its own
+        cannot cancel its Parsl blocks; they may still be finishing a job, so they are listed
+        for the user to cancel (:meth:`cleanup_leftovers`, the ClusterPicker's "Cancel
+        them") rather than cancelled unasked. Calls the scheduler (bounded): call it off the
+        kernel's thread in widgets.
+
+        Returns
+        -------
+        list of dict
+            ``job_id``, ``name``, ``state``, ``reason``, ``profile`` and ``engine`` (the
+            runner's kind) of each.
+        """
+        runners_dir = self.home / "runners"
+        if not runners_dir.is_dir():
+            return []
+        out = []
+        for cls in self._runner_classes():
+            out += [{**block, "engine": cls.kind} for block in cls.leftover_blocks(runners_dir)]
+        return out
+
+    def cleanup_leftovers(self) -> list[str]:
+        """Cancel the :meth:`leftover_blocks`; returns the batch job ids cancelled."""
+        runners_dir = self.home / "runners"
+        if not runners_dir.is_dir():
+            return []
+        cancelled: list[str] = []
+        for cls in self._runner_classes():
+            cancelled += cls.cleanup_leftovers(runners_dir)
+        return cancelled
 
     def _register(self) -> None:
         """Record this manager in the store (host, pid, Slurm allocation) with a first heartbeat."""

@@ -56,6 +56,22 @@ class Runner(abc.ABC):
         must leave alone what live kernels run. The default has nothing to stop.
         """
 
+    @classmethod
+    def leftover_blocks(cls, runners_dir: Path) -> list[dict[str, Any]]:
+        """Batch jobs (e.g. Slurm blocks) that engines of kernels that ended left queued or running.
+
+        What a new manager cannot stop on its own, because they may still be finishing a job,
+        so the user is asked (the ClusterPicker lists them). Each: ``job_id``, ``name``,
+        ``state``, ``reason``, ``profile``. Must be bounded (scheduler calls with timeouts).
+        The default has none.
+        """
+        return []
+
+    @classmethod
+    def cleanup_leftovers(cls, runners_dir: Path) -> list[str]:
+        """Cancel the :meth:`leftover_blocks` (and what their dead engines left); their ids."""
+        return []
+
     @abc.abstractmethod
     def submit(self, task: Task) -> None:
         """Start (or queue) ``task``; return at once. Report progress through ``emit``."""

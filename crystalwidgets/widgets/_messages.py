@@ -304,6 +304,12 @@ class PickerRefresh(TypedDict):
     kind: Literal["refresh"]
 
 
+class PickerCleanupLeftovers(TypedDict):
+    """Cancel the picker's ``leftovers`` (blocks that engines of kernels that ended left)."""
+
+    kind: Literal["cleanup_leftovers"]
+
+
 PICKER_FROM_BROWSER: dict[str, type] = {
     "new": PickerNew,
     "edit": PickerEdit,
@@ -313,4 +319,5 @@ PICKER_FROM_BROWSER: dict[str, type] = {
     "check": PickerCheck,
     "action": PickerAction,
     "refresh": PickerRefresh,
+    "cleanup_leftovers": PickerCleanupLeftovers,
 }

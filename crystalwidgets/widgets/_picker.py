@@ -20,7 +20,10 @@ Messages browser -> kernel, each with a ``kind``:
 - ``{"kind": "action", "name": ...}``: run the selected profile's action ``name`` (one of
   ``actions``, e.g. start a local server) in a worker thread, bounded by the profile's
   ``action_timeout``; the result arrives in ``action_result``, then a check follows.
-- ``{"kind": "refresh"}``: sent on a timer; re-reads the profiles and the block health.
+- ``{"kind": "refresh"}``: sent on a timer; re-reads the profiles and the block health
+  (and, every :data:`LEFTOVERS_EVERY_S`, looks again for leftover blocks).
+- ``{"kind": "cleanup_leftovers"}``: cancel the ``leftovers`` (batch jobs that engines of
+  kernels that ended left in the scheduler), in a worker thread, bounded.
 
 Everything else travels in synced traitlets.
 """
@@ -51,6 +54,10 @@ __all__ = ["ClusterPicker"]
 _LEADING = ("name", "description")
 #: A str field allowing more characters than this is edited in a text area (shell lines).
 _MULTILINE_OVER = 1000
+#: Seconds between looks for leftover blocks (each asks the scheduler: squeue).
+LEFTOVERS_EVERY_S = 30.0
+#: Seconds a look for leftover blocks, or their cleanup, may take before it is reported unfinished.
+LEFTOVERS_TIMEOUT_S = 60.0
 
 
 def _bounds(prop: dict[str, Any]) -> str:
@@ -191,6 +198,13 @@ class ClusterPicker(anywidget.AnyWidget):
     allocation = traitlets.Unicode("").tag(sync=True)
     #: Seconds between the front end's refresh requests (profiles and block health).
     refresh_interval = traitlets.Float(3.0).tag(sync=True)
+    #: Batch jobs that engines of kernels that ended left queued or running (the manager's
+    #: :meth:`~crystalwidgets.JobManager.leftover_blocks`): job_id, name, state, reason,
+    #: profile, engine. Looked for off the kernel's thread when the picker opens and every
+    #: :data:`LEFTOVERS_EVERY_S` while it is shown; empty without a manager.
+    leftovers = traitlets.List(traitlets.Dict()).tag(sync=True)
+    #: The last cleanup of the leftovers: state (running, done, failed, timeout), message.
+    leftovers_result = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -215,8 +229,11 @@ class ClusterPicker(anywidget.AnyWidget):
                 f"{alloc.describe()[0].upper()}{alloc.describe()[1:]}: the profile "
                 f"'allocation' runs jobs on its {alloc.cpus} cores, beside the Slurm profiles"
             )
+        self._leftovers_seq = 0
+        self._leftovers_looked = 0.0
         self.refresh()
         self.value = value
+        self._look_for_leftovers()
 
     # -- public --------------------------------------------------------------
 
@@ -571,6 +588,58 @@ class ClusterPicker(anywidget.AnyWidget):
             health = {**health, "age_s": round(time.time() - health["checked"])}
         return json.loads(json.dumps(health, default=str))
 
+    # -- leftovers of kernels that ended --------------------------------------
+
+    def _look_for_leftovers(self) -> None:
+        """Ask the manager, in a worker thread, which blocks dead kernels left (bounded)."""
+        if self._manager is None or not hasattr(self._manager, "leftover_blocks"):
+            return
+        self._leftovers_looked = time.monotonic()
+        self._leftovers_seq += 1
+        seq = self._leftovers_seq
+
+        def done(outcome: dict[str, Any]) -> None:
+            if seq != self._leftovers_seq:
+                return  # a newer look (or a cleanup) replaced this one
+            if "value" in outcome:
+                found = json.loads(json.dumps(outcome["value"], default=str))
+                if found != self.leftovers:
+                    self.leftovers = found
+
+        _in_background(self._manager.leftover_blocks, LEFTOVERS_TIMEOUT_S, done, "cw-leftovers-look")
+
+    def _cleanup_leftovers(self) -> None:
+        if self._manager is None:
+            self.status = "no manager: nothing to clean up"
+            return
+        if self.leftovers_result.get("state") == "running":
+            self.status = "the cleanup is still running; wait for it to finish"
+            return
+        self._leftovers_seq += 1  # a look running now may have seen the blocks before the cleanup
+        self.leftovers_result = {"state": "running", "message": "cancelling the leftover blocks…"}
+
+        def done(outcome: dict[str, Any]) -> None:
+            if "timeout" in outcome:
+                result = {"state": "timeout", "message": (
+                    f"the cleanup did not finish within {LEFTOVERS_TIMEOUT_S:g} s; it goes on in the "
+                    "background (is Slurm answering?)")}
+            elif "error" in outcome:
+                result = {"state": "failed", "message": f"could not cancel them: {outcome['error']}"}
+            else:
+                ids = outcome["value"]
+                result = {"state": "done", "message": (
+                    f"cancelled {len(ids)} leftover block(s): Slurm job(s) {', '.join(map(str, ids))}"
+                    if ids else "no leftover block was left to cancel")}
+            self.leftovers_result = result
+            self._look_for_leftovers()
+
+        _in_background(self._manager.cleanup_leftovers, LEFTOVERS_TIMEOUT_S, done, "cw-leftovers-cleanup")
+
+    def _refresh_from_browser(self) -> None:
+        self.refresh()
+        if time.monotonic() - self._leftovers_looked >= LEFTOVERS_EVERY_S:
+            self._look_for_leftovers()
+
     # -- messages ------------------------------------------------------------
 
     def _handlers(self, content: dict[str, Any]) -> dict[str, Callable[[], Any]]:
@@ -583,7 +652,8 @@ class ClusterPicker(anywidget.AnyWidget):
             "delete": lambda: self._delete(str(content.get("name"))),
             "check": lambda: self._start_check(bool(content.get("deep")), bool(content.get("draft"))),
             "action": lambda: self._start_action(str(content.get("name"))),
-            "refresh": self.refresh,
+            "refresh": self._refresh_from_browser,
+            "cleanup_leftovers": self._cleanup_leftovers,
         }
 
     def _on_frontend_msg(self, widget: Any, content: dict[str, Any], buffers: list) -> None:

@@ -127,6 +127,16 @@ class ParslRunner(BlockWatch, Runner):
         """Stop the interchanges of local engines whose kernel died (:func:`.stop_dead_engines`)."""
         stop_dead_engines(runners_dir)
 
+    @classmethod
+    def leftover_blocks(cls, runners_dir: Path) -> list[dict[str, Any]]:
+        """Slurm blocks of ``parsl-slurm`` engines whose kernel ended (:func:`.leftover_blocks`)."""
+        return leftover_blocks(runners_dir)
+
+    @classmethod
+    def cleanup_leftovers(cls, runners_dir: Path) -> list[str]:
+        """scancel those blocks, stop the dead engines' interchanges (:func:`.cleanup_leftovers`)."""
+        return cleanup_leftovers(runners_dir)
+
     def __init__(self, profile: Any, emit: Emit, run_dir: Path) -> None:
         super().__init__(profile, emit, Path(run_dir))
         self._lock = threading.RLock()
@@ -311,14 +321,6 @@ class ParslRunner(BlockWatch, Runner):
                     f"were cancelled: {_task.resubmit_hint(job.task.job_id)}"
                 ),
             )
-
-    def leftover_blocks(self) -> list[dict[str, Any]]:
-        """Blocks still in Slurm from kernels that ended without cleaning up (any profile)."""
-        return leftover_blocks(self.run_dir.parent)
-
-    def cleanup_leftovers(self) -> list[str]:
-        """Cancel the :meth:`leftover_blocks`; returns their Slurm job ids."""
-        return cleanup_leftovers(self.run_dir.parent)
 
     # -- submitting ----------------------------------------------------------
 

@@ -24,6 +24,7 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets.errors import ProfileError
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile
+from crystalwidgets.widgets import ClusterPicker
 from tests.helpers import ROOT, states_seen, wait_until
 from tests.runners.cancel import cancel_pending_and_running
 from tests.runners.slurm import SCRIPTS as _SCRIPTS
@@ -318,12 +319,18 @@ def _recover_and_clean(home: Path, ids: list[str], block: str) -> None:
             assert "Parsl queue of a kernel that ended" in orphan.error
         else:
             assert orphan.state is JobState.RUNNING and orphan.engine_ref["slurm_job_id"] == block
-        left = mgr.runner("one").leftover_blocks()
-        assert [(b["job_id"], b["state"]) for b in left] == [(block, "RUNNING")]
-        assert left[0]["profile"] == "one"
-        cancelled = mgr.runner("one").cleanup_leftovers()
-        assert cancelled == [block]
+        left = mgr.leftover_blocks()
+        assert [(b["job_id"], b["state"], b["profile"], b["engine"]) for b in left] == [(block, "RUNNING", "one", "parsl")]
+        # the picker lists it (looked for off the kernel's thread) and its button cancels it
+        picker = ClusterPicker(mgr)
+        wait_until(lambda: [b["job_id"] for b in picker.leftovers] == [block], 30, "the picker to list the block")
+        picker._on_frontend_msg(picker, {"kind": "cleanup_leftovers"}, [])
+        result = wait_until(lambda: picker.leftovers_result.get("state") not in (None, "running")
+                            and picker.leftovers_result, 60, "the picker's cleanup to finish")
+        assert result["state"] == "done" and block in result["message"], result
         wait_until(lambda: not _blocks(), 20, "the leftover block scancelled", 0.25)
+        wait_until(lambda: picker.leftovers == [], 30, "the picker to list no block any more")
+        assert mgr.leftover_blocks() == [] and mgr.cleanup_leftovers() == []
         assert leftover_blocks(home / "runners") == []
         if orphan.state is JobState.RUNNING:  # its process died with the block: orphaned, with why
             (rec,) = mgr.wait([orphan.id], timeout=10)
