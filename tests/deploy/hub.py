@@ -246,6 +246,8 @@ class JupyterHub:
             # squeue names the node; the server listens on 127.0.0.1 of this one-node cluster
             c.LocalSlurmSpawner.state_exechost_exp = "127.0.0.1"
             c.LocalSlurmSpawner.startup_poll_interval = 0.5
+            # notice soon that the server's job ended (default 30 s; squeue each time)
+            c.LocalSlurmSpawner.poll_interval = 3
             c.LocalSlurmSpawner.start_timeout = 180
             c.LocalSlurmSpawner.http_timeout = 120
             """)
@@ -286,6 +288,10 @@ class JupyterHub:
         """Does the hub say the user's server is up?"""
         server = self.api(f"/hub/api/users/{self.user.name}")["servers"].get("", {})
         return bool(server.get("ready"))
+
+    def server_job(self) -> dict[str, str] | None:
+        """The user's server's Slurm job as squeue says (None when there is none)."""
+        return next((j for j in self.user.jobs() if j["name"] == "cw-hub-server"), None)
 
     def log_tail(self, lines: int = 40) -> str:
         try:

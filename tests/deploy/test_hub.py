@@ -6,11 +6,16 @@ allocation: the viewer draws the crystal, the EMT job completes in the table, th
 says the kernel runs in that Slurm job, and every request the page makes goes to the hub's
 127.0.0.1 address under ``/user/<name>/`` (nothing from outside: HPC notebooks are often
 offline). From the same kernel a ``parsl-slurm`` job gets a block of its own and completes.
+Then the server's Slurm job ends under a running local and a running ``parsl-slurm`` job
+(scancel, as at the end of its walltime): the user relaunches the server from the hub's
+page, runs the notebook again, and sees what the new kernel made of the old one's jobs;
+the picker lists the block the dead kernel left and its button cancels it.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from _lab import NotebookPage
@@ -40,8 +45,7 @@ def session(hub, hub_browser):
         page.fill("#password_input", hub.password)
         page.click("#login_submit")
         server_job = wait_until(
-            lambda: next((j for j in user.jobs() if j["name"] == "cw-hub-server"), None),
-            60, f"the hub to submit {user.name}'s server to Slurm{_tail(hub)}", interval=0.25,
+            hub.server_job, 60, f"the hub to submit {user.name}'s server to Slurm{_tail(hub)}", interval=0.25
         )
         page.wait_for_url(re.compile(rf"/user/{user.name}/lab"), timeout=180_000)
         assert hub.server_ready()
@@ -117,3 +121,68 @@ def test_a_parsl_slurm_job_from_the_hub_server_gets_a_block_of_its_own(hub, sess
     cu = bulk("Cu")
     cu.calc = EMT()
     assert energy == pytest.approx(cu.get_potential_energy(), abs=1e-8)
+
+
+def test_the_servers_walltime_ends_the_next_server_sorts_out_its_jobs(hub, session, tmp_path):
+    user, page, old = hub.user, session["page"], session["server"]
+    old_server = session["job"]["id"]
+    user.write("jobfuncs.py", (REPO / "tests" / "jobfuncs.py").read_bytes())  # the user's own job functions
+    slow_started, block_started, block_go = (user.home / n for n in ("slow-started", "block-started", "block-go"))
+    with old.probe(NOTEBOOK) as kernel:
+        kernel.exec(
+            "import jobfuncs\n"
+            "from crystalwidgets.profiles import ProfileStore\n"
+            "from crystalwidgets.runners.parsl.profiles import ParslSlurmProfile\n"
+            "ProfileStore().save(ParslSlurmProfile(name='hub-block', partition='debug', walltime='00:05:00',"
+            " exclusive=False, max_workers_per_node=1, cores_per_worker=1, max_idletime=30,"
+            " address='127.0.0.1'))\n"
+            "ended_ids = {\n"
+            f"  'slow': mgr.submit(bulk('Cu'), jobfuncs.sleeping_job, 'allocation', seconds=600, marker={str(slow_started)!r}).id,\n"
+            f"  'block': mgr.submit(bulk('Cu'), jobfuncs.sleeping_job, 'hub-block', seconds=0.5, marker={str(block_started)!r},"
+            f" until={str(block_go)!r}).id,\n"
+            "}\n"
+        )
+        ids = kernel.eval("ended_ids")
+        wait_until(slow_started.exists, 120, "the local job to start on the allocation's core")
+        wait_until(block_started.exists, 180, "the parsl-slurm job to start in its block")
+        block = kernel.eval("mgr.get(ended_ids['block']).engine_ref['slurm_job_id']")
+
+    # the walltime of the server's job ends
+    subprocess.run(["scancel", old_server], check=True, timeout=30)
+    wait_until(lambda: not [j for j in user.jobs() if j["id"] == old_server], 60, "the server's job to end")
+    wait_until(lambda: not hub.server_ready(), 60, "the hub to see the server gone")
+    assert [j["state"] for j in user.jobs() if j["id"] == block] == ["RUNNING"]  # a Slurm job of its own
+
+    # the user relaunches it from the hub's page and runs the notebook again
+    page.goto(f"{hub.url}/hub/home", timeout=60_000)
+    page.click("#start")
+    page.wait_for_url(re.compile(rf"/user/{user.name}/lab"), timeout=180_000)
+    new_server = wait_until(hub.server_job, 60, "the new server's Slurm job")
+    assert new_server["id"] != old_server
+    server = UserServer(hub)
+    notebook = NotebookPage(page, server, NOTEBOOK).open(timeout=120)
+    notebook.run_all(timeout=300)
+    panel = notebook.panel
+    with server.probe(NOTEBOOK) as kernel:
+        records = {k: kernel.eval(f"(mgr.get({v!r}).state.value, mgr.get({v!r}).error)") for k, v in ids.items()}
+        # the local job died with the allocation: orphaned, naming it; the block's job lives on
+        assert records["slow"][0] == "orphaned", records
+        assert f"its kernel ran in Slurm job {old_server} on " in records["slow"][1], records
+        assert records["block"][0] == "running", records
+        block_go.write_text("go")
+        wait_until(lambda: kernel.eval(f"mgr.get({ids['block']!r}).state.value") == "completed", 120,
+                   "the reattached parsl-slurm job to complete")
+    for job_id, shown in ((ids["slow"], "orphaned"), (ids["block"], "completed")):
+        row = panel.locator(f".cw-table .cw-tr[data-id='{job_id}']")
+        wait_until(lambda: shown in row.inner_text(), 30, f"the row of {job_id} to show {shown}")
+
+    # the picker lists the block the dead kernel left; its button cancels it
+    leftovers = panel.locator(".cw-picker .cw-leftovers").first
+    item = leftovers.locator(f".cw-leftover[data-job-id='{block}']")
+    item.wait_for(timeout=60_000)
+    assert "hub-block" in item.inner_text()
+    notebook.screenshot("hub-leftover-block", locator=panel.locator(".cw-picker").first)
+    leftovers.locator("[data-action='cleanup-leftovers']").click()
+    wait_until(lambda: f"Slurm job(s) {block}" in leftovers.inner_text(), 60, "the cleanup to say what it cancelled")
+    wait_until(lambda: not [j for j in user.jobs() if j["id"] == block], 60, "the leftover block to leave squeue")
+    assert not item.count()

@@ -139,3 +139,64 @@ def test_dask_slurm_check_uses_the_shared_slurm_checks(cw_home, slurm):
         assert mgr.jobs() == []
     finally:
         mgr.close()
+
+
+_KERNEL = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from ase.build import bulk
+from crystalwidgets import JobManager
+from tests.runners import jobs as t
+
+if __name__ == "__main__":
+    mgr = JobManager(monitor_interval=0.2)
+    running = mgr.submit(bulk("Cu"), t.looping_job, "ds", seconds=8, marker={marker!r})
+    waiting = mgr.submit(bulk("Cu"), t.looping_job, "ds", seconds=8)
+    print(running.id, waiting.id, flush=True)
+    while mgr.get(running.id).state.value != "running":
+        time.sleep(0.05)
+    print(mgr.runner("ds").health()["label"], flush=True)
+    time.sleep(120)  # killed here
+"""
+
+
+def test_a_dead_kernels_dask_slurm_jobs_are_recovered_or_orphaned_and_its_block_leaves(cw_home, slurm, tmp_path):
+    """The kernel holding a dask-slurm cluster's scheduler is SIGKILLed mid-job: the job
+    process finishes the running job on the block (recovered by the next manager), the job
+    that waited is orphaned with the reason, and the block leaves Slurm on its own (its
+    worker loses the scheduler) without anyone cancelling it."""
+    import os
+    import sys
+
+    from tests.helpers import ROOT
+
+    ProfileStore().save(_profile(cores=1))
+    script = tmp_path / "kernel.py"
+    script.write_text(_KERNEL.format(tests=str(ROOT), marker=str(tmp_path / "run")))
+    kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        running, waiting = kernel.stdout.readline().split()
+        label = kernel.stdout.readline().strip()
+        assert label, "the kernel printed no cluster label"
+        _LABELS.add(label)
+        blocks = [j["id"] for j in _blocks()]
+        assert blocks, "no block of the kernel's cluster in squeue"
+    finally:
+        kernel.kill()
+        kernel.wait(10)
+    mgr = JobManager(monitor_interval=0.5)
+    try:
+        assert mgr.get(running).state is JobState.RUNNING, mgr.get(running).error  # its job process: watched
+        waited = mgr.get(waiting)
+        assert waited.state is JobState.ORPHANED
+        assert "it was waiting in the Dask cluster of a kernel that ended" in waited.error, waited.error
+        (rec,) = mgr.wait([running], timeout=60)
+        assert rec.state is JobState.COMPLETED, rec.error
+        # nobody scancels it: the block's worker loses the dead kernel's scheduler and ends
+        wait_until(lambda: not [j for j in squeue() if j["id"] in blocks], 150,
+                   f"the dead kernel's block {blocks} to leave Slurm", 1.0)
+        assert mgr.leftover_blocks() == []  # nothing for the user to clean up
+    finally:
+        mgr.close()
+        subprocess.run(["scancel", *blocks], timeout=30)
