@@ -33,6 +33,16 @@ BUNDLED_ALIASES = {
 }
 
 
+# the reference server as another OPTIMADE version: the package constant set before import
+_AS_VERSION = """
+import sys
+import optimade
+optimade.__api_version__ = sys.argv[1]
+import uvicorn
+uvicorn.run("optimade.server.main:app", host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
 class OptimadeServer:
     """The reference OPTIMADE server, serving the bundled test data or ``jsonl``.
 
@@ -42,9 +52,15 @@ class OptimadeServer:
         A scratch directory for its config and log.
     jsonl : Path, optional
         An OPTIMADE JSONL file to serve instead of the bundled test data.
+    api_version : str, optional
+        Serve as this OPTIMADE version instead of the package's own (its routes, ``/versions``
+        and ``meta.api_version`` follow: the server reads the version from the package
+        constant, set here before the server's modules are imported).
     """
 
-    def __init__(self, base: Path, jsonl: Path | None = None) -> None:
+    def __init__(self, base: Path, jsonl: Path | None = None, api_version: str | None = None) -> None:
+        self.api_version = api_version
+        self.major = (api_version or "1").split(".")[0]
         self.base = Path(base)
         self.base.mkdir(parents=True, exist_ok=True)
         self.jsonl = jsonl
@@ -71,9 +87,12 @@ class OptimadeServer:
         if self.jsonl:
             env["OPTIMADE_INSERT_FROM_JSONL"] = str(self.jsonl)
         with self.log_path.open("ab") as log:
+            command = [sys.executable, "-m", "uvicorn", "optimade.server.main:app", "--host", "127.0.0.1",
+                       "--port", str(self.port), "--log-level", "warning"]
+            if self.api_version:
+                command = [sys.executable, "-c", _AS_VERSION, self.api_version, str(self.port)]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "optimade.server.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning"],
+                command,
                 cwd=self.base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=die_with_parent,
             )
@@ -81,6 +100,8 @@ class OptimadeServer:
         def up() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"the OPTIMADE server exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.api_version:  # its /info refuses a base URL not /v0 or /v1 (the models' pattern)
+                return bool(self.get(f"/v{self.major}/structures", timeout=2, page_limit=1).get("meta"))
             return bool(self.get("/v1/info", timeout=2).get("data"))
 
         try:

@@ -15,6 +15,7 @@ within that bound. What a provider sends is untrusted: it is data, shown as text
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +27,13 @@ from .formula import describe_structure
 from .io import load_structure
 from .optimade_convert import entry_to_atoms
 from .optimade_filter import build_filter
-from .optimade_http import MAX_RESPONSE_BYTES, get_json
+from .optimade_http import MAX_RESPONSE_BYTES, NotFound, get_json
 
 __all__ = ["MAX_RESPONSE_BYTES", "OptimadeHit", "OptimadeResults", "providers", "resolve_provider", "search"]
 
 _MAX_PAGE = 100
+#: The OPTIMADE major version this client speaks (its ``/v1`` endpoints).
+SPOKEN = "1"
 _MAX_TIMEOUT = 300.0
 
 
@@ -194,7 +197,12 @@ def search(
         raise OptimadeError(f"timeout: {timeout!r} is not a number of seconds above 0, at most {_MAX_TIMEOUT:g}: give e.g. 20", "timeout")
     label, base_url = resolve_provider(provider)
     query = build_filter(elements, formula, nelements, filter)
-    answer = get_json(f"{base_url}/v1/structures", {"filter": query, "page_limit": page_limit}, label, float(timeout))
+    deadline = time.monotonic() + float(timeout)
+    try:
+        answer = get_json(f"{base_url}/v1/structures", {"filter": query, "page_limit": page_limit}, label, float(timeout))
+    except NotFound as exc:
+        _check_versions(base_url, label, deadline)
+        raise exc from None
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, list):
         raise OptimadeError(
@@ -202,6 +210,12 @@ def search(
             "(give it without /v1/structures, e.g. https://optimade.materialsproject.org)"
         )
     meta = answer.get("meta") if isinstance(answer.get("meta"), dict) else {}
+    version = str(meta.get("api_version") or "")
+    if version and version.lstrip("v").split(".")[0] != SPOKEN:
+        raise OptimadeError(
+            f"{label} answered in OPTIMADE {version} (its meta.api_version), but crystalwidgets reads "
+            f"version {SPOKEN}.x answers: use a provider that serves OPTIMADE {SPOKEN} at /v{SPOKEN}"
+        )
     total = meta.get("data_returned")
     hits = [hit_from_entry(entry, label) for entry in data[:page_limit]]
     return OptimadeResults(
@@ -212,6 +226,28 @@ def search(
         total=total if isinstance(total, int) and not isinstance(total, bool) else None,
         more=bool(meta.get("more_data_available")) or len(data) > page_limit,
     )
+
+
+def _check_versions(base_url: str, label: str, deadline: float) -> None:
+    """After a 404 at ``/v1``: when the provider's ``/versions`` lists only other major
+    versions, say so (an OptimadeError); else return, and the 404 stands."""
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        return
+    try:
+        text = get_json(f"{base_url}/versions", {}, label, left, 100_000, raw=True)
+    except OptimadeError:
+        return  # no /versions either: the base URL is wrong, as the 404 says
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines or lines[0].lower() != "version":
+        return  # not the OPTIMADE versions endpoint (text/csv with a header line "version")
+    versions = [_text(v, 10) for v in lines[1:20]]
+    if versions and SPOKEN not in versions:
+        raise OptimadeError(
+            f"{label} at {base_url} speaks OPTIMADE version {', '.join(versions)} only (its /versions), "
+            f"but crystalwidgets speaks version {SPOKEN}: use a provider that serves /v{SPOKEN}, "
+            "or a newer crystalwidgets"
+        )
 
 
 def _text(value: Any, limit: int = 80) -> str:

@@ -17,12 +17,18 @@ from typing import Any
 
 from ..errors import OptimadeError
 
-__all__ = ["MAX_RESPONSE_BYTES", "get_json"]
+__all__ = ["MAX_RESPONSE_BYTES", "NotFound", "get_json"]
 
 #: An answer larger than this is refused (lower ``page_limit``).
 MAX_RESPONSE_BYTES = 50_000_000
 
 _CHUNK = 65536
+
+
+class NotFound(OptimadeError):
+    """The provider answered HTTP 404 (no such endpoint: a wrong base URL, or another OPTIMADE
+    version) or OPTIMADE's 553 (Version Not Supported)."""
+
 _HEADERS = {"Accept": "application/vnd.api+json, application/json", "User-Agent": "crystalwidgets"}
 
 
@@ -36,7 +42,7 @@ def _detail(body: bytes) -> str:
     return " ".join(str(text).split())[:300]
 
 
-def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_bytes: int) -> Any:
+def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_bytes: int, raw: bool) -> Any:
     import requests
 
     left = max(deadline - time.monotonic(), 0.01)
@@ -66,21 +72,31 @@ def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_byte
             raise OptimadeError(f"{label} broke off its answer ({type(exc).__name__}): try again") from None
         status = response.status_code
     if status == 404:
-        raise OptimadeError(
+        raise NotFound(
             f"{label} has no OPTIMADE structures at {url} (HTTP 404): check the base URL "
             "(without /v1/structures, e.g. https://optimade.materialsproject.org)"
+        )
+    if status == 553:  # OPTIMADE's "Version Not Supported"
+        raise NotFound(
+            f"{label} does not serve the OPTIMADE version asked for at {url} (HTTP 553 Version Not "
+            f"Supported: {_detail(bytes(body))})"
         )
     if status >= 500:
         raise OptimadeError(f"{label} failed on its side (HTTP {status}: {_detail(bytes(body))}): try again later or narrow the search")
     if status >= 400:
         raise OptimadeError(f"{label} refused the search (HTTP {status}: {_detail(bytes(body))}): check the filter {params.get('filter')!r}")
+    if raw:
+        return bytes(body).decode("utf-8", "replace")
     try:
         return json.loads(bytes(body))
     except ValueError:
         raise OptimadeError(f"{label} answered with something that is not JSON ({url}): is it an OPTIMADE base URL?") from None
 
 
-def get_json(url: str, params: dict[str, Any], label: str, timeout: float, max_bytes: int = MAX_RESPONSE_BYTES) -> Any:
+def get_json(
+    url: str, params: dict[str, Any], label: str, timeout: float, max_bytes: int = MAX_RESPONSE_BYTES,
+    *, raw: bool = False,
+) -> Any:
     """GET ``url`` with ``params`` and decode its JSON, in at most ``timeout`` seconds.
 
     Parameters
@@ -95,17 +111,19 @@ def get_json(url: str, params: dict[str, Any], label: str, timeout: float, max_b
         Seconds the whole request may take, from the name look-up to the last byte.
     max_bytes : int, default :data:`MAX_RESPONSE_BYTES`
         The largest answer taken.
+    raw : bool, default False
+        Return the answer as text instead (e.g. the CSV of ``/versions``).
 
     Returns
     -------
     object
-        The decoded JSON.
+        The decoded JSON (or the text).
 
     Raises
     ------
     OptimadeError
-        Unreachable, no answer within ``timeout``, an HTTP error (with the provider's detail),
-        too large, or not JSON.
+        Unreachable, no answer within ``timeout``, an HTTP error (with the provider's detail;
+        :class:`NotFound` for HTTP 404 and 553), too large, or not JSON.
     """
     deadline = time.monotonic() + timeout
     box: dict[str, Any] = {}
@@ -113,7 +131,7 @@ def get_json(url: str, params: dict[str, Any], label: str, timeout: float, max_b
 
     def work() -> None:
         try:
-            box["value"] = _get(url, params, label, deadline, max_bytes)
+            box["value"] = _get(url, params, label, deadline, max_bytes, raw)
         except OptimadeError as exc:
             box["error"] = exc
         except Exception as exc:  # noqa: BLE001 - handed to the caller, never lost in the thread

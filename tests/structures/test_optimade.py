@@ -254,3 +254,28 @@ def test_an_unreachable_port_gives_an_error_at_once():
     with pytest.raises(OptimadeError, match=r"cannot reach 127\.0\.0\.1:\d+ .*Connection refused.*check the provider's base URL"):
         search(f"http://127.0.0.1:{port}", elements="Si", timeout=5)
     assert time.monotonic() - started < 2
+
+
+def test_a_server_of_another_optimade_version_is_named_as_such(tmp_path):
+    """The reference server serving as OPTIMADE 2.0 (its /v2 routes, /versions and
+    meta.api_version follow the package's version constant): the search says which versions
+    it speaks instead of a bare 404."""
+    server = OptimadeServer(tmp_path / "v2", api_version="2.0.0").start()
+    try:
+        assert server.get("/v2/structures", page_limit=1)["meta"]["api_version"] == "2.0.0"
+        started = time.monotonic()
+        with pytest.raises(OptimadeError) as err:
+            search(server.url, elements="Si", timeout=10)
+        assert time.monotonic() - started < 10
+        assert f"at {server.url} speaks OPTIMADE version 2 only (its /versions)" in str(err.value)
+        assert "crystalwidgets speaks version 1" in str(err.value)
+    finally:
+        server.stop()
+
+
+def test_the_v1_servers_versions_list_one(optimade_server):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{optimade_server.url}/versions", timeout=10) as response:  # noqa: S310 - local
+        assert response.read().decode().split() == ["version", "1"]
+    assert search(optimade_server.url, elements="Ag").hits  # the version check lets it through
