@@ -5,7 +5,7 @@ for a big one); the viewer needs positions, cells, energies and forces per step 
 job writes them beside the result when it ends (also for a relaxation that stopped before
 converging, from the steps :mod:`.salvage` kept), as float32 arrays in an uncompressed
 ``.npz`` (:class:`~crystalwidgets.structures.trajectory.Frames`); a job without a
-trajectory gets one without frames, so "none" is known without opening the result.
+trajectory gets an empty file, so "none" is known without opening the result.
 Jobs that ended before this file existed get it from a child process, as their final
 structure (:func:`crystalwidgets.jobs.final.ensure_final`).
 """
@@ -60,31 +60,18 @@ def frames_from_result(result: Any) -> Frames | None:
         return None
 
 
-def _none() -> Frames:
-    """Frames without a frame: what a job without a trajectory gets."""
-    empty = np.zeros((0, 0, 3), dtype=np.float32)
-    return Frames(
-        numbers=np.zeros(0, dtype=np.int32),
-        pbc=np.zeros(3, dtype=bool),
-        positions=empty,
-        cells=np.zeros((0, 3, 3), dtype=np.float32),
-        energies=np.zeros(0),
-        forces=None,
-        has_forces=np.zeros(0, dtype=bool),
-        steps=np.zeros(0, dtype=np.int64),
-    )
-
-
 def write_frames(work_dir: str | os.PathLike, result: Any, *, durable: bool = False) -> int:
     """Write the frames of ``result`` (:func:`frames_from_result`) to :data:`FRAMES`,
-    private and atomically; returns how many (0: a file saying there are none)."""
-    frames = frames_from_result(result) or _none()
+    private and atomically; returns how many (0: an empty file, saying there are none:
+    an ``.npz`` of empty arrays cost a static job 0.8 ms, 12 % of an EMT static run)."""
+    frames = frames_from_result(result)
     path = Path(work_dir) / FRAMES
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            frames.save(fh)
+            if frames is not None:
+                frames.save(fh)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -92,7 +79,7 @@ def write_frames(work_dir: str | os.PathLike, result: Any, *, durable: bool = Fa
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return len(frames)
+    return len(frames) if frames is not None else 0
 
 
 def read_frames(work_dir: str | os.PathLike) -> Frames | None:
@@ -107,6 +94,8 @@ def read_frames(work_dir: str | os.PathLike) -> Frames | None:
     """
     path = Path(work_dir) / FRAMES
     try:
+        if path.stat().st_size == 0:
+            return None  # written for a job without a trajectory
         frames = Frames.load(path)
     except FileNotFoundError:
         raise
