@@ -56,15 +56,16 @@ def _final_results(result: Any) -> dict[str, Any] | None:
     return {key: results[key] for key in FINAL_RESULTS if results.get(key) is not None}
 
 
-def write_final(work_dir: str | os.PathLike, result: Any, *, durable: bool = False) -> None:
-    """Write the final structure of ``result`` (a recipe's output, raw or jsanitized) and
-    the calculator results for it (:data:`FINAL_RESULTS`)."""
+def write_final(work_dir: str | os.PathLike, result: Any, *, durable: bool = False, sanitized: bool = False) -> None:
+    """Write the final structure of ``result`` (a recipe's output, raw or jsanitized: say
+    ``sanitized`` for the latter, which is then written as it is) and the calculator
+    results for it (:data:`FINAL_RESULTS`)."""
     atoms = _final_atoms(result)
     results = _final_results(result) if atoms is not None else None
-    data = {
-        "atoms": None if atoms is None else jsanitized(atoms, as_dict_first=True),
-        "results": None if results is None else jsanitized(results),
-    }
+    if not sanitized:
+        atoms = None if atoms is None else jsanitized(atoms, as_dict_first=True)
+        results = None if results is None else jsanitized(results)
+    data = {"atoms": atoms, "results": results}
     write_json(Path(work_dir) / FINAL, data, durable=durable)
 
 

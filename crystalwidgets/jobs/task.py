@@ -204,7 +204,7 @@ def _run_recipe(work_dir: Path, started: float, outcome: dict[str, Any]) -> bool
         # not atomic: the result counts only once the outcome, written after it, says so
         result_json = {"result": jsanitized(result, as_dict_first=True)}
         write_json(work_dir / RESULT, result_json, durable=durable, atomic=False)
-        write_final(work_dir, result_json["result"], durable=durable)  # what the widgets show
+        write_final(work_dir, result_json["result"], durable=durable, sanitized=True)  # what the widgets show
         write_frames(work_dir, result, durable=durable)
         outcome.update(state="completed", summary=summary)
     except Exception:
