@@ -4,8 +4,9 @@
 ``hub`` (module): a unix user made for the module, the Python its Slurm job runs, the hub on
 127.0.0.1; after the module the hub is stopped (it scancels the server), the user's Slurm
 jobs and processes are ended and the user and its home removed. Skipped, with the reason,
-when Slurm is down, the proxy is not installed or the run is not root (a hub that starts
-servers as other users runs as root).
+when Slurm is down, the proxy is not installed, the run is not root (a hub that starts
+servers as other users runs as root) or this test environment is not readable by other
+users (their servers could not run it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
 
 from _lab import CHROMIUM, launch_chromium  # noqa: E402
 
-from tests.deploy.hub import HubUser, JupyterHub, KernelEnv, hub_problem  # noqa: E402
+from tests.deploy.hub import HubUser, JupyterHub, KernelEnv, Unreadable, hub_problem  # noqa: E402
 from tests.runners.slurm import slurm_problem  # noqa: E402
 
 
@@ -34,7 +35,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory):
     scratch = Path(tempfile.mkdtemp(prefix="cw-hub-env-"))  # made readable by all: the user's Python
     server = None
     try:
-        server = JupyterHub(tmp_path_factory.mktemp("jupyterhub"), user, KernelEnv(user, scratch))
+        try:
+            env = KernelEnv(user, scratch)
+        except Unreadable as exc:  # the hub's users could not run this install at all
+            pytest.skip(str(exc))
+        server = JupyterHub(tmp_path_factory.mktemp("jupyterhub"), user, env)
         server.start()
         yield server
     finally:

@@ -98,6 +98,10 @@ class HubUser:
             _run("userdel", "--remove", self.name, check=False)
 
 
+class Unreadable(RuntimeError):
+    """The test environment cannot be run by another user (an install in a private home)."""
+
+
 class KernelEnv:
     """The Python (with JupyterLab, batchspawner and crystalwidgets) the user's job runs.
 
@@ -143,7 +147,10 @@ class KernelEnv:
             "JUPYTER_CONFIG_PATH": str(self.prefix / "etc" / "jupyter"),
         }
         if not self._usable(user, self.bin / "python"):
-            raise RuntimeError(f"the user {user.name} cannot import crystalwidgets with {self.bin / 'python'}")
+            raise Unreadable(
+                f"another user cannot import crystalwidgets from this test environment ({site} and this "
+                "checkout must be readable by every user, as a centre's shared kernel environment is)"
+            )
 
     @staticmethod
     def _usable(user: HubUser, python: Path) -> bool:
@@ -156,7 +163,7 @@ class KernelEnv:
             python = Path(folder) / name
             if python.exists() and user.run(str(python), "-c", "pass", check=False).returncode == 0:
                 return python
-        raise RuntimeError(
+        raise Unreadable(
             f"the user {user.name} can run neither {sys.executable} (not readable by other users) "
             f"nor a system {name}: install the test environment where every user can read it"
         )
