@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import CrystalWidgetsError
 from ..structures.codec import structure_from_dict, structure_hash, structure_to_dict
+from ..structures.formula import reduced_formula
 from .store import JobStore, LoadedStructure
 
 __all__ = ["RECENT_MAX", "RecentStructures"]
@@ -94,7 +95,7 @@ class RecentStructures:
         for atoms, label, provenance, at in batch:
             digest = structure_hash(atoms)
             data.setdefault(digest, structure_to_dict(atoms))
-            rows.append(LoadedStructure(digest, label, provenance, atoms.get_chemical_formula(), len(atoms), at))
+            rows.append(LoadedStructure(digest, label, provenance, reduced_formula(atoms), len(atoms), at))
         with self._lock:
             self.store.remember_loaded(rows, data, self.keep)
 

@@ -23,24 +23,27 @@ class SweepControls(w.VBox):
     """Sweep inputs; :meth:`arguments` turns them into :func:`sweep_grid`'s arguments."""
 
     def __init__(self) -> None:
+        narrow, text = w.Layout(width="250px"), w.Layout(width="170px")
+        style = {"description_width": "80px"}
         self.over = w.Dropdown(
             options=[("the selected structure", "selected"), ("every loaded structure", "all")],
             value="selected",
             description="structures",
-            layout=w.Layout(width="300px"),
+            layout=w.Layout(width="250px"),
+            style=style,
         )
         self.parameters = [
-            w.Dropdown(options=[_NONE], description="sweep over" if i == 0 else "and", layout=w.Layout(width="300px"))
+            w.Dropdown(options=[_NONE], description="sweep over" if i == 0 else "and", layout=narrow, style=style)
             for i in range(_ROWS)
         ]
         self.values = [
-            w.Text(placeholder="values, e.g. 0.1, 0.05, 0.01", layout=w.Layout(width="300px")) for _ in range(_ROWS)
+            w.Text(placeholder="values, e.g. 0.1, 0.05, 0.01", layout=text) for _ in range(_ROWS)
         ]
-        self.vary = w.Dropdown(options=[_NONE, *_VARY], description="structure", layout=w.Layout(width="300px"))
-        self.vary_values = w.Text(placeholder="", layout=w.Layout(width="300px"), disabled=True)
-        self.button = w.Button(description="Submit sweep")
+        self.vary = w.Dropdown(options=[_NONE, *_VARY], description="vary", layout=narrow, style=style)
+        self.vary_values = w.Text(placeholder="", layout=text, disabled=True)
+        self.button = w.Button(description="Submit sweep", layout=w.Layout(width="auto"))
         self.progress = w.IntProgress(
-            value=0, min=0, max=1, description="sweep", layout=w.Layout(width="300px", visibility="hidden")
+            value=0, min=0, max=1, description="sweep", layout=w.Layout(width="250px", visibility="hidden")
         )
         self.progress_text = w.Label()  # text, never HTML: errors quote what was typed
         self._types: dict[str, dict[str, Any]] = {}
@@ -52,7 +55,8 @@ class SweepControls(w.VBox):
                 self.over,
                 *(w.HBox([p, v]) for p, v in zip(self.parameters, self.values)),
                 w.HBox([self.vary, self.vary_values]),
-                w.HBox([self.button, self.progress, self.progress_text]),
+                w.HBox([self.button, self.progress]),
+                self.progress_text,
             ]
         )
         self.add_class("cw-sweep")

@@ -74,9 +74,9 @@ def test_structures_loaded_in_one_kernel_are_recent_in_the_next(cw_home):
         assert app2.structures == []  # nothing loaded, but offered
         entries = app2.recent.entries
         assert [(e.label, e.provenance, e.formula, e.n_atoms) for e in entries] == [
-            ("Cu4 from 1: cu.cif, strained 2 %", "built: strained 2 % from cu.cif", "Cu4", 4),
+            ("Cu4 from 1: cu.cif, strained 2 %", "built: strained 2 % from cu.cif", "Cu", 4),
             ("hydrogen <b>bold</b>", "paste", "H2", 2),
-            ("cu.cif", "upload: cu.cif", "Cu4", 4),
+            ("cu.cif", "upload: cu.cif", "Cu", 4),
         ]
         assert app2.recent.select.options[1][0].startswith("hydrogen <b>bold</b> (H2, 2 atoms) - paste, ")
         # load the strained one and the upload: the same structures, named as before
