@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import os
 import shutil
@@ -233,10 +234,12 @@ class JobManager:
         Parameters
         ----------
         jobs
-            Each item is a structure (anything :meth:`submit` accepts) or a pair
-            ``(structure, params)`` with that job's own parameters.
+            Each item is a structure (anything :meth:`submit` accepts), a pair
+            ``(structure, params)`` with that job's own parameters, or a triple
+            ``(structure, params, label)`` with its own label too (what a sweep's point
+            varies, as :func:`crystalwidgets.jobs.sweep.sweep_grid` makes them).
         recipe, profile, label
-            As for :meth:`submit`, the same for every job.
+            As for :meth:`submit`, the same for every job (a job's own label wins).
         **kwargs
             Parameters common to every job (a job's own ``params`` win).
 
@@ -264,8 +267,9 @@ class JobManager:
 
         no_params: dict[str, Any] = {}
         items = [
-            item if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping)
-            else (item, no_params)
+            item if isinstance(item, tuple) and len(item) == 3 and isinstance(item[1], Mapping)
+            else (*item, None) if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Mapping)
+            else (item, no_params, None)
             for item in jobs
         ]
         self._check_open("submit")
@@ -280,7 +284,7 @@ class JobManager:
         loaded: dict[int, tuple[Any, str, str]] = {}
         payloads: dict[tuple[int, int], bytes] = {}  # ... and encoded once per params object
         vasp_checked: set[tuple[int, int]] = set()  # ... and its POTCARs checked once
-        for i, (structure, params) in enumerate(items):
+        for i, (structure, params, job_label) in enumerate(items):
             try:
                 cleaned = info.spec.validate({**kwargs, **params})
                 if id(structure) not in loaded:
@@ -313,7 +317,7 @@ class JobManager:
                     formula=formula,
                     work_dir=str(self.results_dir / job_id),
                     owner=self.owner,
-                    label=label,
+                    label=label if job_label is None else job_label,
                     last_checked=now,
                 )
             )
@@ -453,6 +457,14 @@ class JobManager:
                 f"cannot {what}: this JobManager is closed (close() was called); create a new "
                 "one with JobManager() (its jobs are in the store and come back with it)"
             )
+
+    @functools.cached_property
+    def recent_structures(self) -> Any:
+        """The structures loaded into Apps on this store, newest first, across kernels
+        (:class:`~crystalwidgets.jobs.recent.RecentStructures`)."""
+        from .recent import RecentStructures
+
+        return RecentStructures(self.store)
 
     def get(self, job_id: str) -> JobRecord:
         """The current record of a job (full id or a unique prefix such as the short id)."""

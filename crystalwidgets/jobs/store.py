@@ -27,10 +27,10 @@ from ..errors import CrystalWidgetsError, ReadOnlyStoreError, StoreError
 from ..states import JobState
 from .filesystem import JournalChoice, Mount, UnsafeFilesystem, journal_for, mount_of
 
-__all__ = ["JobRecord", "JobStore", "ManagerRecord", "StoreError", "SCHEMA_VERSION"]
+__all__ = ["JobRecord", "JobStore", "LoadedStructure", "ManagerRecord", "StoreError", "SCHEMA_VERSION"]
 
 #: Version of the schema this code writes. Bump it and add to ``_MIGRATIONS``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 5
 
@@ -78,8 +78,21 @@ CREATE TABLE IF NOT EXISTS managers (
 );
 """
 
+# v3: the structures a user loaded (their data in ``structures``, by content hash)
+_LOADED_V3 = """
+CREATE TABLE IF NOT EXISTS loaded (
+    hash TEXT PRIMARY KEY,
+    label TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    formula TEXT NOT NULL,
+    n_atoms INTEGER NOT NULL,
+    loaded REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS loaded_time ON loaded(loaded);
+"""
+
 #: SQL turning schema version N into N + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _MANAGERS_V2}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _MANAGERS_V2, 2: _LOADED_V3}
 
 _JSON_FIELDS = ("params", "summary", "engine_ref")
 
@@ -209,6 +222,34 @@ class JobRecord(_Row):
 
     def __repr__(self) -> str:
         return f"JobRecord({self.short_id} {self.recipe} {self.formula or '-'} {self.state.value})"
+
+
+class LoadedStructure(NamedTuple):
+    """A structure the user loaded (uploaded, pasted, built, searched), as the store keeps it.
+
+    Attributes
+    ----------
+    hash : str
+        Its content hash; the structure itself is in the store's structures, under it.
+    label : str
+        The name it was shown with (untrusted text: show as text).
+    provenance : str
+        Where it came from: ``upload: NaCl.cif``, ``paste``, ``built: strained 2 % from Cu``,
+        ``optimade: mp mp-22862``, ``code``.
+    formula : str
+        Its chemical formula.
+    n_atoms : int
+        Its number of atoms.
+    loaded : float
+        When it was last loaded (epoch seconds).
+    """
+
+    hash: str
+    label: str
+    provenance: str
+    formula: str
+    n_atoms: int
+    loaded: float
 
 
 class ManagerRecord(NamedTuple):
@@ -571,6 +612,50 @@ class JobStore:
         """The structure stored under ``digest``, or None."""
         rows = self._read("SELECT data FROM structures WHERE hash=?", (digest,))
         return json.loads(rows[0][0]) if rows else None
+
+    # -- loaded structures ---------------------------------------------------
+
+    def remember_loaded(
+        self, entries: Iterable[LoadedStructure], structures: Mapping[str, dict[str, Any]], keep: int
+    ) -> None:
+        """Record structures the user loaded (a structure loaded again moves to the top, keeping
+        its first label and provenance) with their data, and keep only the newest ``keep``;
+        one transaction. The data of one forgotten here is dropped unless a job uses it."""
+        rows = list(entries)
+        with self._write() as conn:
+            conn.executemany(_PUT_STRUCTURE, _structure_rows(structures))
+            conn.executemany(
+                f"INSERT INTO loaded ({','.join(LoadedStructure._fields)}) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(hash) DO UPDATE SET loaded=max(loaded, excluded.loaded)",
+                rows,
+            )
+            dropped = [r[0] for r in conn.execute("SELECT hash FROM loaded ORDER BY loaded DESC LIMIT -1 OFFSET ?", (keep,))]
+            self._drop_loaded(conn, dropped)
+
+    def loaded_structures(self, limit: int | None = None) -> list[LoadedStructure]:
+        """The structures the user loaded, newest first (at most ``limit``)."""
+        rows = self._read(
+            f"SELECT {','.join(LoadedStructure._fields)} FROM loaded ORDER BY loaded DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [LoadedStructure(*r) for r in rows]
+
+    def forget_loaded(self, digests: Iterable[str]) -> None:
+        """Take structures off the loaded list (their data stays while a job uses it)."""
+        with self._write() as conn:
+            self._drop_loaded(conn, list(digests))
+
+    @staticmethod
+    def _drop_loaded(conn: sqlite3.Connection, digests: list[str]) -> None:
+        if not digests:
+            return
+        marks = ",".join("?" * len(digests))
+        conn.execute(f"DELETE FROM loaded WHERE hash IN ({marks})", digests)
+        conn.execute(  # jobs are never deleted: a hash a job uses stays, as managers cache it
+            f"DELETE FROM structures WHERE hash IN ({marks}) AND hash NOT IN "
+            "(SELECT structure_hash FROM jobs WHERE structure_hash IS NOT NULL)",
+            digests,
+        )
 
     # -- managers ------------------------------------------------------------
 

@@ -21,14 +21,16 @@ import ipywidgets as w
 
 from .._loop import call_in_kernel, running_loop
 from ..errors import CrystalWidgetsError, RecipeValidationError, StructureError
-from ..jobs.sweep import sweep_jobs
+from ..jobs.sweep import sweep_grid
 from ..structures.formula import describe_structure
 from ..structures.io import load_structure
 from ..structures.transform import TOOLS, parse_tool_text, transform
-from ._entries import errors_by_field, from_entry, kinds
+from ._entries import errors_by_field
 from ._form import RecipeForm
 from ._optimade import OptimadeSearch
 from ._picker import ClusterPicker
+from ._recent import RecentList
+from ._sweep import SweepControls
 from ._table import JobTable
 from ._viewer import StructureViewer
 
@@ -106,6 +108,13 @@ class App(w.VBox):
         The composed widgets, usable on their own.
     structures : list of ase.Atoms
         Structures loaded so far; the selected one is :attr:`structure`.
+    labels, provenance : list of str
+        Each loaded structure's name and where it came from (``upload: NaCl.cif``,
+        ``paste``, ``built: strained 2 % from Cu``, ``optimade: mp mp-22862``, ``code``).
+    recent : RecentList
+        "Recent structures": what was loaded into Apps on this store, in this kernel or
+        earlier ones (the newest 50, kept by ``manager.recent_structures``), to load again
+        or forget.
 
     Notes
     -----
@@ -131,6 +140,8 @@ class App(w.VBox):
         self.manager = manager
         self.structures: list[Any] = []
         self.names: list[str] = []
+        self.labels: list[str] = []
+        self.provenance: list[str] = []
 
         self.viewer = StructureViewer()
         self.form = RecipeForm(recipe, **recipe_kwargs)
@@ -163,13 +174,13 @@ class App(w.VBox):
         self.optimade = OptimadeSearch(self._read_off_thread, lambda hits: self._load_hits(hits))
         self.message = _text(layout=w.Layout(width="100%"))
         self.message.add_class("cw-app-message")
+        # what earlier kernels (and this one) loaded, kept in the job store
+        self.recent = RecentList(manager.recent_structures, self._load_recent)
+        self.recent.refresh()
 
-        # sweep: all loaded structures, or a grid over one numeric parameter
-        self.sweep_parameter = w.Dropdown(options=["(structures)"], description="sweep over", layout=w.Layout(width="300px"))
-        self.sweep_values = w.Text(placeholder="values, e.g. 0.05, 0.02, 0.01", layout=w.Layout(width="300px"))
-        self.sweep_button = w.Button(description="Submit sweep")
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="sweep", layout=w.Layout(width="300px", visibility="hidden"))
-        self.progress_text = _text()
+        # sweep: structures x strain/rattle x a grid over up to two parameters
+        self.sweep = SweepControls()
+        self.sweep_button, self.progress, self.progress_text = self.sweep.button, self.sweep.progress, self.sweep.progress_text
 
         self.upload.observe(self._on_upload, names="value")
         self.paste_load.on_click(lambda _: self._on_paste())
@@ -196,18 +207,16 @@ class App(w.VBox):
                         w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])]),
                         w.VBox([w.HBox([self.tool, self.tool_text, self.tool_apply]), self.tool_help]),
                         self.optimade,
+                        self.recent,
                     ],
-                    titles=("Upload files", "Paste text", "Build from this structure", "Search OPTIMADE"),
+                    titles=("Upload files", "Paste text", "Build from this structure", "Search OPTIMADE", "Recent structures"),
                 ),
             ],
             layout=w.Layout(width="50%", min_width="360px"),
         )
         structure_box.add_class("cw-structure-box")
-        sweep_box = w.VBox(
-            [w.HBox([self.sweep_parameter, self.sweep_values]), w.HBox([self.sweep_button, self.progress, self.progress_text])]
-        )
         side = w.VBox(
-            [self.picker, self.form, w.Accordion(children=[sweep_box], titles=("Sweep",))],
+            [self.picker, self.form, w.Accordion(children=[self.sweep], titles=("Sweep",))],
             layout=w.Layout(width="50%", min_width="360px"),
         )
         super().__init__(
@@ -238,18 +247,23 @@ class App(w.VBox):
         Errors are raised (from code) and shown in the App (from the UI paths).
         """
         atoms = load_structure(source, format=format, name=name)
-        label = name or (os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) else None)
-        return self._add_loaded(atoms, label)
+        path = os.path.basename(str(source)) if isinstance(source, (str, os.PathLike)) and len(str(source)) < 4096 else None
+        label = name or path
+        provenance = f"file: {path}" if path and os.path.exists(str(source)) else "code"
+        self._add_loaded(atoms, label, provenance=provenance)
+        self._remember(-1)
+        return atoms
 
     def add_structures(self, sources: Sequence[Any]) -> list[Any]:
         """Load many structures at once (the dropdown is refilled once, not per structure:
         10,000 of them load in seconds), select the last; all or, on an error, none."""
         loaded = [load_structure(source) for source in sources]
         for atoms in loaded:
-            self._add_loaded(atoms, None, select=False)
+            self._add_loaded(atoms, None, select=False, provenance="code")
         if loaded:
             self.pick.options = list(self.names)
             self.pick.index = len(self.structures) - 1
+            self._remember(-len(loaded))
         return loaded
 
     def search_optimade(
@@ -313,21 +327,56 @@ class App(w.VBox):
 
     def _load_hits(self, hits: list[Any]) -> list[str]:
         for hit in hits:
-            self._add_loaded(hit.atoms.copy(), hit.name, select=False)
+            self._add_loaded(hit.atoms.copy(), hit.name, select=False, provenance=f"optimade: {hit.provider} {hit.id}")
         if hits:
             self.pick.options = list(self.names)
             self.pick.index = len(self.structures) - 1
+            self._remember(-len(hits))
         return self.names[len(self.names) - len(hits) :]
 
-    def _add_loaded(self, atoms: Any, label: str | None, select: bool = True) -> Any:
+    def _add_loaded(self, atoms: Any, label: str | None, select: bool = True, provenance: str = "code") -> Any:
+        """Append a structure (not yet remembered for later kernels: :meth:`_remember` does)."""
         info = describe_structure(atoms)
         label = label or info["formula"]
         self.structures.append(atoms)
+        self.labels.append(label)
+        self.provenance.append(provenance)
         self.names.append(f"{len(self.structures)}: {label} ({info['formula']}, {info['n_atoms']} atoms)")
         if select:
             self.pick.options = list(self.names)
             self.pick.index = len(self.structures) - 1
         return atoms
+
+    def _remember(self, start: int) -> None:
+        """Keep the structures loaded from ``start`` on (a negative index) for later kernels:
+        in a worker thread (hashing 10,000 of them would hold the kernel), one transaction;
+        the "Recent structures" list is read again after."""
+        entries = list(zip(self.structures[start:], self.labels[start:], self.provenance[start:]))
+        loop = running_loop()
+
+        def done(error: str | None) -> None:
+            call_in_kernel(loop, self._remembered, error)
+
+        self._remember_thread = self.manager.recent_structures.remember(entries, done=done)
+
+    def _remembered(self, error: str | None) -> None:
+        if error:
+            self.message.value = error
+        self.recent.refresh()
+
+    def _load_recent(self, entries: list[Any]) -> None:
+        """Load structures from the "Recent structures" list (read off the kernel's thread)."""
+        recent = self.manager.recent_structures
+        reads = [(repr(e.label), functools.partial(recent.load, e.hash), (e.label, e.provenance)) for e in entries]
+
+        def done(loaded: list[tuple[Any, Any]], errors: list[str]) -> None:
+            for atoms, (label, provenance) in loaded:
+                self._add_loaded(atoms, label, provenance=provenance)
+            if loaded:
+                self._remember(-len(loaded))  # on top of the list again
+            self.message.value = " | ".join(errors + ([f"loaded {len(loaded)} recent structure(s)"] if loaded else []))
+
+        self._recent_thread = self._read_off_thread(reads, "cw-recent-load", done)
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         atoms = self.structure
@@ -376,7 +425,9 @@ class App(w.VBox):
 
     def _uploaded(self, loaded: list[tuple[Any, str | None]], errors: list[str]) -> None:
         for atoms, name in loaded:
-            self._add_loaded(atoms, name)
+            self._add_loaded(atoms, name, provenance=f"upload: {name}")
+        if loaded:
+            self._remember(-len(loaded))
         done = [f"loaded {len(loaded)} file(s)"] if loaded else []
         self.message.value = " | ".join(errors + done)
 
@@ -401,7 +452,8 @@ class App(w.VBox):
         if errors:
             self.message.value = errors[0]
             return
-        self._add_loaded(*loaded[0])
+        self._add_loaded(*loaded[0], provenance="paste")
+        self._remember(-1)
         self.message.value = "loaded the pasted structure"
 
     def _on_profile(self, change: dict[str, Any]) -> None:
@@ -434,24 +486,40 @@ class App(w.VBox):
         self.form.status = f"submitted {rec.short_id} ({rec.recipe} on {rec.formula}, {rec.profile})"
         return rec
 
-    def sweep_jobs(self, parameter: str | None = None, values: Sequence[Any] | None = None) -> list[tuple[Any, dict[str, Any]]]:
-        """The (structure, kwargs) pairs of a sweep: every loaded structure, or one structure
-        with ``parameter`` set to each of ``values``. Each kwargs set is validated first."""
-        return sweep_jobs(
-            self.form.recipe, self.form.value, self.structures, self.structure, parameter, values
-        )
+    def sweep_jobs(
+        self,
+        grid: dict[str, Sequence[Any]] | None = None,
+        *,
+        over: str = "all",
+        strain: Sequence[float] | None = None,
+        rattle: Sequence[float] | None = None,
+    ) -> list[tuple[Any, dict[str, Any], str]]:
+        """The ``(structure, kwargs, label)`` jobs of a sweep with the form's recipe and
+        parameters, every point validated first (:func:`crystalwidgets.jobs.sweep.sweep_grid`).
 
-    def _sweep_args(self) -> tuple[str | None, list[Any] | None]:
-        parameter = self.sweep_parameter.value
-        if parameter == "(structures)":
-            return None, None
-        node = next(f["type"] for f in self.form.spec["fields"] if f["name"] == parameter)
-        texts = [t for t in self.sweep_values.value.replace(";", ",").split(",") if t.strip()]
-        return parameter, [from_entry(node, {"text": t}) for t in texts]
+        Parameters
+        ----------
+        grid : dict, optional
+            Parameter path to its values: ``{"opt_params.fmax": [0.1, 0.05, 0.01]}``,
+            ``{"method": ["GFN1-xTB", "GFN2-xTB"]}``.
+        over : {"all", "selected"}
+            Every loaded structure, or the selected one.
+        strain, rattle : sequence of float, optional
+            Isotropic strains (%) and rattle amplitudes (Å) of each structure.
+        """
+        if over not in ("all", "selected"):
+            raise CrystalWidgetsError(f"over: {over!r} is neither 'all' (every loaded structure) nor 'selected'")
+        if over == "selected":
+            i = self.pick.index
+            structures = [(self.structures[i], self.labels[i])] if self.structure is not None else []
+        else:
+            structures = list(zip(self.structures, self.labels))
+        return sweep_grid(self.form.recipe, self.form.value, structures, grid, strain=strain, rattle=rattle)
 
     def _start_sweep(self) -> None:
         try:
-            jobs = self.sweep_jobs(*self._sweep_args())
+            args = self.sweep.arguments()
+            jobs = self.sweep_jobs(args.pop("grid"), **args)
         except CrystalWidgetsError as exc:
             self.progress_text.value = str(exc)
             return
@@ -462,19 +530,19 @@ class App(w.VBox):
         else:
             self._sweep_task = loop.create_task(self._run_sweep(jobs))
 
-    async def _run_sweep(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+    async def _run_sweep(self, jobs: list[tuple[Any, dict[str, Any], str]]) -> list[Any]:
         recs: list[Any] = []
         for _ in self._sweep(jobs, recs):
             await asyncio.sleep(0)  # let the progress reach the browser
         return recs
 
-    def _run_sweep_sync(self, jobs: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+    def _run_sweep_sync(self, jobs: list[tuple[Any, dict[str, Any], str]]) -> list[Any]:
         recs: list[Any] = []
         for _ in self._sweep(jobs, recs):
             pass
         return recs
 
-    def _sweep(self, jobs: list[tuple[Any, dict[str, Any]]], recs: list[Any]) -> Iterator[None]:
+    def _sweep(self, jobs: list[tuple[Any, dict[str, Any], str]], recs: list[Any]) -> Iterator[None]:
         """Submit the sweep a batch at a time (one store transaction each), yielding between."""
         self._sweep_begin(len(jobs))
         start, size = 0, _SWEEP_BATCH
@@ -496,7 +564,7 @@ class App(w.VBox):
         self.progress.layout.visibility = "visible"
 
     def _sweep_batch(
-        self, jobs: list[tuple[Any, dict[str, Any]]], start: int, size: int, recs: list[Any]
+        self, jobs: list[tuple[Any, dict[str, Any], str]], start: int, size: int, recs: list[Any]
     ) -> bool:
         """Submit ``jobs[start:start + size]`` at once; False (and why, shown) on an error."""
         n = len(jobs)
@@ -514,12 +582,7 @@ class App(w.VBox):
         return True
 
     def _on_spec(self, change: dict[str, Any]) -> None:
-        numeric = [
-            f["name"]
-            for f in change["new"].get("fields", [])
-            if {"int", "float"} & set(kinds(f["type"]))
-        ]
-        self.sweep_parameter.options = ["(structures)", *numeric]
+        self.sweep.set_spec(change["new"])
 
     # -- supercell -------------------------------------------------------------
 
@@ -558,7 +621,11 @@ class App(w.VBox):
             raise CrystalWidgetsError("no structure: load one first, then build from it")
         made, what = transform(atoms, tool, **(params or parse_tool_text(tool, text)))
         source = self.names[self.pick.index].split(" (", 1)[0]
-        return self._add_loaded(made, f"{made.get_chemical_formula()} from {source}, {what}")
+        self._add_loaded(
+            made, f"{made.get_chemical_formula()} from {source}, {what}", provenance=f"built: {what} from {self.labels[self.pick.index]}"
+        )
+        self._remember(-1)
+        return made
 
     def _on_tool(self, change: dict[str, Any] | None = None) -> None:
         what, example = TOOLS[self.tool.value]
@@ -585,4 +652,6 @@ class App(w.VBox):
         bigger = atoms.repeat(copies)
         label = f"{bigger.get_chemical_formula()} from {source}, supercell {'×'.join(map(str, copies))}"
         self.viewer.supercell = (1, 1, 1)
-        return self._add_loaded(bigger, label)
+        self._add_loaded(bigger, label, provenance=f"built: supercell {'×'.join(map(str, copies))} from {self.labels[self.pick.index]}")
+        self._remember(-1)
+        return bigger

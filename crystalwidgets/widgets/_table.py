@@ -116,6 +116,7 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     _column("id", "ID", "short_id", 80, title="Short job id (first 8 characters)"),
     _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True),
     _column("formula", "Formula", "text", 72, grow=1),
+    _column("label", "Label", "text", 120, grow=1.2, tooltip=True, title="A sweep's point (what varied: Cu fmax=0.05), or your label"),
     _column("profile", "Profile", "text", 64, grow=0.8, title="Where the job runs"),
     _column("state", "State", "state", 96, sort="rank"),
     _column("energy_ev", "Energy (eV)", "number", 104, numeric=True, digits=4, error_span=2),

@@ -60,7 +60,7 @@ def test_migration_from_schema_1_keeps_every_row(tmp_path):
 
     store = JobStore(path)
     try:
-        assert store._read("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 2
+        assert store._read("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 3
         assert [r.id for r in store.records()] == [f"{i:016x}" for i in range(3)]
         assert store.get_structure("h") == {}
         assert store.managers() == {}

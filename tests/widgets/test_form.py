@@ -101,10 +101,10 @@ def test_app_submits_the_form_and_sweeps(manager, monkeypatch):
     assert rec.formula == "Al" and rec.profile == "local"
 
     jobs = app.sweep_jobs()  # every loaded structure
-    assert [a.get_chemical_formula() for a, _ in jobs] == ["Cu", "Al"]
+    assert [(a.get_chemical_formula(), label) for a, _, label in jobs] == [("Cu", "cu"), ("Al", "al")]
     app.form.recipe = "emt.relax_job"
-    jobs = app.sweep_jobs("opt_params", [{"fmax": 0.1}, {"fmax": 0.05}])
-    assert [k["opt_params"]["fmax"] for _, k in jobs] == [0.1, 0.05]
+    jobs = app.sweep_jobs({"opt_params.fmax": [0.1, 0.05]}, over="selected")
+    assert [(k["opt_params"]["fmax"], label) for _, k, label in jobs] == [(0.1, "al fmax=0.1"), (0.05, "al fmax=0.05")]
     recs = app._run_sweep_sync(jobs)
     assert app.progress.value == 2 and len(recs) == 2
     done = manager.wait([r.id for r in [rec, *recs]], timeout=180)
@@ -127,7 +127,7 @@ def test_app_submits_the_form_and_sweeps(manager, monkeypatch):
 
     with pytest.raises(Exception, match="relax_cell"):
         app.form.recipe = "emt.relax_job"
-        app.sweep_jobs("relax_cell", ["maybe"])
+        app.sweep_jobs({"relax_cell": ["maybe"]})
 
 
 def test_app_shows_load_errors_and_keeps_going(manager, tmp_path):
