@@ -76,6 +76,16 @@ class BulkReport:
     reasons: dict[str, str] = field(default_factory=dict)
     new_ids: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def merged(cls, action: str, reports: Iterable[BulkReport]) -> BulkReport:
+        """One report of several (of the slices of one request)."""
+        out = cls(action)
+        for report in reports:
+            out.outcomes.update(report.outcomes)
+            out.reasons.update(report.reasons)
+            out.new_ids.update(report.new_ids)
+        return out
+
     def count(self, outcome: str) -> int:
         """How many jobs had ``outcome``."""
         return sum(1 for value in self.outcomes.values() if value == outcome)
