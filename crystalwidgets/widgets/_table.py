@@ -277,6 +277,12 @@ class JobTable(TableActions, anywidget.AnyWidget):
     :mod:`crystalwidgets.jobs.export`); jobs without a final structure are skipped and
     counted in the report returned.
 
+    Rows are ticked by their checkbox (shift-click: a range): the toolbar cancels or resubmits
+    the selected jobs after one question and shows the report per job
+    (:meth:`JobManager.cancel_many`, ``resubmit_many``). The details offer Resubmit, the job's
+    Files (list, text of a file's end, download, zip: :meth:`JobManager.files`) and, once
+    :meth:`on_template` wires a form (the App does), Use as template (:meth:`use_as_template`).
+
     Parameters
     ----------
     manager : crystalwidgets.JobManager
@@ -305,6 +311,8 @@ class JobTable(TableActions, anywidget.AnyWidget):
         Height of the scrolling rows area in pixels.
     viewer : StructureViewer or None
         The 3D view in the details panel, created the first time details are shown.
+    can_template : bool
+        Read-only: a form takes "Use as template" (set by :meth:`on_template`).
 
     Examples
     --------
