@@ -199,7 +199,7 @@ def test_headers_cells_and_sorting_are_built_from_the_column_spec_of_the_snapsho
     row = row_of(table, job_id)
     wait_state(row, "completed", 120)
     columns = demo.probe.eval("table._snapshot()['spec']['columns']")
-    assert [c["key"] for c in columns][:3] == ["id", "recipe", "formula"]
+    assert [c["key"] for c in columns][:4] == ["select", "id", "recipe", "formula"]
 
     headers = table.evaluate(HEADERS_JS)
     assert [h["label"] for h in headers] == [c["label"] for c in columns]
