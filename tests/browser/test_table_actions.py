@@ -14,6 +14,7 @@ import zipfile
 
 import pytest
 from _lab import REPO, demo_notebook
+from test_table import row_of, wait_state
 
 from tests.helpers import wait_until
 
@@ -35,14 +36,6 @@ def table_of(notebook):
     table = notebook.panel.locator(".cw-table").first
     table.wait_for(state="visible", timeout=30_000)
     return table
-
-
-def row_of(table, job_id: str):
-    return table.locator(f".cw-tr[data-id='{job_id}']")
-
-
-def wait_state(row, state: str, timeout: float) -> None:
-    wait_until(lambda: row.get_attribute("data-state") == state, timeout, f"the row to show {state}")
 
 
 def open_details(demo, table, job_id):
