@@ -13,9 +13,11 @@ import lazy_loader
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submod_attrs={
+        "actions": ["BulkReport", "JobTemplate"],
         "events": ["JobEvent", "Task"],
         "manager": ["Changes", "JobManager"],
         "store": ["JobRecord", "JobStore"],
         "sweep": ["sweep_jobs"],
+        "workdir": ["JobFiles"],
     },
 )

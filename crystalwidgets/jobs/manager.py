@@ -32,9 +32,11 @@ from .._procs import owner_id as _owner_id
 from ..errors import CrystalWidgetsError, PotcarWarning, RecipeUnavailableError, RecipeValidationError, UnfitStructureError
 from ..profiles import Profile, ProfileStore
 from ..states import JobState
+from .actions import BulkReport, JobTemplate
 from .events import EventPump, JobEvent, Task
 from .progress import find_log, read_progress
 from .store import JobRecord, JobStore, ManagerRecord
+from .workdir import JobFiles
 
 if TYPE_CHECKING:
     from ..runners.base import Runner
@@ -423,23 +425,25 @@ class JobManager:
     def _again(
         self, old: JobRecord, profile: str | None, atoms: Any, changes: dict[str, Any], label: str | None
     ) -> JobRecord:
+        stored_atoms, recipe, kwargs = self._inputs(old, need_atoms=atoms is None)
+        atoms = stored_atoms if atoms is None else atoms
+        return self.submit(atoms, recipe, profile or old.profile, label=label, **{**kwargs, **changes})
+
+    def _inputs(self, old: JobRecord, need_atoms: bool = True) -> tuple[Any, Any, dict[str, Any]]:
+        """A job's structure, recipe (dotted path or callable) and parameters, read from its
+        input file; when its work dir is gone, from what the store holds."""
         import pickle
 
+        from ..recipes import recipes
         from .task import INPUT
 
         try:
             with open(Path(old.work_dir or "") / INPUT, "rb") as fh:
                 job = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError):
-            return self._again_from_store(old, profile, atoms, changes, label)
-        atoms = job["atoms"] if atoms is None else atoms
-        return self.submit(atoms, job["recipe"], profile or old.profile, label=label, **{**job["kwargs"], **changes})
-
-    def _again_from_store(
-        self, old: JobRecord, profile: str | None, atoms: Any, changes: dict[str, Any], label: str | None
-    ) -> JobRecord:
-        from ..recipes import recipes
-
+            pass
+        else:
+            return job["atoms"], job["recipe"], dict(job["kwargs"])
         gone = f"job {old.short_id}: its input file in {old.work_dir} is gone"
         if old.recipe not in recipes:
             raise CrystalWidgetsError(
@@ -447,9 +451,49 @@ class JobManager:
                 f"does not keep: submit it anew with mgr.submit(mgr.structure({old.short_id!r}), "
                 "your_function, **params)"
             )
-        if atoms is None:
-            atoms = self.structure(old.id)  # raises, naming the job, when the store lacks it
-        return self.submit(atoms, old.recipe, profile or old.profile, label=label, **{**(old.params or {}), **changes})
+        atoms = self.structure(old.id) if need_atoms else None  # raises, naming the job, when the store lacks it
+        return atoms, old.recipe, dict(old.params or {})
+
+    def template(self, job_id: str) -> JobTemplate:
+        """What a job ran: its structure, recipe, parameters and profile, to edit and submit
+        again (the App's "Use as template" fills its form with it).
+
+        Raises
+        ------
+        CrystalWidgetsError
+            When neither the job's input file nor the store has them, saying what is missing.
+        """
+        old = self.get(job_id)
+        atoms, recipe, kwargs = self._inputs(old)
+        return JobTemplate(old.id, atoms, recipe, kwargs, old.profile)
+
+    def cancel_many(self, job_ids: Iterable[str]) -> BulkReport:
+        """Cancel several jobs; one job that cannot be cancelled does not stop the others.
+
+        Returns
+        -------
+        BulkReport
+            Per job what happened (``cancelled``, ``already finished``, ``refused``...);
+            ``str(report)`` says it in one line: "cancelled 2; 1 had already finished".
+        """
+        from .actions import cancel_many
+
+        self._check_open("cancel")
+        return cancel_many(self, job_ids)
+
+    def resubmit_many(self, job_ids: Iterable[str], profile: str | None = None) -> BulkReport:
+        """:meth:`resubmit` each job (on ``profile``, else its own); a refused one does not
+        stop the others. Returns a :class:`BulkReport` (its ``new_ids``: old id -> new id)."""
+        from .actions import resubmit_many
+
+        self._check_open("resubmit")
+        return resubmit_many(self, job_ids, profile)
+
+    def files(self, job_id: str) -> JobFiles:
+        """The files of a job's work dir: list them, read one as text (the end of a big one),
+        zip them (:class:`~crystalwidgets.jobs.workdir.JobFiles`); paths stay inside it."""
+        rec = self.get(job_id)
+        return JobFiles(rec.work_dir or "", rec.short_id)
 
     def _check_open(self, what: str) -> None:
         if self._closed:

@@ -149,6 +149,7 @@ class App(w.VBox):
         if profile in self.picker.names():
             self.picker.value = profile
         self.table = JobTable(manager)
+        self.table.on_template(self._fill_from)  # "Use as template" in the table's details
 
         # structure input: pick among loaded ones, upload files, paste text
         self.pick = w.Dropdown(options=[], description="structure", layout=w.Layout(width="320px"))
@@ -471,6 +472,45 @@ class App(w.VBox):
             self.form.status = ""
 
     # -- submitting ------------------------------------------------------------
+
+    def use_as_template(self, job_id: str) -> str:
+        """Put a job's structure, recipe, parameters and profile into the form, to edit and
+        submit a variant (the table's "Use as template" does the same).
+
+        Its input structure is added to the structure dropdown and picked. Returns what the
+        App's message line then says.
+
+        Raises
+        ------
+        CrystalWidgetsError
+            When the job's inputs cannot be read, or it ran a function of your own (the
+            form offers the catalogue's recipes: submit a variant from code instead).
+        """
+        return self._fill_from(self.manager.template(job_id))
+
+    def _fill_from(self, template: Any) -> str:
+        from ..recipes.catalogue import recipes
+
+        short = template.job_id[:8]
+        recipe = template.recipe
+        name = recipes.resolve(recipe).name if isinstance(recipe, str) else None
+        if name is None or name not in recipes:
+            raise CrystalWidgetsError(
+                f"job {short} ran a function of your own, which the form does not offer: submit a variant "
+                f"from code, t = mgr.template({short!r}); mgr.submit(t.structure, t.recipe, **t.params)"
+            )
+        self.add_structure(template.structure.copy(), name=f"job {short} input")
+        with self.form.hold_sync():
+            self.form.recipe = name
+            self.form.entries = {}
+            self.form.set_values(**template.params)
+        said = f"job {short} is in the form: its structure, {name} and its parameters; edit them and submit"
+        if template.profile in self.picker.names():
+            self.picker.value = template.profile
+        else:
+            said += f" (its profile {template.profile!r} is gone: pick one)"
+        self.message.value = said
+        return said
 
     def submit(self) -> Any:
         """Submit the selected structure with the form's recipe, parameters and profile."""

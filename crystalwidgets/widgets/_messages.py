@@ -9,13 +9,18 @@ them and dispatches on ``kind`` in js/table/index.js.
 
 browser -> kernel
     :class:`SnapshotRequest` when a view renders; :class:`CancelRequest` from a Cancel button;
-    :class:`ExportRequest` from an Export button.
+    :class:`ExportRequest` from an Export button; :class:`BulkRequest` from the selection's
+    toolbar (cancel or resubmit the selected jobs) and the details' Resubmit;
+    :class:`TemplateRequest` from "Use as template"; :class:`FilesRequest`,
+    :class:`FileTextRequest` and :class:`DownloadRequest` from the details' Files.
 kernel -> browser
     :class:`Snapshot` (the answer to a request: every job, and the :class:`TableSpec` the
     browser builds its header, cells and sorting from); :class:`Rows` (only the jobs that
     changed, one message per batch the manager publishes); :class:`Details` (the open job);
-    :class:`Export` (the file an Export button asked for); :class:`Error` (a request the
-    kernel refused).
+    :class:`Export` (the file an Export button asked for); :class:`BulkDone` (what a bulk
+    action did, per job); :class:`Files`, :class:`FileText` and :class:`Download` (a job's
+    files; a download's bytes travel as the message's one buffer); :class:`Status` (a line
+    for the status bar); :class:`Error` (a request the kernel refused).
 """
 
 from __future__ import annotations
@@ -27,8 +32,19 @@ __all__ = [
     "PICKER_FROM_BROWSER",
     "TABLE_FROM_BROWSER",
     "TABLE_TO_BROWSER",
+    "BulkAction",
+    "BulkDone",
+    "BulkRequest",
     "CancelRequest",
     "ContinueRequest",
+    "Download",
+    "DownloadRequest",
+    "FileText",
+    "FileTextRequest",
+    "Files",
+    "FilesRequest",
+    "Status",
+    "TemplateRequest",
     "Column",
     "Details",
     "Error",
@@ -50,7 +66,8 @@ __all__ = [
 #: ``number``: the value with ``digits`` decimals; ``age``: time since the value (an epoch);
 #: ``ago``: "… ago" since the value, empty when there is none; ``actions``: the Cancel
 #: button of an active job (``field`` is None).
-Format = Literal["short_id", "text", "state", "number", "age", "ago", "actions"]
+#: ``select``: the row's checkbox (selected rows are kept by id in the browser; ``field`` is None).
+Format = Literal["select", "short_id", "text", "state", "number", "age", "ago", "actions"]
 
 #: How a column sorts: ``value`` (the field's value), ``rank`` (the value's position in
 #: :attr:`TableSpec.states`), ``newest_first`` (an epoch, the most recent first), or None
@@ -60,6 +77,9 @@ Sort = Literal["value", "rank", "newest_first"] | None
 #: The files the table's Export buttons download: ``csv`` (one row per job) or ``extxyz``
 #: (the jobs' final structures with energies and forces).
 ExportFormat = Literal["csv", "extxyz"]
+
+#: What the selection's toolbar does to the selected jobs.
+BulkAction = Literal["cancel", "resubmit"]
 
 
 # -- browser -> kernel -------------------------------------------------------
@@ -93,6 +113,49 @@ class ExportRequest(TypedDict):
 
     kind: Literal["export"]
     format: ExportFormat
+
+
+class BulkRequest(TypedDict):
+    """Cancel or resubmit these jobs (the browser asked once for all of them); the answer is a
+    :class:`BulkDone`, or an :class:`Error` (too many at once)."""
+
+    kind: Literal["bulk"]
+    action: BulkAction
+    ids: list[str]
+
+
+class TemplateRequest(TypedDict):
+    """Put this job's structure, recipe and parameters into the App's form (offered when the
+    table's ``can_template`` is on); a :class:`Status` or an :class:`Error` answers."""
+
+    kind: Literal["template"]
+    id: str
+
+
+class FilesRequest(TypedDict):
+    """List this job's work dir; the answer is a :class:`Files` or an :class:`Error`."""
+
+    kind: Literal["files"]
+    id: str
+
+
+class FileTextRequest(TypedDict):
+    """Show this file of the job's work dir (``path`` relative to it) as text: the answer is a
+    :class:`FileText` (its end, for a big file) or an :class:`Error`."""
+
+    kind: Literal["file_text"]
+    id: str
+    path: str
+
+
+class DownloadRequest(TypedDict):
+    """Send this file (``zip`` False) or a zip of this dir (``zip`` True; ``path`` "" for the
+    whole work dir) of the job's work dir: a :class:`Download` or an :class:`Error` answers."""
+
+    kind: Literal["download"]
+    id: str
+    path: str
+    zip: bool
 
 
 # -- kernel -> browser -------------------------------------------------------
@@ -170,7 +233,7 @@ class _ErrorFields(TypedDict):
 
 
 class Error(_ErrorFields, total=False):
-    """A request the kernel refused; ``id``: the job a refused cancel was for."""
+    """A request the kernel refused; ``id``: the job it was for (a cancel, a file...)."""
 
     id: str
 
@@ -215,8 +278,78 @@ class Export(TypedDict):
     note: str
 
 
-FromBrowser = SnapshotRequest | CancelRequest | ContinueRequest | ExportRequest
-ToBrowser = Snapshot | Rows | Details | Export | Error
+class BulkDone(TypedDict):
+    """What a :class:`BulkRequest` did, job by job."""
+
+    kind: Literal["bulk"]
+    action: BulkAction
+    #: One line for the user: "cancelled 2; 1 had already finished".
+    message: str
+    #: Job id -> its outcome (``cancelled``, ``resubmitted``, ``finished``, ``missing``,
+    #: ``refused``, ``failed``).
+    outcomes: dict[str, str]
+    #: For a resubmit: old job id -> the new job's id.
+    new_ids: dict[str, str]
+
+
+class Files(TypedDict):
+    """The entries of a job's work dir, each dir followed by what it holds."""
+
+    kind: Literal["files"]
+    id: str
+    #: ``[path, size in bytes, modified (epoch s), "file" | "dir" | "link"]`` per entry,
+    #: paths relative to the work dir with ``/``.
+    entries: list[list[Any]]
+    #: The list was cut (a dir of more than ``LIST_MAX_ENTRIES`` entries).
+    truncated: bool
+
+
+class FileText(TypedDict):
+    """A file of a job's work dir as text (shown as text, never as HTML): its end for a big
+    one; ``text`` None for a binary file (``note`` says so)."""
+
+    kind: Literal["file_text"]
+    id: str
+    path: str
+    size: int
+    #: Offset of the first byte shown (0: from the start).
+    start: int
+    text: str | None
+    note: str
+
+
+class Download(TypedDict):
+    """A file, or a zip, of a job's work dir: its bytes are the message's one buffer, the
+    browser downloads them as it does an :class:`Export`."""
+
+    kind: Literal["download"]
+    id: str
+    filename: str
+    #: MIME type of the download.
+    mime: str
+    size: int
+    note: str
+
+
+class Status(TypedDict):
+    """A line for the table's status bar (what a request did)."""
+
+    kind: Literal["status"]
+    message: str
+
+
+FromBrowser = (
+    SnapshotRequest
+    | CancelRequest
+    | ContinueRequest
+    | ExportRequest
+    | BulkRequest
+    | TemplateRequest
+    | FilesRequest
+    | FileTextRequest
+    | DownloadRequest
+)
+ToBrowser = Snapshot | Rows | Details | Export | BulkDone | Files | FileText | Download | Status | Error
 
 #: Each message type by its ``kind``.
 TABLE_FROM_BROWSER: dict[str, type] = {
@@ -224,12 +357,22 @@ TABLE_FROM_BROWSER: dict[str, type] = {
     "cancel": CancelRequest,
     "continue": ContinueRequest,
     "export": ExportRequest,
+    "bulk": BulkRequest,
+    "template": TemplateRequest,
+    "files": FilesRequest,
+    "file_text": FileTextRequest,
+    "download": DownloadRequest,
 }
 TABLE_TO_BROWSER: dict[str, type] = {
     "snapshot": Snapshot,
     "rows": Rows,
     "details": Details,
     "export": Export,
+    "bulk": BulkDone,
+    "files": Files,
+    "file_text": FileText,
+    "download": Download,
+    "status": Status,
     "error": Error,
 }
 

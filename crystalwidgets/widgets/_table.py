@@ -34,6 +34,7 @@ from ..jobs.cause import error_headline
 from ..states import JobState
 from ._esm import bundle_path
 from ._shown import READING_NOTE, display_structure_soon, frames_soon
+from ._table_actions import TableActions
 from ._messages import (
     Column,
     Details,
@@ -92,13 +93,14 @@ def _column(
     error_span: int = 1,
 ) -> Column:
     """One :class:`~._messages.Column`, every key set (``field`` defaults to ``key``)."""
-    if fmt != "actions" and (field or key) not in COLUMNS:
+    fieldless = fmt in ("actions", "select")
+    if not fieldless and (field or key) not in COLUMNS:
         raise ValueError(f"column {key!r}: {field or key!r} is not a row field")
     return {
         "key": key,
         "label": label,
         "title": title,
-        "field": None if fmt == "actions" else field or key,
+        "field": None if fieldless else field or key,
         "format": fmt,
         "digits": digits,
         "numeric": numeric,
@@ -113,6 +115,7 @@ def _column(
 #: The columns the browser shows, left to right: it builds its header, cells, grid widths and
 #: sorting from these (they travel in :data:`SPEC`, in every snapshot).
 TABLE_COLUMNS: tuple[Column, ...] = (
+    _column("select", "", "select", 28, sort=None, title="Select jobs for Cancel or Resubmit (shift-click: a range)"),
     _column("id", "ID", "short_id", 80, title="Short job id (first 8 characters)"),
     _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True),
     _column("formula", "Formula", "text", 72, grow=1),
@@ -256,7 +259,7 @@ def _matches_text(row: list[Any], terms: list[str]) -> bool:
     return all(term in haystack for term in terms)
 
 
-class JobTable(anywidget.AnyWidget):
+class JobTable(TableActions, anywidget.AnyWidget):
     """A live table of the jobs of a :class:`~crystalwidgets.JobManager`.
 
     One row per job: short id, recipe, formula, profile, state, energy, max force, age and
@@ -274,6 +277,12 @@ class JobTable(anywidget.AnyWidget):
     :meth:`to_extxyz` and :meth:`to_dataframe` export the same rows (see
     :mod:`crystalwidgets.jobs.export`); jobs without a final structure are skipped and
     counted in the report returned.
+
+    Rows are ticked by their checkbox (shift-click: a range): the toolbar cancels or resubmits
+    the selected jobs after one question and shows the report per job
+    (:meth:`JobManager.cancel_many`, ``resubmit_many``). The details offer Resubmit, the job's
+    Files (list, text of a file's end, download, zip: :meth:`JobManager.files`) and, once
+    :meth:`on_template` wires a form (the App does), Use as template (:meth:`use_as_template`).
 
     Parameters
     ----------
@@ -303,6 +312,8 @@ class JobTable(anywidget.AnyWidget):
         Height of the scrolling rows area in pixels.
     viewer : StructureViewer or None
         The 3D view in the details panel, created the first time details are shown.
+    can_template : bool
+        Read-only: a form takes "Use as template" (set by :meth:`on_template`).
 
     Examples
     --------
@@ -327,6 +338,7 @@ class JobTable(anywidget.AnyWidget):
     details_id = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(420, min=120, max=4000).tag(sync=True)
     viewer = anywidget.WidgetTrait().tag(sync=True)
+    can_template = traitlets.Bool(False, read_only=True).tag(sync=True)
 
     def __init__(self, manager: Any, **kwargs: Any) -> None:
         from ..jobs.manager import JobManager
@@ -346,6 +358,7 @@ class JobTable(anywidget.AnyWidget):
         self._shown_structure: tuple[str, bool, str | None, str | None] | None = None
         self._reading: tuple[str, bool] | None = None  # (job id, completed?) read off the thread
         self._exporting = False  # an Export button's file is being built
+        self._init_actions()
         kwargs.setdefault("stale_after", 3.0 * manager.monitor_interval)
         super().__init__(**kwargs)
         self.on_msg(self._on_message)
@@ -503,6 +516,8 @@ class JobTable(anywidget.AnyWidget):
             self._continue(str(content.get("id", "")))
         elif kind == "export":
             self._export(content.get("format"))
+        elif kind in (handlers := self._action_handlers()):
+            handlers[kind](content)
         else:
             self._send_error(f"the table cannot handle a message of kind {kind!r}")
 

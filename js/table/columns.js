@@ -29,9 +29,29 @@ export function isStale(spec, row, now, staleAfter) {
  * How each format draws a cell: `make(cell)` once per pooled row element, then
  * `paint(cell, value, row, ctx, column)` whenever the row element shows a row. `ctx` holds
  * what one paint of the rows shares: `spec`, `now`, `staleAfter`, `stale` (this row's),
- * `confirming` and `cancelling` (the cancel buttons' state). Text is set as text only.
+ * `confirming` and `cancelling` (the cancel buttons' state), `selected` (the ids of the
+ * selected rows). Text is set as text only.
  */
 const FORMATS = {
+  /** The row's checkbox: checked when its job id is in `ctx.selected` (rows.js listens for
+   * its `data-action` "select"). */
+  select: {
+    make(cell) {
+      cell.classList.add("cw-select-cell");
+      cell.cwBox = el("input", {
+        type: "checkbox",
+        className: "cw-select",
+        dataset: { action: "select" },
+        tabindex: "-1",
+        "aria-label": "select this job",
+      });
+      cell.append(cell.cwBox);
+    },
+    paint(cell, _value, row, ctx) {
+      const on = ctx.selected.has(row[ctx.spec.fields.id]);
+      if (cell.cwBox.checked !== on) cell.cwBox.checked = on;
+    },
+  },
   short_id: {
     make(cell) {
       cell.classList.add("cw-id");

@@ -1,8 +1,11 @@
 // The details panel of the job table, under the rows: facts, the error text, the energy per
 // optimiser step, the parameters, and the job's structure in a StructureViewer (a widget of
 // its own, the JobTable's `viewer` trait, drawn inside the panel). Filled from the kernel's
-// "details" message (Details in crystalwidgets/widgets/_messages.py).
+// "details" message (Details in crystalwidgets/widgets/_messages.py). Its buttons: Resubmit
+// (the same job again, as a new one), Use as template (only when the table's `can_template`
+// says a form takes it: in the App), and the Files section (files.js).
 import { el, send } from "../lib/dom.js";
+import { createFiles } from "./files.js";
 import { frameOfStep } from "../lib/frames.js";
 import { linePlot } from "../lib/plot.js";
 import { localTime, setText } from "./format.js";
@@ -18,12 +21,14 @@ function section(title, ...children) {
  * The details panel of one view.
  * @param {object} view - the view's shared state (see index.js)
  * @param {object} options - `host`: anywidget's host (for the viewer widget); `paint()`:
- *   redraw the rows (the open job's row is marked)
+ *   redraw the rows (the open job's row is marked); `say(text)`: a line in the status
  * @returns {{panel: HTMLElement, open: Function, show: Function, onViewer: Function,
- *   cleanup: Function}}
+ *   files: object, redraw: Function, cleanup: Function}}
  */
-export function createDetails(view, { host, paint }) {
+export function createDetails(view, { host, paint, say }) {
   const { model } = view;
+  const files = createFiles(view, { say });
+  let last = null; // the last details message shown
   const detailsTitle = el("span", { className: "cw-details-title" });
   const detailsClose = el("button", {
     type: "button",
@@ -49,6 +54,7 @@ export function createDetails(view, { host, paint }) {
     panel.hidden = !id;
     paint();
     if (!id) return;
+    files.reset(id);
     if (detailsInfo.dataset.id !== id) {
       const row = view.rows.get(id);
       const recipe = row ? ` · ${row[view.spec.fields.recipe]}` : "";
@@ -64,6 +70,7 @@ export function createDetails(view, { host, paint }) {
   /** Fill the panel from a "details" message (ignored when another job is open by now). */
   function show(d) {
     if (d.id !== model.get("details_id")) return;
+    last = d;
     view.skewMs = d.now * 1000 - Date.now();
     const summary = d.summary ?? {};
     setText(
@@ -161,6 +168,23 @@ export function createDetails(view, { host, paint }) {
         }),
       ),
     );
+    const button = (text, className, title, onClick) =>
+      el("button", { type: "button", text, className, title, on: { click: onClick } });
+    const actions = [
+      button("Resubmit", "cw-resubmit", "Submit this job again (same structure, recipe, parameters, profile) as a new job", () => {
+        say(`Resubmitting ${d.id.slice(0, 8)}…`);
+        model.send({ kind: "bulk", action: "resubmit", ids: [d.id] });
+      }),
+    ];
+    if (model.get("can_template")) {
+      actions.unshift(
+        button("Use as template", "cw-template", "Put this job's structure, recipe and parameters into the form, to edit and submit a variant", () =>
+          model.send({ kind: "template", id: d.id }),
+        ),
+      );
+    }
+    parts.unshift(el("div", { className: "cw-details-actions cw-job-actions" }, actions));
+    parts.push(files.section);
     if (summary.unconverged) {
       // a relaxation that stopped before converging: its steps are kept; go on from the last
       parts.unshift(
@@ -226,5 +250,10 @@ export function createDetails(view, { host, paint }) {
     if (!viewerBox.hidden) showViewer();
   }
 
-  return { panel, open, show, onViewer, cleanup: () => viewerAbort?.abort() };
+  /** Draw the last details again (the table's `can_template` changed). */
+  function redraw() {
+    if (last && last.id === model.get("details_id")) show(last);
+  }
+
+  return { panel, open, show, onViewer, files, redraw, cleanup: () => viewerAbort?.abort() };
 }

@@ -1,7 +1,8 @@
 // The Export buttons of the job table's toolbar. The kernel writes the file of the jobs the
 // table shows, in its filter and order (JobTable._export in crystalwidgets/widgets/_table.py,
 // the same code as JobTable.to_csv and to_extxyz), and sends it back as text in an "export"
-// message; it is downloaded here as the viewer's PNG is. What the kernel says about the file
+// message; it is downloaded here as the viewer's PNG is (saveBlob, also used for a job's
+// files: files.js). What the kernel says about the file
 // (structures written, jobs skipped and why) is shown as text.
 import { el } from "../lib/dom.js";
 import { count } from "./format.js";
@@ -17,6 +18,15 @@ const FORMATS = [
 ];
 /** MIME type of each format's download. */
 const TYPES = { csv: "text/csv", extxyz: "chemical/x-extxyz" };
+
+/** Download `blob` as the file `filename` (a link clicked, its URL revoked after). */
+export function saveBlob(blob, filename) {
+  const link = el("a", { href: URL.createObjectURL(blob), download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
 
 /**
  * The Export group of one view.
@@ -56,12 +66,7 @@ export function createExport(view, { say }) {
   /** The kernel's file (an "export" message): download it. */
   function receive(msg) {
     busy(false);
-    const blob = new Blob([msg.text], { type: TYPES[msg.format] ?? "text/plain" });
-    const link = el("a", { href: URL.createObjectURL(blob), download: msg.filename });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    saveBlob(new Blob([msg.text], { type: TYPES[msg.format] ?? "text/plain" }), msg.filename);
     say(`${msg.filename}: ${msg.note}`);
   }
 

@@ -27,3 +27,14 @@ export function localTime(epoch) {
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
+
+/** A size in bytes as "812 B", "64 KB", "1.2 GB" (as the kernel's human_size). */
+export function bytes(n) {
+  let value = n;
+  for (const unit of ["B", "KB", "MB", "GB"]) {
+    if (value < 1024 || unit === "GB")
+      return unit === "B" || value >= 10 ? `${Math.round(value)} ${unit}` : `${value.toFixed(1)} ${unit}`;
+    value /= 1024;
+  }
+  return "";
+}

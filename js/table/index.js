@@ -12,7 +12,9 @@
 //   columns.js  the snapshot's column spec made drawable: header cells, cell painters, sorting
 //   rows.js     the header, the virtual row pool and the Cancel buttons
 //   filter.js   the filter bar (dropdowns, search box, counter) and the filter rule
-//   details.js  the details panel of the open job
+//   selection.js the ticked rows (kept by id) and their toolbar: bulk Cancel / Resubmit
+//   details.js  the details panel of the open job (Resubmit, Use as template, Files)
+//   files.js    the details' Files: the work dir listed, a file as text, downloads
 //   export.js   the toolbar's Export buttons (the file of the shown rows, from the kernel)
 //   format.js   durations, numbers, times
 import "../lib/base.css";
@@ -24,6 +26,7 @@ import { createExport } from "./export.js";
 import { createFilter } from "./filter.js";
 import { setText } from "./format.js";
 import { createRows } from "./rows.js";
+import { createSelection } from "./selection.js";
 
 function render({ model, el: container, host }) {
   const started = performance.now();
@@ -38,6 +41,7 @@ function render({ model, el: container, host }) {
     skewMs: 0, // kernel clock minus browser clock
     confirming: null, // id of the running job whose Cancel asks "sure?"
     cancelling: new Set(), // ids whose cancel was sent and not yet seen terminal
+    selected: new Set(), // ids of the ticked rows (selection.js)
     root: null,
     now: () => (Date.now() + view.skewMs) / 1000,
   };
@@ -46,16 +50,16 @@ function render({ model, el: container, host }) {
   let specText = null; // the spec in use, as JSON (a snapshot with the same one keeps it)
 
   const filter = createFilter(view, { onSearchInput: () => clearTimeout(noAnswer) });
-  const table = createRows(view);
   const status = el("div", { className: "cw-status", role: "status" });
-  const exporter = createExport(view, {
-    say: (text) => {
-      status.classList.remove("cw-error");
-      setText(status, text);
-    },
-  });
-  filter.toolbar.append(exporter.group);
-  const details = createDetails(view, { host, paint: table.paint });
+  const say = (text) => {
+    status.classList.remove("cw-error");
+    setText(status, text);
+  };
+  const selection = createSelection(view, { say, paint: () => table.paint() });
+  const table = createRows(view, selection);
+  const exporter = createExport(view, { say });
+  filter.toolbar.append(exporter.group, selection.bar);
+  const details = createDetails(view, { host, paint: table.paint, say });
   const root = el("div", { className: "cw-widget cw-table" }, [
     filter.toolbar,
     table.scroller,
@@ -85,6 +89,7 @@ function render({ model, el: container, host }) {
     view.shown = next;
     filter.fill(byState, recipes, profiles);
     filter.showCount();
+    if (view.selected.size) selection.update();
     root.dataset.cwRows = String(rows.size);
     root.dataset.cwShown = String(next.length);
     table.show();
@@ -156,14 +161,20 @@ function render({ model, el: container, host }) {
     );
   }
 
-  const onMessage = (msg) => {
+  const onMessage = (msg, buffers) => {
     if (msg?.kind === "snapshot") applySnapshot(msg);
     else if (msg?.kind === "rows") applyRows(msg);
     else if (msg?.kind === "details") details.show(msg);
     else if (msg?.kind === "export") exporter.receive(msg);
+    else if (msg?.kind === "bulk") selection.receive(msg);
+    else if (msg?.kind === "files" || msg?.kind === "file_text") details.files.receive(msg);
+    else if (msg?.kind === "download") details.files.download(msg, buffers);
+    else if (msg?.kind === "status") say(msg.message ?? "");
     else if (msg?.kind === "error") {
       if (msg.id) view.cancelling.delete(msg.id);
       exporter.failed();
+      selection.failed();
+      details.files.failed(msg);
       status.classList.add("cw-error");
       setText(status, msg.message ?? "error");
       table.paint();
@@ -190,6 +201,7 @@ function render({ model, el: container, host }) {
     onChange(model, "stale_after", refresh),
     onChange(model, "details_id", details.open),
     onChange(model, "viewer", details.onViewer),
+    onChange(model, "can_template", details.redraw),
     onChange(model, "height", (height) => {
       table.scroller.style.maxHeight = `${height}px`;
       table.paint();

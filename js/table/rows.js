@@ -1,7 +1,8 @@
 // The rows of the job table: header, sorting, and the virtual row pool. Only the rows in
 // view are in the DOM: a pool of row elements, moved and refilled on scroll and on change.
 // The header and the cells come from the column spec of the snapshot (columns.js). Each
-// row's Cancel button asks first for a running job (inline, never window.confirm).
+// row's Cancel button asks first for a running job (inline, never window.confirm). A row's
+// checkbox, a shift-click (a range) or a ctrl/cmd-click ticks it (selection.js).
 import { el, send } from "../lib/dom.js";
 import { headerCell, isStale, makeCells, paintCells } from "./columns.js";
 import { setText } from "./format.js";
@@ -15,10 +16,12 @@ const OVERSCAN = 6;
  * The scrolling rows area of one view.
  * @param {object} view - the view's shared state (see index.js); paints `view.shown` with
  *   the columns of `view.spec`
+ * @param {object} selection - the view's selection (selection.js): its `toggle(id, range)`
+ *   and the header's `headerBox`
  * @returns {{scroller: HTMLElement, setSpec: Function, show: Function, paint: Function,
  *   showSortMarks: Function, waiting: Function, cleanup: Function}}
  */
-export function createRows(view) {
+export function createRows(view, selection) {
   const { model } = view;
 
   let headerCells = [];
@@ -38,7 +41,11 @@ export function createRows(view) {
   /** Build the header and the grid for the columns of `view.spec` (a new snapshot's). */
   function setSpec() {
     const { columns, template, minWidth } = view.spec;
-    headerCells = columns.map((column) => headerCell(column, sortBy));
+    headerCells = columns.map((column) => {
+      const cell = headerCell(column, sortBy);
+      if (column.format === "select") cell.append(selection.headerBox);
+      return cell;
+    });
     header.replaceChildren(...headerCells);
     header.hidden = false;
     grid.style.setProperty("--cw-table-columns", template);
@@ -114,6 +121,7 @@ export function createRows(view) {
       stale: false,
       confirming: view.confirming,
       cancelling: view.cancelling,
+      selected: view.selected,
     };
     const detailsId = model.get("details_id");
     for (let k = 0; k < pool.length; k++) {
@@ -136,6 +144,7 @@ export function createRows(view) {
     element.dataset.id = id;
     element.dataset.state = row[fields.state];
     element.classList.toggle("cw-selected", id === detailsId);
+    element.classList.toggle("cw-checked", ctx.selected.has(id));
     element.classList.toggle("cw-stale", ctx.stale);
     paintCells(element.cw.cells, row, ctx);
   }
@@ -152,6 +161,11 @@ export function createRows(view) {
     const element = event.target.closest(".cw-tr");
     if (!element) return;
     const id = element.dataset.id;
+    if (event.target.closest("input.cw-select") || event.shiftKey || event.ctrlKey || event.metaKey) {
+      if (event.target.closest("button, .cw-confirm-box")) return;
+      selection.toggle(id, event.shiftKey);
+      return;
+    }
     const action = event.target.closest("button")?.dataset.action;
     if (!action && event.target.closest(".cw-confirm-box")) return;
     if (action === "cancel") {
@@ -166,6 +180,10 @@ export function createRows(view) {
     } else {
       send(model, "details_id", model.get("details_id") === id ? "" : id);
     }
+  });
+  // a shift-click selects rows, not their text
+  body.addEventListener("mousedown", (event) => {
+    if (event.shiftKey) event.preventDefault();
   });
   body.addEventListener("keydown", (event) => {
     const element = event.target;

@@ -208,19 +208,20 @@ def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(
     assert all(set(column) == Column.__required_keys__ for column in spec["columns"])
     columns = spec["columns"]
     assert [c["label"] for c in columns] == [
-        "ID", "Recipe", "Formula", "Label", "Profile", "State", "Energy (eV)", "Fmax (eV/Å)", "Steps", "Age", "Checked", ""
+        "", "ID", "Recipe", "Formula", "Label", "Profile", "State", "Energy (eV)", "Fmax (eV/Å)", "Steps", "Age", "Checked", ""
     ]
     # the sort keys, the values of sort_by, are the keys of the columns that sort
     assert [c["key"] for c in columns if c["sort"]] == list(SORT_KEYS)
     assert list(SORT_KEYS) == list(table.traits()["sort_by"].values)
-    # every column shows a field of the row arrays (the actions column none)
-    assert all(c["field"] in snapshot["columns"] for c in columns if c["format"] != "actions")
+    # every column shows a field of the row arrays (the select and actions columns none)
+    assert all(c["field"] in snapshot["columns"] for c in columns if c["format"] not in ("select", "actions"))
+    assert [c["format"] for c in columns if c["field"] is None] == ["select", "actions"]
     assert next(c for c in columns if c["key"] == "age")["field"] == "created"
     assert set(spec["text_fields"]) <= set(snapshot["columns"])
     assert spec["states"] == [s.value for s in JobState]
     assert spec["active_states"] == ["pending", "running"]
     # the grid: the widths the stylesheet used to keep, now from the spec
-    assert sum(c["width"] for c in columns) == 1006
+    assert sum(c["width"] for c in columns) == 1006 + 28  # + the selection's checkboxes
     assert [c["grow"] for c in columns if c["grow"]] == [1.5, 1, 1.2, 0.8]
     assert columns == list(TABLE_COLUMNS)
     table.close()
