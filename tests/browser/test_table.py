@@ -52,14 +52,15 @@ def test_submitted_emt_job_turns_completed_with_its_energy(demo):
     assert cells.nth(1).inner_text() == job_id[:8]
     assert cells.nth(2).inner_text() == "emt.relax_job"
     assert cells.nth(3).inner_text() == "Cu"
-    assert cells.nth(4).inner_text() == "local"
-    assert cells.nth(5).inner_text() == "completed"
-    assert float(cells.nth(6).inner_text()) == pytest.approx(energy, abs=1e-4)
-    assert re.fullmatch(r"\d+\.\d{3}", cells.nth(7).inner_text())  # max force
+    assert cells.nth(4).inner_text() == demo.probe.eval("mgr.get(job.id).label") == "rattled Cu 2x2x2"
+    assert cells.nth(5).inner_text() == "local"
+    assert cells.nth(6).inner_text() == "completed"
+    assert float(cells.nth(7).inner_text()) == pytest.approx(energy, abs=1e-4)
+    assert re.fullmatch(r"\d+\.\d{3}", cells.nth(8).inner_text())  # max force
     steps = demo.probe.eval("mgr.get(job.id).summary['n_steps']")
-    assert cells.nth(8).inner_text() == str(steps)  # optimiser steps
-    assert re.fullmatch(r"\d+ (s|min)", cells.nth(9).inner_text())  # age, computed here
-    assert cells.nth(10).inner_text() == "—"  # a finished job is not checked: no clock ticking on
+    assert cells.nth(9).inner_text() == str(steps)  # optimiser steps
+    assert re.fullmatch(r"\d+ (s|min)", cells.nth(10).inner_text())  # age, computed here
+    assert cells.nth(11).inner_text() == "—"  # a finished job is not checked: no clock ticking on
     assert row.locator("button").count() == 0  # nothing to cancel
     demo.screenshot("table-completed", table)
 
@@ -233,7 +234,7 @@ def test_headers_cells_and_sorting_are_built_from_the_column_spec_of_the_snapsho
         cells = row.locator(".cw-td")
         assert cells.count() == len(columns) - 1
         assert cells.nth(2).inner_text() == "emt.relax_job"
-        assert cells.nth(4).inner_text() == "completed"  # the state, now where profile was
+        assert cells.nth(5).inner_text() == "completed"  # the state, now where profile was
         demo.screenshot("table-spec-without-profile", table)
         table.locator(".cw-th[data-key='recipe'] .cw-sort").click()  # "Workflow" sorts by recipe
         demo.probe.wait_for("table.sort_by", "recipe")
@@ -243,5 +244,5 @@ def test_headers_cells_and_sorting_are_built_from_the_column_spec_of_the_snapsho
     wait_until(
         lambda: header_labels(table) == [c["label"] for c in columns], 10, "the headers back"
     )
-    assert row.locator(".cw-td").nth(4).inner_text() == "local"
+    assert row.locator(".cw-td").nth(5).inner_text() == "local"
     assert demo.probe.eval("table._snapshot()['spec']['columns'][2]['label']") == "Recipe"
