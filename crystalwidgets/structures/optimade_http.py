@@ -42,14 +42,22 @@ def _detail(body: bytes) -> str:
     return " ".join(str(text).split())[:300]
 
 
-def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_bytes: int, raw: bool) -> Any:
+def _too_slow(label: str, url: str, timeout: float) -> OptimadeError:
+    """The one message for a provider that took longer than ``timeout`` (whichever side saw it first)."""
+    return OptimadeError(
+        f"{label} did not answer within {timeout:g} s ({url}): it may be down or overloaded; "
+        "try again later, or give it longer (timeout=...)"
+    )
+
+
+def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_bytes: int, raw: bool, timeout: float) -> Any:
     import requests
 
     left = max(deadline - time.monotonic(), 0.01)
     try:
         response = requests.get(url, params=params, headers=_HEADERS, timeout=(left, left), stream=True)
     except requests.exceptions.Timeout:
-        raise OptimadeError(f"{label} did not answer in time ({url})") from None
+        raise _too_slow(label, url, timeout) from None
     except requests.exceptions.RequestException as exc:
         found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
         reason = found.group(1).strip() if found else type(exc).__name__
@@ -67,7 +75,7 @@ def _get(url: str, params: dict[str, Any], label: str, deadline: float, max_byte
                         f"{label} sent more than {max_bytes // 1_000_000} MB for one page: lower page_limit or narrow the search"
                     )
                 if time.monotonic() > deadline:
-                    raise OptimadeError(f"{label} did not finish its answer in time ({url})")
+                    raise _too_slow(label, url, timeout)
         except requests.exceptions.RequestException as exc:
             raise OptimadeError(f"{label} broke off its answer ({type(exc).__name__}): try again") from None
         status = response.status_code
@@ -131,7 +139,7 @@ def get_json(
 
     def work() -> None:
         try:
-            box["value"] = _get(url, params, label, deadline, max_bytes, raw)
+            box["value"] = _get(url, params, label, deadline, max_bytes, raw, timeout)
         except OptimadeError as exc:
             box["error"] = exc
         except Exception as exc:  # noqa: BLE001 - handed to the caller, never lost in the thread
@@ -141,10 +149,7 @@ def get_json(
 
     threading.Thread(target=work, name="cw-optimade-get", daemon=True).start()
     if not done.wait(timeout):
-        raise OptimadeError(
-            f"{label} did not answer within {timeout:g} s ({url}): it may be down or overloaded; "
-            "try again later, or give it longer (timeout=...)"
-        )
+        raise _too_slow(label, url, timeout)
     if "error" in box:
         raise box["error"]
     return box["value"]
