@@ -367,9 +367,17 @@ def copy_notebooks(destination: Path) -> Path:
     return destination
 
 
-def launch_chromium(playwright: Any) -> Any:
-    """Headless Debian Chromium through Playwright (no downloaded browser)."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright's sync API (no downloaded browser), closed after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 class NotebookPage:

@@ -29,8 +29,8 @@ from _lab import (  # noqa: E402
     Notebook7,
     NotebookPage,
     Voila,
+    chromium,
     copy_notebooks,
-    launch_chromium,
 )
 
 if not CHROMIUM.exists():
@@ -70,14 +70,8 @@ def browser():
     """Chromium for one test file. Not for the session: Playwright's sync API keeps its asyncio
     loop running in this thread while it is open, and the tests that xdist runs on the same
     worker after a browser file would see a running loop (as in a kernel) where none is."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser_:
+        yield browser_
 
 
 @pytest.fixture

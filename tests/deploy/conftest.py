@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "browser"))
 
-from _lab import CHROMIUM, launch_chromium  # noqa: E402
+from _lab import CHROMIUM, chromium  # noqa: E402
 
 from tests.deploy.hub import HubUser, JupyterHub, KernelEnv, Unreadable, hub_problem  # noqa: E402
 from tests.runners.slurm import slurm_problem  # noqa: E402
@@ -55,11 +55,5 @@ def hub(tmp_path_factory: pytest.TempPathFactory):
 def hub_browser():
     if not CHROMIUM.exists():
         pytest.skip(f"the hub's browser test needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
