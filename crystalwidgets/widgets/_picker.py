@@ -592,7 +592,7 @@ class ClusterPicker(anywidget.AnyWidget):
 
     def _look_for_leftovers(self) -> None:
         """Ask the manager, in a worker thread, which blocks dead kernels left (bounded)."""
-        if self._manager is None or not hasattr(self._manager, "leftover_blocks"):
+        if self._manager is None:
             return
         self._leftovers_looked = time.monotonic()
         self._leftovers_seq += 1

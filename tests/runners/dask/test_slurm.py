@@ -6,7 +6,9 @@ table (ps). Every test ends with no block of its own in squeue.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 
 import psutil
@@ -17,7 +19,7 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets.errors import ProfileError
 from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.dask.profiles import DaskSlurmProfile
-from tests.helpers import states_seen, wait_until
+from tests.helpers import ROOT, states_seen, wait_until
 from tests.runners.cancel import cancel_pending_and_running
 from tests.runners.jobs import looping_job
 from tests.runners.slurm import slurm_problem, squeue
@@ -165,11 +167,6 @@ def test_a_dead_kernels_dask_slurm_jobs_are_recovered_or_orphaned_and_its_block_
     process finishes the running job on the block (recovered by the next manager), the job
     that waited is orphaned with the reason, and the block leaves Slurm on its own (its
     worker loses the scheduler) without anyone cancelling it."""
-    import os
-    import sys
-
-    from tests.helpers import ROOT
-
     ProfileStore().save(_profile(cores=1))
     script = tmp_path / "kernel.py"
     script.write_text(_KERNEL.format(tests=str(ROOT), marker=str(tmp_path / "run")))
