@@ -170,7 +170,7 @@ def _csv_row(rec: Any) -> list[Any]:
         "max_force_ev_ang": s.get("max_force_ev_ang"),
         "n_steps": s.get("n_steps"),
         "converged": s.get("converged"),
-        "n_atoms": s.get("n_atoms"),
+        "n_atoms": rec.atom_count(s),
         "created": _iso(rec.created),
         "finished": _iso(rec.finished),
         "label": rec.label,

@@ -30,7 +30,7 @@ from .filesystem import JournalChoice, Mount, UnsafeFilesystem, journal_for, mou
 __all__ = ["JobRecord", "JobStore", "LoadedStructure", "ManagerRecord", "StoreError", "SCHEMA_VERSION"]
 
 #: Version of the schema this code writes. Bump it and add to ``_MIGRATIONS``.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _BUSY_TIMEOUT_S = 30.0
 _LOCK_RETRIES = 5
 
@@ -91,8 +91,18 @@ CREATE TABLE IF NOT EXISTS loaded (
 CREATE INDEX IF NOT EXISTS loaded_time ON loaded(loaded);
 """
 
+# v4: each job's atom count (NULL for jobs of older stores: their summary's is used), and the
+# user's settings of this store (the job table's columns), as JSON by key
+_ATOMS_SETTINGS_V4 = """
+ALTER TABLE jobs ADD COLUMN n_atoms INTEGER;
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 #: SQL turning schema version N into N + 1.
-_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _MANAGERS_V2, 2: _LOADED_V3}
+_MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _MANAGERS_V2, 2: _LOADED_V3, 3: _ATOMS_SETTINGS_V4}
 
 _JSON_FIELDS = ("params", "summary", "engine_ref")
 
@@ -117,6 +127,7 @@ class _Row(NamedTuple):
     engine_ref_json: str | None = None
     owner: str | None = None
     label: str | None = None
+    n_atoms: int | None = None
 
 
 _COLUMNS = [name.removesuffix("_json") for name in _Row._fields]
@@ -162,6 +173,8 @@ class JobRecord(_Row):
         Epoch seconds. ``last_checked`` is when a runner last confirmed the job's state.
     structure_hash, formula : str or None
         Hash and reduced formula of the input structure.
+    n_atoms : int or None
+        Atoms in the input structure (None for jobs recorded before schema 4).
     work_dir : str or None
         Directory holding the job's input, outputs, logs and quacc's files.
     error : str or None
@@ -204,6 +217,13 @@ class JobRecord(_Row):
     def short_id(self) -> str:
         """First 8 characters of the id, as shown in tables."""
         return self.id[:8]
+
+    def atom_count(self, summary: Mapping[str, Any] | None = None) -> int | None:
+        """Atoms in the job's structure: its input's count, else (a job recorded before schema
+        4) its result's, from ``summary`` when given (the decoded :attr:`summary`)."""
+        if self.n_atoms is not None:
+            return self.n_atoms
+        return ((self.summary if summary is None else summary) or {}).get("n_atoms")
 
     def replace(self, **changes: Any) -> JobRecord:
         """A copy with ``changes`` applied (same field names as :meth:`create`)."""
@@ -656,6 +676,21 @@ class JobStore:
             "(SELECT structure_hash FROM jobs WHERE structure_hash IS NOT NULL)",
             digests,
         )
+
+    # -- settings ------------------------------------------------------------
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        """The setting ``key`` (a JSON value) saved on this store, or ``default``."""
+        rows = self._read("SELECT value FROM settings WHERE key=?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def put_setting(self, key: str, value: Any) -> None:
+        """Save the setting ``key`` (a JSON-able value; None removes it)."""
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM settings WHERE key=?", (key,))
+            else:
+                conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, _dumps(value)))
 
     # -- managers ------------------------------------------------------------
 

@@ -60,8 +60,12 @@ def test_migration_from_schema_1_keeps_every_row(tmp_path):
 
     store = JobStore(path)
     try:
-        assert store._read("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 3
+        assert store._read("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 4
         assert [r.id for r in store.records()] == [f"{i:016x}" for i in range(3)]
+        assert {r.n_atoms for r in store.records()} == {None}  # not known for old jobs
+        assert store.setting("table.columns") is None
+        store.put_setting("table.columns", {"hidden": ["profile"]})
+        assert store.setting("table.columns") == {"hidden": ["profile"]}
         assert store.get_structure("h") == {}
         assert store.managers() == {}
         store.register_manager(_manager_row("x:1:2:3", 0))
