@@ -204,6 +204,10 @@ class TableSpec(TypedDict):
     note_states: list[str]
     #: Row fields the search box searches (every word must occur in one of them).
     text_fields: list[str]
+    #: Keys of the columns the Columns menu can hide (``JobTable.hidden_columns``).
+    choosable: list[str]
+    #: Narrowest and widest a column can be made, in px (``JobTable.column_widths``).
+    width_range: list[int]
 
 
 class Snapshot(TypedDict):

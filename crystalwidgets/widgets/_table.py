@@ -31,6 +31,7 @@ from .._loop import call_in_kernel, running_loop
 from ..errors import CrystalWidgetsError
 from ..jobs import export
 from ..jobs.cause import error_headline
+from ..jobs.store import StoreError
 from ..states import JobState
 from ._esm import bundle_path
 from ._shown import READING_NOTE, display_structure_soon, frames_soon
@@ -47,7 +48,7 @@ from ._messages import (
     TableSpec,
 )
 
-__all__ = ["COLUMNS", "SORT_KEYS", "SPEC", "TABLE_COLUMNS", "JobTable"]
+__all__ = ["CHOOSABLE_COLUMNS", "COLUMNS", "COLUMN_WIDTHS", "SORT_KEYS", "SPEC", "TABLE_COLUMNS", "JobTable"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ COLUMNS = (
     "last_checked",
     "label",
     "error",
+    "n_atoms",
 )
 
 
@@ -119,6 +121,7 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     _column("id", "ID", "short_id", 80, title="Short job id (first 8 characters)"),
     _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True),
     _column("formula", "Formula", "text", 72, grow=1),
+    _column("atoms", "Atoms", "number", 56, field="n_atoms", numeric=True, digits=0, title="Atoms in the job's structure"),
     _column("label", "Label", "text", 120, grow=1.2, tooltip=True, title="A sweep's point (what varied: Cu fmax=0.05), or your label"),
     _column("profile", "Profile", "text", 64, grow=0.8, title="Where the job runs"),
     _column("state", "State", "state", 96, sort="rank"),
@@ -163,6 +166,38 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     ),
     _column("actions", "", "actions", 76, sort=None),
 )
+#: Columns the Columns menu can hide (``hidden_columns``): all but the checkboxes and buttons.
+CHOOSABLE_COLUMNS = tuple(c["key"] for c in TABLE_COLUMNS if c["format"] not in ("select", "actions"))
+#: Narrowest and widest a column can be made (px, ``column_widths``).
+COLUMN_WIDTHS = (24, 2000)
+#: The store setting keeping the tables' ``hidden_columns`` and ``column_widths``.
+LAYOUT_SETTING = "table.columns"
+
+
+def _saved_layout(store: Any) -> dict[str, Any]:
+    """The columns' layout saved on ``store``, without what this version has no column for
+    (a layout saved by another version of crystalwidgets)."""
+    try:
+        saved = store.setting(LAYOUT_SETTING) or {}
+    except StoreError as exc:
+        log.warning("the table's saved columns were not read: %s", exc)
+        return {}
+    keys = {column["key"] for column in TABLE_COLUMNS}
+    low, high = COLUMN_WIDTHS
+    hidden = saved.get("hidden_columns")
+    widths = saved.get("column_widths")
+    layout: dict[str, Any] = {}
+    if isinstance(hidden, list):
+        layout["hidden_columns"] = [key for key in hidden if key in CHOOSABLE_COLUMNS]
+    if isinstance(widths, dict):
+        layout["column_widths"] = {
+            key: width
+            for key, width in widths.items()
+            if key in keys and isinstance(width, int) and not isinstance(width, bool) and low <= width <= high
+        }
+    return layout
+
+
 #: Columns the table sorts by, the values of ``sort_by`` (``age`` sorts by creation time,
 #: newest first when ascending).
 SORT_KEYS = tuple(column["key"] for column in TABLE_COLUMNS if column["sort"] is not None)
@@ -176,6 +211,8 @@ SPEC: TableSpec = {
     "error_states": [JobState.FAILED.value, JobState.ORPHANED.value],
     "note_states": [JobState.PENDING.value, JobState.RUNNING.value],
     "text_fields": list(TEXT_FIELDS),
+    "choosable": list(CHOOSABLE_COLUMNS),
+    "width_range": list(COLUMN_WIDTHS),
 }
 _TEXT_INDEX = tuple(COLUMNS.index(name) for name in TEXT_FIELDS)
 _ID, _RECIPE, _PROFILE, _STATE, _CREATED = (
@@ -262,8 +299,11 @@ def _matches_text(row: list[Any], terms: list[str]) -> bool:
 class JobTable(TableActions, anywidget.AnyWidget):
     """A live table of the jobs of a :class:`~crystalwidgets.JobManager`.
 
-    One row per job: short id, recipe, formula, profile, state, energy, max force, age and
-    when a runner last confirmed the job's state. Click a column header to sort, use the
+    One row per job: short id, recipe, formula, atom count, label, profile, state, energy,
+    max force, steps, age and when a runner last confirmed the job's state. The Columns
+    menu hides and shows columns; a header's right edge drags to resize its column
+    (double-click: fit it to what it shows); both are saved on the manager's store, so the
+    next table there opens the same way. Click a column header to sort, use the
     dropdowns and the search box to filter, click a row for its details (parameters, work
     dir, error text, final structure, energy per optimiser step). Running and pending jobs
     have a Cancel button (a running job asks for confirmation first). The table draws only
@@ -314,6 +354,12 @@ class JobTable(TableActions, anywidget.AnyWidget):
         The 3D view in the details panel, created the first time details are shown.
     can_template : bool
         Read-only: a form takes "Use as template" (set by :meth:`on_template`).
+    hidden_columns : list of str
+        Keys of the columns not shown, some of :data:`CHOOSABLE_COLUMNS` (``["profile",
+        "last_checked"]``); saved on the manager's store when changed.
+    column_widths : dict of str to int
+        Widths in px the user gave columns (by key, within :data:`COLUMN_WIDTHS`); a column
+        not named takes its default width. Saved on the store when changed.
 
     Examples
     --------
@@ -339,6 +385,8 @@ class JobTable(TableActions, anywidget.AnyWidget):
     height = traitlets.Int(420, min=120, max=4000).tag(sync=True)
     viewer = anywidget.WidgetTrait().tag(sync=True)
     can_template = traitlets.Bool(False, read_only=True).tag(sync=True)
+    hidden_columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    column_widths = traitlets.Dict(value_trait=traitlets.Int(), key_trait=traitlets.Unicode()).tag(sync=True)
 
     def __init__(self, manager: Any, **kwargs: Any) -> None:
         from ..jobs.manager import JobManager
@@ -349,8 +397,8 @@ class JobTable(TableActions, anywidget.AnyWidget):
                 "create one with crystalwidgets.JobManager() and pass it: JobTable(mgr)"
             )
         self.manager = manager
-        # id -> (summary JSON text, (formula, energy, max force, steps)): parse each summary once
-        self._numbers: dict[str, tuple[str | None, tuple[Any, Any, Any, Any]]] = {}
+        # id -> (summary JSON text, (formula, energy, max force, steps, atoms)): parse each summary once
+        self._numbers: dict[str, tuple[str | None, tuple[Any, Any, Any, Any, Any]]] = {}
         self._live = False  # a view asked for the snapshot: from then on, send changes
         # ids changed while a snapshot is built off the kernel's thread (sent after it), or None
         self._held: set[str] | None = None
@@ -360,7 +408,10 @@ class JobTable(TableActions, anywidget.AnyWidget):
         self._exporting = False  # an Export button's file is being built
         self._init_actions()
         kwargs.setdefault("stale_after", 3.0 * manager.monitor_interval)
+        for name, value in _saved_layout(manager.store).items():
+            kwargs.setdefault(name, value)
         super().__init__(**kwargs)
+        self.observe(self._save_layout, names=["hidden_columns", "column_widths"])
         self.on_msg(self._on_message)
         self._unsubscribe = manager.subscribe(self._on_changes)
 
@@ -432,6 +483,38 @@ class JobTable(TableActions, anywidget.AnyWidget):
             )
         return value
 
+    @traitlets.validate("hidden_columns")
+    def _validate_hidden_columns(self, proposal: Any) -> list[str]:
+        hidden = set(proposal["value"])
+        unknown = sorted(hidden - set(CHOOSABLE_COLUMNS))
+        if unknown:
+            raise traitlets.TraitError(
+                f"hidden_columns: {', '.join(map(repr, unknown))} is not a column that can be hidden; "
+                f"use some of {', '.join(CHOOSABLE_COLUMNS)}"
+            )
+        return [key for key in CHOOSABLE_COLUMNS if key in hidden]  # the table's order, once each
+
+    @traitlets.validate("column_widths")
+    def _validate_column_widths(self, proposal: Any) -> dict[str, int]:
+        keys = [column["key"] for column in TABLE_COLUMNS]
+        low, high = COLUMN_WIDTHS
+        for key, width in proposal["value"].items():
+            if key not in keys:
+                raise traitlets.TraitError(f"column_widths: {key!r} is not a column; use some of {', '.join(keys)}")
+            if not low <= width <= high:
+                raise traitlets.TraitError(
+                    f"column_widths[{key!r}]: {width} px is outside {low}-{high} px; give a width in that range"
+                )
+        return dict(proposal["value"])
+
+    def _save_layout(self, _change: Any) -> None:
+        """Keep the columns' choice and widths on the store, for the next table there."""
+        layout = {"hidden_columns": self.hidden_columns, "column_widths": self.column_widths}
+        try:
+            self.manager.store.put_setting(LAYOUT_SETTING, layout)
+        except StoreError as exc:  # the table still works: only the next one opens as before
+            log.warning("the table's columns were not saved: %s", exc)
+
     @traitlets.validate("details_id")
     def _validate_details_id(self, proposal: Any) -> str:
         value = proposal["value"]
@@ -457,10 +540,11 @@ class JobTable(TableActions, anywidget.AnyWidget):
                     _rounded(summary.get("energy_ev"), 6),
                     _rounded(summary.get("max_force_ev_ang"), 4),
                     summary.get("n_steps"),
+                    rec.atom_count(summary),
                 ),
             )
             self._numbers[rec.id] = cached
-        formula, energy, force, steps = cached[1]
+        formula, energy, force, steps, atoms = cached[1]
         return [
             rec.id,
             rec.recipe,
@@ -474,6 +558,7 @@ class JobTable(TableActions, anywidget.AnyWidget):
             _rounded(rec.last_checked, 3),
             rec.label,
             error_headline(rec.error, _ERROR_SNIPPET) or _waiting(rec),
+            atoms,
         ]
 
     def _rows(self) -> list[list[Any]]:

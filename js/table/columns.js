@@ -27,7 +27,9 @@ export function isStale(spec, row, now, staleAfter) {
 
 /**
  * How each format draws a cell: `make(cell)` once per pooled row element, then
- * `paint(cell, value, row, ctx, column)` whenever the row element shows a row. `ctx` holds
+ * `paint(cell, value, row, ctx, column)` whenever the row element shows a row. A format of
+ * bounded text says its widest, `widest(column, spec)`: the column is made at least that
+ * wide (measured in the page's font, rows.js), so its cells are never cut short. `ctx` holds
  * what one paint of the rows shares: `spec`, `now`, `staleAfter`, `stale` (this row's),
  * `confirming` and `cancelling` (the cancel buttons' state), `selected` (the ids of the
  * selected rows). Text is set as text only.
@@ -53,6 +55,7 @@ const FORMATS = {
     },
   },
   short_id: {
+    widest: () => "88888888",
     make(cell) {
       cell.classList.add("cw-id");
     },
@@ -69,6 +72,8 @@ const FORMATS = {
     },
   },
   state: {
+    widest: (_column, spec) => `${longest(spec.states)} · stale`,
+    inBadge: true,
     make(cell) {
       cell.cwBadge = el("span", { className: "cw-badge" });
       cell.append(cell.cwBadge);
@@ -88,11 +93,14 @@ const FORMATS = {
     },
   },
   number: {
+    // six figures before the point, a sign, the decimals: -123456.7890 eV, 100000 atoms
+    widest: (column) => `-888888${column.digits ? `.${"8".repeat(column.digits)}` : ""}`,
     paint(cell, value, row, ctx, column) {
       setText(cell, number(value, column.digits));
     },
   },
   age: {
+    widest: () => "88 min",
     paint(cell, epoch, row, ctx) {
       setText(cell, duration(ctx.now - epoch));
     },
@@ -100,6 +108,7 @@ const FORMATS = {
   /** How long ago a runner confirmed the job: only while it can still change (a finished
    * job is not checked any more, so a clock ticking on would read as a lost job). */
   ago: {
+    widest: () => "88 min ago",
     paint(cell, epoch, row, ctx) {
       const active = ctx.spec.active.has(row[ctx.spec.fields.state]);
       setText(cell, !active ? "—" : typeof epoch === "number" ? `${duration(ctx.now - epoch)} ago` : "");
@@ -154,6 +163,10 @@ const FORMATS = {
   },
 };
 
+function longest(texts) {
+  return texts.reduce((a, b) => (b.length > a.length ? b : a), "");
+}
+
 /** The value a row sorts by in a column of sort `mode` (null sorts last in both directions). */
 function sortValue(mode, index, states, row) {
   switch (mode) {
@@ -172,9 +185,10 @@ function sortValue(mode, index, states, row) {
  * The snapshot's row layout and spec, ready to draw with.
  * @param {string[]} fieldNames - the fields of one row array, in order (Snapshot.columns)
  * @param {object} spec - Snapshot.spec
- * @returns {object} `fields` (name -> index), `columns` (each Column with its field's
- *   `index` and its `format` painter), `states`, `active`, `errorStates`, `textIndex`, and
- *   the grid's `template` and `minWidth`
+ * @returns {object} `fields` (name -> index), `all` (each Column with its field's `index`,
+ *   its `format` painter and its measured `fit`), `states`, `active`, `errorStates`,
+ *   `textIndex`, `choosable`, `widthRange`, and the layout (applyLayout: `columns`,
+ *   `template`, `minWidth`) of every column at its default width
  * @throws {Error} when the spec names a format or a field this front end does not know
  */
 export function compileSpec(fieldNames, spec) {
@@ -184,25 +198,63 @@ export function compileSpec(fieldNames, spec) {
     return fields[name];
   };
   for (const name of NEEDED_FIELDS) field(name, "the table");
-  const columns = spec.columns.map((column) => {
+  const all = spec.columns.map((column) => {
     const format = FORMATS[column.format];
     if (!format) throw new Error(`column ${column.key}: unknown format ${column.format}`);
     const index = column.field === null ? -1 : field(column.field, `column ${column.key}`);
-    return { ...column, index, format };
+    return { ...column, index, format, fit: column.width };
   });
-  return {
+  const compiled = {
     fields,
-    columns,
+    all,
     states: spec.states,
     active: new Set(spec.active_states),
     errorStates: new Set(spec.error_states),
     noteStates: new Set(spec.note_states || []),
     textIndex: spec.text_fields.map((name) => field(name, "text_fields")),
-    template: columns
-      .map(({ width, grow }) => (grow ? `minmax(${width}px, ${grow}fr)` : `${width}px`))
-      .join(" "),
-    minWidth: columns.reduce((sum, { width }) => sum + width, 0),
+    choosable: spec.choosable || [],
+    widthRange: spec.width_range || [24, 2000],
   };
+  applyLayout(compiled, [], {});
+  return compiled;
+}
+
+/**
+ * Lay out the columns of a compiled spec: set its `columns` (the shown ones, left to right),
+ * the grid's `template` and `minWidth`. A hidden column's cells go; a column that shows a
+ * failed job's error across the next ones (`error_span`) spans only those still shown.
+ * @param {object} spec - from compileSpec; each of its columns' `fit` is the least width
+ *   that shows its widest value (rows.js measures it; the spec's width until then)
+ * @param {string[]} hidden - keys of the columns not shown (`hidden_columns`)
+ * @param {object} widths - key -> px the user gave (`column_widths`): exactly that wide
+ */
+export function applyLayout(spec, hidden, widths) {
+  const off = new Set(hidden);
+  const spans = new Map(); // key -> the error span it has among the shown columns
+  spec.all.forEach((column, i) => {
+    if (column.error_span < 2) return;
+    const covered = spec.all.slice(i, i + column.error_span).filter((c) => !off.has(c.key));
+    if (covered.length) spans.set(covered[0].key, covered.length);
+  });
+  const columns = spec.all
+    .filter((column) => !off.has(column.key))
+    .map((column) => ({
+      ...column,
+      error_span: spans.get(column.key) ?? 1,
+      width: widths[column.key] ?? Math.max(column.width, column.fit),
+      user: column.key in widths,
+    }));
+  spec.columns = columns;
+  spec.template = columns
+    .map(({ width, grow, user }) => (grow && !user ? `minmax(${width}px, ${grow}fr)` : `${width}px`))
+    .join(" ");
+  spec.minWidth = columns.reduce((sum, { width }) => sum + width, 0);
+  return spec;
+}
+
+/** The widest text a column's cells show, or null when it has no bound (free text). */
+export function widestText(column, spec) {
+  return column.format.widest ? column.format.widest(column, spec) : null;
 }
 
 /** The header cell of a column: a sort button when the column sorts. */
@@ -232,7 +284,11 @@ export function headerCell(column, onSort) {
 /** The cell elements of one pooled row element, one per column. */
 export function makeCells(columns) {
   return columns.map((column) => {
-    const cell = el("div", { role: "cell", className: column.numeric ? "cw-td cw-num" : "cw-td" });
+    const cell = el("div", {
+      role: "cell",
+      className: column.numeric ? "cw-td cw-num" : "cw-td",
+      dataset: { key: column.key },
+    });
     column.format.make?.(cell);
     return cell;
   });
@@ -279,7 +335,7 @@ export function comparator(spec, key, descending) {
   const created = spec.fields.created;
   const id = spec.fields.id;
   const { states } = spec;
-  const column = spec.columns.find((c) => c.key === key);
+  const column = spec.all.find((c) => c.key === key); // a hidden column still sorts
   const mode = column?.sort ?? null;
   const index = column?.index ?? -1;
   const sign = descending ? -1 : 1;

@@ -10,7 +10,8 @@
 //
 //   index.js    this file: the view's state, the messages, the model's changes
 //   columns.js  the snapshot's column spec made drawable: header cells, cell painters, sorting
-//   rows.js     the header, the virtual row pool and the Cancel buttons
+//   rows.js     the header (sorting, column widths), the virtual row pool, the Cancel buttons
+//   choose.js   the toolbar's Columns menu: which columns show, fit or reset their widths
 //   filter.js   the filter bar (dropdowns, search box, counter) and the filter rule
 //   selection.js the ticked rows (kept by id) and their toolbar: bulk Cancel / Resubmit
 //   details.js  the details panel of the open job (Resubmit, Use as template, Files)
@@ -20,6 +21,7 @@
 import "../lib/base.css";
 import "./table.css";
 import { el, onChange } from "../lib/dom.js";
+import { createChooser } from "./choose.js";
 import { comparator, compileSpec } from "./columns.js";
 import { createDetails } from "./details.js";
 import { createExport } from "./export.js";
@@ -58,7 +60,8 @@ function render({ model, el: container, host }) {
   const selection = createSelection(view, { say, paint: () => table.paint() });
   const table = createRows(view, selection);
   const exporter = createExport(view, { say });
-  filter.toolbar.append(exporter.group, selection.bar);
+  const chooser = createChooser(view, { fitAll: () => table.fitAll() });
+  filter.toolbar.append(chooser.group, exporter.group, selection.bar);
   const details = createDetails(view, { host, paint: table.paint, say });
   const root = el("div", { className: "cw-widget cw-table" }, [
     filter.toolbar,
@@ -128,6 +131,7 @@ function render({ model, el: container, host }) {
     view.spec = spec;
     filter.setSpec();
     table.setSpec();
+    chooser.setSpec();
     return true;
   }
 
@@ -202,6 +206,11 @@ function render({ model, el: container, host }) {
     onChange(model, "details_id", details.open),
     onChange(model, "viewer", details.onViewer),
     onChange(model, "can_template", details.redraw),
+    onChange(model, "hidden_columns", () => {
+      chooser.sync();
+      table.relayout();
+    }),
+    onChange(model, "column_widths", () => table.relayout()),
     onChange(model, "height", (height) => {
       table.scroller.style.maxHeight = `${height}px`;
       table.paint();
@@ -226,6 +235,7 @@ function render({ model, el: container, host }) {
     for (const cleanup of cleanups) cleanup();
     clearInterval(ticker);
     filter.cleanup();
+    chooser.cleanup();
     clearTimeout(noAnswer);
     table.cleanup();
     details.cleanup();

@@ -4,13 +4,15 @@
 // row's Cancel button asks first for a running job (inline, never window.confirm). A row's
 // checkbox, a shift-click (a range) or a ctrl/cmd-click ticks it (selection.js).
 import { el, send } from "../lib/dom.js";
-import { headerCell, isStale, makeCells, paintCells } from "./columns.js";
+import { applyLayout, headerCell, isStale, makeCells, paintCells, widestText } from "./columns.js";
 import { setText } from "./format.js";
 
 /** Row height in px (fixed: the scroller computes which rows are in view from it). */
 export const ROW_HEIGHT = 28;
 /** Extra rows drawn above and below the visible ones, so fast scrolling shows no gap. */
 const OVERSCAN = 6;
+/** Room a header keeps for its resize handle (px). */
+const HANDLE_ROOM = 6;
 
 /**
  * The scrolling rows area of one view.
@@ -18,7 +20,7 @@ const OVERSCAN = 6;
  *   the columns of `view.spec`
  * @param {object} selection - the view's selection (selection.js): its `toggle(id, range)`
  *   and the header's `headerBox`
- * @returns {{scroller: HTMLElement, setSpec: Function, show: Function, paint: Function,
+ * @returns {{scroller: HTMLElement, setSpec: Function, relayout: Function, fitAll: Function, show: Function, paint: Function,
  *   showSortMarks: Function, waiting: Function, cleanup: Function}}
  */
 export function createRows(view, selection) {
@@ -38,21 +40,162 @@ export function createRows(view, selection) {
   const scroller = el("div", { className: "cw-table-scroller" }, [grid]);
   const pool = []; // row elements, each drawing one row of `view.shown` (or hidden)
 
+  let measured = false; // the columns' widest values measured in the page's font
+
   /** Build the header and the grid for the columns of `view.spec` (a new snapshot's). */
   function setSpec() {
-    const { columns, template, minWidth } = view.spec;
-    headerCells = columns.map((column) => {
+    measured = false;
+    relayout();
+  }
+
+  /** Lay the columns out again (shown ones, widths: `hidden_columns`, `column_widths`). */
+  function relayout() {
+    const { spec } = view;
+    if (!spec) return;
+    if (!measured) measured = measure(spec);
+    applyLayout(spec, model.get("hidden_columns") ?? [], model.get("column_widths") ?? {});
+    headerCells = spec.columns.map((column) => {
       const cell = headerCell(column, sortBy);
       if (column.format === "select") cell.append(selection.headerBox);
+      else if (column.format !== "actions") cell.append(resizeHandle(column));
       return cell;
     });
     header.replaceChildren(...headerCells);
     header.hidden = false;
-    grid.style.setProperty("--cw-table-columns", template);
-    grid.style.setProperty("--cw-table-min-width", `${minWidth}px`);
+    setTemplate(spec);
     for (const element of pool) element.remove(); // their cells were made for the old columns
     pool.length = 0;
     showSortMarks();
+    paint();
+  }
+
+  function setTemplate({ template, minWidth }) {
+    grid.style.setProperty("--cw-table-columns", template);
+    grid.style.setProperty("--cw-table-min-width", `${minWidth}px`);
+  }
+
+  /** The width `node` takes with nothing cut (px), drawn off-screen in the grid; 0 when
+   * the table is not laid out (not on the page yet, in a closed tab). */
+  function naturalWidth(node) {
+    Object.assign(node.style, { position: "absolute", visibility: "hidden", width: "max-content" });
+    grid.append(node);
+    const width = node.getBoundingClientRect().width;
+    node.remove();
+    return Math.ceil(width);
+  }
+
+  /** Each column's `fit`: the least width showing its header (with a sort mark) and its
+   * widest value whole. False when the page cannot measure yet (tried again on paint). */
+  function measure(spec) {
+    if (!grid.isConnected || !scroller.clientWidth) return false;
+    for (const column of spec.all) {
+      const head = headerCell(column, () => {});
+      head.querySelector(".cw-sort-mark")?.append(" ▼");
+      let fit = naturalWidth(head) + HANDLE_ROOM;
+      const widest = widestText(column, spec);
+      if (widest !== null) {
+        const [cell] = makeCells([column]);
+        const target = column.format.inBadge ? cell.firstChild : cell;
+        target.textContent = widest;
+        fit = Math.max(fit, naturalWidth(cell));
+      }
+      column.fit = Math.min(spec.widthRange[1], fit);
+    }
+    return true;
+  }
+
+  // ---- column widths: drag a header's right edge, arrow keys on it, double-click: fit ----
+  function resizeHandle(column) {
+    const handle = el("div", {
+      className: "cw-col-resize",
+      role: "separator",
+      tabindex: "0",
+      "aria-orientation": "vertical",
+      "aria-label": `Resize the column ${column.label || column.key}`,
+      title: "Drag to resize; double-click: fit to what it shows; arrow keys: narrower, wider",
+    });
+    let start = null; // [pointer x, width] while dragging
+    handle.addEventListener("pointerdown", (event) => {
+      event.preventDefault();
+      event.stopPropagation();
+      handle.setPointerCapture(event.pointerId);
+      start = [event.clientX, handle.parentElement.getBoundingClientRect().width];
+      handle.classList.add("cw-resizing");
+    });
+    handle.addEventListener("pointermove", (event) => {
+      if (start) preview(column.key, start[1] + event.clientX - start[0]);
+    });
+    const end = (event) => {
+      if (!start) return;
+      const width = start[1] + event.clientX - start[0];
+      start = null;
+      handle.classList.remove("cw-resizing");
+      setWidth(column.key, width);
+    };
+    handle.addEventListener("pointerup", end);
+    handle.addEventListener("pointercancel", end);
+    handle.addEventListener("click", (event) => event.stopPropagation()); // not a sort
+    handle.addEventListener("dblclick", (event) => {
+      event.stopPropagation();
+      fit(column.key);
+    });
+    handle.addEventListener("keydown", (event) => {
+      const step = { ArrowLeft: -16, ArrowRight: 16 }[event.key];
+      if (step === undefined && event.key !== "Enter") return;
+      event.preventDefault();
+      if (event.key === "Enter") fit(column.key);
+      else setWidth(column.key, widthOf(column.key) + step);
+    });
+    return handle;
+  }
+
+  const clamp = (width) => {
+    const [low, high] = view.spec.widthRange;
+    return Math.round(Math.min(high, Math.max(low, width)));
+  };
+
+  function widthOf(key) {
+    const index = view.spec.columns.findIndex((c) => c.key === key);
+    return headerCells[index]?.getBoundingClientRect().width ?? 0;
+  }
+
+  /** Draw the grid with `key` at `width` (while dragging: nothing sent yet). */
+  function preview(key, width) {
+    const widths = { ...(model.get("column_widths") ?? {}), [key]: clamp(width) };
+    const layout = applyLayout({ ...view.spec }, model.get("hidden_columns") ?? [], widths);
+    setTemplate(layout);
+  }
+
+  /** Give the column `key` this width, kept in `column_widths` (saved by the kernel). */
+  function setWidth(key, width) {
+    send(model, "column_widths", { ...(model.get("column_widths") ?? {}), [key]: clamp(width) });
+  }
+
+  /** The width showing whole what the column's header and its rows in view show. */
+  function fitWidth(index) {
+    const column = view.spec.columns[index];
+    let width = column.fit;
+    for (const element of pool) {
+      const cell = element.cw.cells[index];
+      if (element.hidden || cell.hidden || cell.style.gridColumn) continue; // an error across columns
+      width = Math.max(width, cell.scrollWidth + 1);
+    }
+    return width;
+  }
+
+  function fit(key) {
+    const index = view.spec.columns.findIndex((c) => c.key === key);
+    if (index >= 0) setWidth(key, fitWidth(index));
+  }
+
+  /** Every shown column (but the checkboxes and buttons) fitted to what it shows. */
+  function fitAll() {
+    if (!view.spec) return;
+    const widths = { ...(model.get("column_widths") ?? {}) };
+    view.spec.columns.forEach((column, index) => {
+      if (column.format !== "select" && column.format !== "actions") widths[column.key] = clamp(fitWidth(index));
+    });
+    send(model, "column_widths", widths);
   }
 
   // ---- sorting ----
@@ -105,6 +248,10 @@ export function createRows(view, selection) {
 
   function paint() {
     if (!view.spec) return;
+    if (!measured && measure(view.spec)) {
+      relayout(); // first laid out now (it was in a closed tab): widths from the page's font
+      return;
+    }
     const { shown } = view;
     const top = scroller.scrollTop - body.offsetTop;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
@@ -213,6 +360,8 @@ export function createRows(view, selection) {
   return {
     scroller,
     setSpec,
+    relayout,
+    fitAll,
     show,
     paint,
     showSortMarks,

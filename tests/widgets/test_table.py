@@ -19,7 +19,7 @@ from crystalwidgets import JobManager, JobState
 from crystalwidgets.jobs.events import JobEvent
 from crystalwidgets.jobs.store import JobRecord, JobStore
 from crystalwidgets.widgets._messages import TABLE_FROM_BROWSER, TABLE_TO_BROWSER, Column, TableSpec
-from crystalwidgets.widgets._table import COLUMNS, SORT_KEYS, SPEC, TABLE_COLUMNS, JobTable
+from crystalwidgets.widgets._table import COLUMNS, LAYOUT_SETTING, SORT_KEYS, SPEC, TABLE_COLUMNS, JobTable
 from tests import jobfuncs
 from tests.helpers import QUIET_S, close_and_kill, wait_until
 
@@ -208,7 +208,8 @@ def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(
     assert all(set(column) == Column.__required_keys__ for column in spec["columns"])
     columns = spec["columns"]
     assert [c["label"] for c in columns] == [
-        "", "ID", "Recipe", "Formula", "Label", "Profile", "State", "Energy (eV)", "Fmax (eV/Å)", "Steps", "Age", "Checked", ""
+        "", "ID", "Recipe", "Formula", "Atoms", "Label", "Profile", "State", "Energy (eV)", "Fmax (eV/Å)", "Steps",
+        "Age", "Checked", "",
     ]
     # the sort keys, the values of sort_by, are the keys of the columns that sort
     assert [c["key"] for c in columns if c["sort"]] == list(SORT_KEYS)
@@ -221,7 +222,10 @@ def test_the_snapshot_carries_the_column_spec_the_browser_builds_its_table_from(
     assert spec["states"] == [s.value for s in JobState]
     assert spec["active_states"] == ["pending", "running"]
     # the grid: the widths the stylesheet used to keep, now from the spec
-    assert sum(c["width"] for c in columns) == 1006 + 28  # + the selection's checkboxes
+    assert sum(c["width"] for c in columns) == 1006 + 28 + 56  # + the checkboxes, the atom count
+    # the Columns menu offers every column but the checkboxes and the buttons
+    assert spec["choosable"] == [c["key"] for c in columns if c["format"] not in ("select", "actions")]
+    assert spec["width_range"] == [24, 2000]
     assert [c["grow"] for c in columns if c["grow"]] == [1.5, 1, 1.2, 0.8]
     assert columns == list(TABLE_COLUMNS)
     table.close()
@@ -440,6 +444,65 @@ def test_bad_input_is_refused_with_the_field_and_the_fix(seeded):
     browser_says(table, {"kind": "cancel", "id": ids[0]})  # finished: nothing to do, no error
     assert len(wire.of_kind("error")) == 2
     table.close()
+
+
+def test_the_atom_count_column_tells_cu32_from_cu864_and_falls_back_to_the_result(seeded):
+    mgr, ids = seeded
+    small, big = mgr.submit_many(
+        [bulk("Cu", cubic=True) * (2, 2, 2), bulk("Cu", cubic=True) * (6, 6, 6)], "emt.static_job", profile="local"
+    )
+    other = JobStore(mgr.store.path)  # as another kernel writes: the manager reads it on its tick
+    other.update({ids[3]: {"summary": {"energy_ev": -1.0, "n_atoms": 7, "formula": "Cu"}}})
+    other.close()
+    wait_until(lambda: (mgr.get(ids[3]).summary or {}).get("n_atoms") == 7, 10, "the manager to read the change")
+    table = JobTable(mgr)
+    wire = Wire(table)
+    browser_says(table, {"kind": "snapshot"})
+    [snapshot] = wire.of_kind("snapshot")
+    rows = snapshot["rows"]
+    # both are "Cu": the count tells them apart, from submit on (before any result)
+    assert by_id(rows, small.id)["formula"] == by_id(rows, big.id)["formula"] == "Cu"
+    assert by_id(rows, small.id)["n_atoms"] == 32 and by_id(rows, big.id)["n_atoms"] == 864
+    assert by_id(rows, ids[3])["n_atoms"] == 7  # a job of an older store: its result's count
+    assert by_id(rows, ids[1])["n_atoms"] is None  # neither known: an empty cell
+    frame = table.to_dataframe().set_index("id")
+    assert frame.loc[big.id, "n_atoms"] == 864
+    table.close()
+
+
+def test_hidden_columns_and_widths_are_checked_and_kept_on_the_store_for_the_next_table(seeded):
+    mgr, _ids = seeded
+    table = JobTable(mgr)
+    assert table.hidden_columns == [] and table.column_widths == {}
+    # as the browser sets them (a comm state update), in any order, with repeats
+    table.set_state({"hidden_columns": ["last_checked", "profile", "profile"], "column_widths": {"label": 260}})
+    assert table.hidden_columns == ["profile", "last_checked"]  # the table's order, once each
+    with pytest.raises(traitlets.TraitError, match=r"hidden_columns: 'colour' is not a column that can be hidden; use some of id, recipe"):
+        table.hidden_columns = ["colour"]
+    with pytest.raises(traitlets.TraitError, match=r"hidden_columns: 'select' is not a column"):
+        table.hidden_columns = ["select"]  # the checkboxes stay: the bulk actions need them
+    with pytest.raises(traitlets.TraitError, match=r"column_widths\['label'\]: 5 px is outside 24-2000 px"):
+        table.column_widths = {"label": 5}
+    with pytest.raises(traitlets.TraitError, match="column_widths: 'colour' is not a column"):
+        table.column_widths = {"colour": 100}
+    assert table.hidden_columns == ["profile", "last_checked"] and table.column_widths == {"label": 260}
+    table.close()
+
+    # the next table on this store (another kernel: a new manager) opens the same way
+    again = JobTable(JobManager(monitor_interval=0.5))
+    try:
+        assert again.hidden_columns == ["profile", "last_checked"] and again.column_widths == {"label": 260}
+        again.hidden_columns = []
+    finally:
+        again.close()
+        close_and_kill(again.manager)
+    assert JobTable(mgr).hidden_columns == []
+
+    # what another version saved, unknown here, is dropped, not an error
+    mgr.store.put_setting(LAYOUT_SETTING, {"hidden_columns": ["colour", "age"], "column_widths": {"old": 90, "id": 1e9, "recipe": 150}})
+    newer = JobTable(mgr)
+    assert newer.hidden_columns == ["age"] and newer.column_widths == {"recipe": 150}
+    newer.close()
 
 
 def test_a_closed_table_stops_following_the_manager(seeded):
