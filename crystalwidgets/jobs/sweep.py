@@ -4,7 +4,8 @@ parameter values.
 A sweep is the product of its structures, their strains and rattles (made by
 :func:`crystalwidgets.structures.transform.transform`) and a grid over recipe parameters:
 top-level numbers, booleans and ``Literal`` choices, and numbers inside a parameter's
-dict (``opt_params.fmax``). Every point is validated, as a single submit is, before
+dict (``opt_params.fmax``). A strain is isotropic or along chosen axes (``(0, 0, 2)``:
+c only). Every point is validated, as a single submit is, before
 anything is recorded; each job's label says what varied ("Cu strain=-1% fmax=0.05").
 """
 
@@ -18,12 +19,15 @@ import numpy as np
 
 from ..errors import CrystalWidgetsError, RecipeValidationError, StructureError
 
-__all__ = ["MAX_JOBS", "parse_values", "sweep_grid", "sweepable"]
+__all__ = ["MAX_JOBS", "STRAIN_AXES", "parse_strains", "parse_values", "sweep_grid", "sweepable"]
 
 #: A sweep of more jobs is refused (a typo in a range should not record a million jobs).
 MAX_JOBS = 100_000
 
 _SWEPT_KINDS = {"int", "float", "bool", "literal"}
+
+#: How a strain sweep's values apply to the cell: each name -> the axes (a, b, c) it strains.
+STRAIN_AXES = {"ab": (1, 1, 0), "a": (1, 0, 0), "b": (0, 1, 0), "c": (0, 0, 1)}
 
 
 def sweepable(spec: Any) -> dict[str, dict[str, Any]]:
@@ -89,6 +93,74 @@ def parse_values(text: str, node: dict[str, Any] | None = None, what: str = "val
     return values
 
 
+def parse_strains(text: str, along: str | None = None) -> list[float | tuple[float, float, float]]:
+    """The strains (in %) a sweep's strain field gives.
+
+    Parameters
+    ----------
+    text : str
+        Values as for :func:`parse_values` (``-2..2:5``, ``1, 2``), or, with
+        ``along="each"``, triples along a, b and c separated by ``;`` (``1 1 -2; 0 0 2``).
+    along : {None, "ab", "a", "b", "c", "each"}
+        None: isotropic (one value per strain); an axis name: each value strains those
+        axes only (``"ab"``: in-plane, ``"c"``: uniaxial along c); ``"each"``: the triples.
+
+    Raises
+    ------
+    CrystalWidgetsError
+        Naming the strain field and the form expected.
+    """
+    if along is None:
+        return parse_values(text, None, what="strain")
+    if along in STRAIN_AXES:
+        mask = STRAIN_AXES[along]
+        return [tuple(float(v * m) for m in mask) for v in parse_values(text, None, what=f"strain {along}")]
+    if along != "each":
+        raise CrystalWidgetsError(f"strain: along={along!r} is none of {', '.join(STRAIN_AXES)} or 'each'")
+    triples = []
+    for part in (p for p in text.split(";") if p.strip()):
+        numbers = part.replace(",", " ").split()
+        if len(numbers) != 3:
+            raise CrystalWidgetsError(
+                f"strain a b c: {part.strip()!r} is not three percentages (along a, b, c); e.g. 1 1 -2; 0 0 2"
+            )
+        triples.append(tuple(float(_number(n, "strain a b c")) for n in numbers))
+    if not triples:
+        raise CrystalWidgetsError("strain a b c: no values given; e.g. 1 1 -2; 0 0 2")
+    return triples
+
+
+def _strain_step(value: Any) -> tuple[str, dict[str, Any], str]:
+    """A sweep's strain as a structure tool's step and the words of its label:
+    "strain=+1%" (isotropic), "strain c=+2%", "strain ab=-1%", "strain=+1/+1/-2%"."""
+    values = np.atleast_1d(np.asarray(value, dtype=float)) if _is_numbers(value) else np.array([])
+    if values.shape == (1,):
+        return "strain", {"percent": float(values[0])}, f"strain={values[0]:+g}%"
+    if values.shape != (3,):
+        raise CrystalWidgetsError(
+            f"sweep: strain {value!r} is neither one percentage (isotropic) nor three (along a, b, c); "
+            "e.g. strain=[-1, 0, 1] or strain=[(0, 0, -1), (0, 0, 1)]"
+        )
+    triple = tuple(float(v) for v in values)
+    nonzero = [v for v in triple if v != 0]
+    axes = "".join(name for name, v in zip("abc", triple) if v != 0)
+    if nonzero and len(set(nonzero)) == 1 and len(axes) < 3:
+        said = f"strain {axes}={nonzero[0]:+g}%"
+    elif len(set(triple)) == 1:
+        said = f"strain={triple[0]:+g}%"
+    else:
+        said = "strain=" + "/".join(f"{v:+g}" for v in triple) + "%"
+    return "strain", {"percent": triple}, said
+
+
+def _is_numbers(value: Any) -> bool:
+    try:
+        np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _number(text: str, what: str, integer: bool = False) -> int | float:
     try:
         value = float(text)
@@ -115,13 +187,13 @@ def sweep_grid(
     structures: Sequence[Any],
     grid: Mapping[str, Sequence[Any]] | None = None,
     *,
-    strain: Sequence[float] | None = None,
+    strain: Sequence[float | Sequence[float]] | None = None,
     rattle: Sequence[float] | None = None,
     max_jobs: int = MAX_JOBS,
 ) -> list[tuple[Any, dict[str, Any], str]]:
     """The ``(structure, kwargs, label)`` jobs of a sweep, every point validated first.
 
-    The product, in this order, of ``structures``, each ``strain`` (isotropic, in %) and
+    The product, in this order, of ``structures``, each ``strain`` (in %) and
     each ``rattle`` (standard deviation in Å, seed 0), and the ``grid``'s values. The
     jobs go to :meth:`~crystalwidgets.JobManager.submit_many` (one transaction a batch).
 
@@ -137,8 +209,11 @@ def sweep_grid(
     grid : mapping, optional
         Parameter path (see :func:`sweepable`: ``"method"``, ``"opt_params.fmax"``) to
         the values it takes.
-    strain, rattle : sequence of float, optional
-        Isotropic strains in % and rattle amplitudes in Å, each a structure of its own.
+    strain : sequence, optional
+        Strains in %, each a structure of its own: a number (isotropic) or three (along
+        a, b and c: ``(0, 0, 2)`` strains c only); :func:`parse_strains` reads them from text.
+    rattle : sequence of float, optional
+        Rattle amplitudes in Å (standard deviation, seed 0), each a structure of its own.
     max_jobs : int
         More jobs than this are refused.
 
@@ -169,7 +244,7 @@ def sweep_grid(
             raise CrystalWidgetsError(f"sweep: {path!r} is not a parameter of {info.name} a sweep can vary; {hint}")
         if not values:
             raise CrystalWidgetsError(f"sweep: give the values of {path}, e.g. 0.1, 0.05, 0.01")
-    variations = [("strain", {"percent": v}, f"strain={v:+g}%") for v in strain or ()]
+    variations = [_strain_step(v) for v in strain or ()]
     shakes = [("rattle", {"stdev": v}, f"rattle={v:g}Å") for v in rattle or ()]
     n_structures = len(structures) * max(len(variations), 1) * max(len(shakes), 1)
     n = n_structures * int(np.prod([len(v) for v in grid.values()] or [1]))

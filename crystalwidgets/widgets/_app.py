@@ -531,7 +531,7 @@ class App(w.VBox):
         grid: dict[str, Sequence[Any]] | None = None,
         *,
         over: str = "all",
-        strain: Sequence[float] | None = None,
+        strain: Sequence[float | Sequence[float]] | None = None,
         rattle: Sequence[float] | None = None,
     ) -> list[tuple[Any, dict[str, Any], str]]:
         """The ``(structure, kwargs, label)`` jobs of a sweep with the form's recipe and
@@ -544,8 +544,10 @@ class App(w.VBox):
             ``{"method": ["GFN1-xTB", "GFN2-xTB"]}``.
         over : {"all", "selected"}
             Every loaded structure, or the selected one.
-        strain, rattle : sequence of float, optional
-            Isotropic strains (%) and rattle amplitudes (Å) of each structure.
+        strain : sequence, optional
+            Strains (%) of each structure: a number (isotropic) or three (along a, b, c).
+        rattle : sequence of float, optional
+            Rattle amplitudes (Å) of each structure.
         """
         if over not in ("all", "selected"):
             raise CrystalWidgetsError(f"over: {over!r} is neither 'all' (every loaded structure) nor 'selected'")

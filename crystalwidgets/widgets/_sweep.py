@@ -8,14 +8,22 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..jobs.sweep import parse_values, sweepable
+from ..jobs.sweep import parse_strains, parse_values, sweepable
 from ._entries import _literal_nodes
 
 __all__ = ["SweepControls"]
 
 _NONE = "(none)"
-#: structure variations: shown name -> (sweep_grid keyword, placeholder)
-_VARY = {"strain (%)": ("strain", "isotropic %, e.g. -2..2:5"), "rattle (Å)": ("rattle", "stdev in Å, e.g. 0.01, 0.05")}
+#: structure variations: shown name -> (sweep_grid keyword, how (parse_strains' along), placeholder)
+_VARY = {
+    "strain (%)": ("strain", None, "isotropic %, e.g. -2..2:5"),
+    "strain a,b (%)": ("strain", "ab", "in-plane %, e.g. -2..2:5"),
+    "strain a (%)": ("strain", "a", "along a %, e.g. -1, 1"),
+    "strain b (%)": ("strain", "b", "along b %, e.g. -1, 1"),
+    "strain c (%)": ("strain", "c", "along c %, e.g. -2..2:5"),
+    "strain a b c (%)": ("strain", "each", "a b c; ... e.g. 1 1 -2; 0 0 2"),
+    "rattle (Å)": ("rattle", None, "stdev in Å, e.g. 0.01, 0.05"),
+}
 _ROWS = 2
 
 
@@ -79,7 +87,7 @@ class SweepControls(w.VBox):
     def _on_vary(self, change: dict[str, Any] | None = None) -> None:
         what = _VARY.get(self.vary.value)
         self.vary_values.disabled = what is None
-        self.vary_values.placeholder = what[1] if what else ""
+        self.vary_values.placeholder = what[2] if what else ""
 
     def arguments(self) -> dict[str, Any]:
         """``over`` ("selected" or "all"), ``grid`` and ``strain``/``rattle`` from the inputs.
@@ -95,7 +103,8 @@ class SweepControls(w.VBox):
                 grid[box.value] = parse_values(text.value, self._types[box.value], what=box.value)
         out: dict[str, Any] = {"over": self.over.value, "grid": grid}
         if self.vary.value in _VARY:
-            name = _VARY[self.vary.value][0]
-            out[name] = parse_values(self.vary_values.value, None, what=name)
+            name, along, _ = _VARY[self.vary.value]
+            text = self.vary_values.value
+            out[name] = parse_strains(text, along) if name == "strain" else parse_values(text, None, what=name)
         return out
 

@@ -12,7 +12,7 @@ from ase.build import bulk, molecule
 
 from crystalwidgets import JobState
 from crystalwidgets.errors import CrystalWidgetsError, RecipeValidationError
-from crystalwidgets.jobs.sweep import parse_values, sweep_grid, sweepable
+from crystalwidgets.jobs.sweep import parse_strains, parse_values, sweep_grid, sweepable
 
 
 def _store_state(mgr) -> tuple:
@@ -82,6 +82,49 @@ def test_a_strain_grid_makes_the_volumes_the_strains_say():
     assert np.isclose(first.get_volume(), v0 * 0.99**3)
     assert not np.allclose(first.get_scaled_positions(), cu.get_scaled_positions())
     assert jobs[0][2] == "Cu4 strain=-1% rattle=0.05Å fmax=0.1"
+
+
+def test_strains_along_chosen_axes_change_only_those_cell_lengths():
+    # hcp Mg: a c-axis (uniaxial), in-plane (biaxial) and a full a b c strain
+    mg = bulk("Mg")
+    lengths = mg.cell.lengths()
+    assert parse_strains("-2..2:3", "c") == [(0.0, 0.0, -2.0), (0.0, 0.0, 0.0), (0.0, 0.0, 2.0)]
+    assert parse_strains("1", "ab") == [(1.0, 1.0, 0.0)]
+    assert parse_strains("1 1 -2; 0, 0, 3", "each") == [(1.0, 1.0, -2.0), (0.0, 0.0, 3.0)]
+    strains = parse_strains("-2, 2", "c") + parse_strains("1", "ab") + parse_strains("1 -1 0.5", "each") + [1.5]
+    jobs = sweep_grid("tblite.static_job", {}, [(mg, "Mg")], strain=strains)
+    got = [a.cell.lengths() / lengths for a, _, _ in jobs]  # by hand: each axis scaled by 1 + s/100
+    want = [(1, 1, 0.98), (1, 1, 1.02), (1.01, 1.01, 1), (1.01, 0.99, 1.005), (1.015, 1.015, 1.015)]
+    assert np.allclose(got, want, atol=1e-12), got
+    # the cell's angles (hcp: 120 degrees between a and b) are kept by a strain along the axes
+    assert all(np.allclose(a.cell.angles(), mg.cell.angles()) for a, _, _ in jobs)
+    assert [label for *_, label in jobs] == [
+        "Mg strain c=-2%", "Mg strain c=+2%", "Mg strain ab=+1%", "Mg strain=+1/-1/+0.5%", "Mg strain=+1.5%",
+    ]
+    for text, along, says in [
+        ("1 1", "each", "strain a b c: '1 1' is not three percentages (along a, b, c); e.g. 1 1 -2; 0 0 2"),
+        ("1 x 2", "each", "strain a b c: 'x' is not a number"),
+        ("", "each", "strain a b c: no values given"),
+        ("1..2", "c", "strain c: '1..2' is not a range start..stop:count"),
+        ("1", "z", "strain: along='z' is none of ab, a, b, c or 'each'"),
+    ]:
+        with pytest.raises(CrystalWidgetsError) as info:
+            parse_strains(text, along)
+        assert says in str(info.value), (text, str(info.value))
+    # the App's sweep controls offer the same choices
+    from crystalwidgets.widgets._sweep import SweepControls
+
+    controls = SweepControls()
+    for shown, text, want in [("strain c (%)", "-1, 1", [(0.0, 0.0, -1.0), (0.0, 0.0, 1.0)]),
+                              ("strain a,b (%)", "2", [(2.0, 2.0, 0.0)]),
+                              ("strain a b c (%)", "1 1 -2", [(1.0, 1.0, -2.0)]),
+                              ("strain (%)", "-1..1:3", [-1.0, 0.0, 1.0])]:
+        controls.vary.value, controls.vary_values.value = shown, text
+        assert controls.arguments()["strain"] == want, shown
+    with pytest.raises(CrystalWidgetsError, match=r"sweep: strain \[1, 2\] is neither one percentage"):
+        sweep_grid("tblite.static_job", {}, [mg], strain=[[1, 2]])
+    with pytest.raises(CrystalWidgetsError, match=r"sweep: Mg strain a=\+200%: strain: .* between -50 and 100"):
+        sweep_grid("tblite.static_job", {}, [(mg, "Mg")], strain=[(200, 0, 0)])
 
 
 def test_bad_grids_are_refused_naming_the_field_and_nothing_is_recorded(manager):
