@@ -19,16 +19,27 @@ import os
 import stat
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import CrystalWidgetsError
 
-__all__ = ["FileEntry", "FileText", "GZ_MAX_BYTES", "JobFiles", "LIST_MAX_ENTRIES", "SEND_MAX_BYTES", "TAIL_BYTES"]
+__all__ = [
+    "FileEntry",
+    "FileText",
+    "GZ_MAX_BYTES",
+    "JobFiles",
+    "LIST_MAX_ENTRIES",
+    "SEND_MAX_BYTES",
+    "TAIL_BYTES",
+    "VIEW_MAX_BYTES",
+]
 
 #: The end of a file a text view shows (bytes).
 TAIL_BYTES = 64 * 1024
+#: The most of a file's end a text view shows after "Show more" (each asks 4x the last).
+VIEW_MAX_BYTES = 4 * 1024 * 1024
 #: Largest file (or sum of the files of a zip) sent at once: a download or a zip over it is refused.
 SEND_MAX_BYTES = 50 * 1024 * 1024
 #: At most this many entries are listed (a dir with more says so).
@@ -77,6 +88,9 @@ class FileText:
         The text (None for a binary file).
     note : str
         What is shown ("the last 64 KB of 1.2 GB", "binary file: not shown") or "".
+    more : int or None
+        The ``tail_bytes`` that shows more of the file's end (4x this one's, at most
+        :data:`VIEW_MAX_BYTES`); None when the whole text is shown or a view shows no more.
     """
 
     path: str
@@ -84,6 +98,16 @@ class FileText:
     start: int
     text: str | None
     note: str
+    more: int | None = None
+
+
+def _partial(view: FileText, tail_bytes: int) -> FileText:
+    """``view`` with how to show more of the file, or, at the most a view shows, where the rest is."""
+    if not view.start:
+        return view
+    if tail_bytes < VIEW_MAX_BYTES:
+        return replace(view, more=min(4 * tail_bytes, VIEW_MAX_BYTES))
+    return replace(view, note=f"{view.note}; download the file for the rest")
 
 
 def human_size(n: float) -> str:
@@ -261,7 +285,7 @@ class JobFiles:
             return binary
         data, start = _from_line_start(data, start)
         note = f"the last {human_size(len(data))} of {human_size(size)}" if start else ""
-        return FileText(relative, size, start, data.decode("utf-8", "replace"), note)
+        return _partial(FileText(relative, size, start, data.decode("utf-8", "replace"), note), tail_bytes)
 
     @staticmethod
     def _gz_text(relative: str, real: Path, size: int, tail_bytes: int) -> FileText | None:
@@ -287,7 +311,7 @@ class JobFiles:
         note = f"{human_size(size)} gzipped, {human_size(total)}{' and more' if longer else ''} of text"
         if start:
             note = f"the last {human_size(len(data))} of {note}"
-        return FileText(relative, size, start, data.decode("utf-8", "replace"), note)
+        return _partial(FileText(relative, size, start, data.decode("utf-8", "replace"), note), tail_bytes)
 
     def read_bytes(self, relative: str, max_bytes: int = SEND_MAX_BYTES) -> bytes:
         """A whole file's bytes, when it has at most ``max_bytes``."""

@@ -139,13 +139,19 @@ class FilesRequest(TypedDict):
     id: str
 
 
-class FileTextRequest(TypedDict):
-    """Show this file of the job's work dir (``path`` relative to it) as text: the answer is a
-    :class:`FileText` (its end, for a big file) or an :class:`Error`."""
-
+class _FileTextFields(TypedDict):
     kind: Literal["file_text"]
     id: str
     path: str
+
+
+class FileTextRequest(_FileTextFields, total=False):
+    """Show this file of the job's work dir (``path`` relative to it) as text: the answer is a
+    :class:`FileText` (its end, for a big file) or an :class:`Error`."""
+
+    #: How much of the file's end (bytes; default 64 KB, at most 4 MB): "Show more" asks
+    #: the last answer's ``more``.
+    tail_bytes: int
 
 
 class DownloadRequest(TypedDict):
@@ -320,6 +326,9 @@ class FileText(TypedDict):
     start: int
     text: str | None
     note: str
+    #: The ``tail_bytes`` that shows more of the file's end ("Show more"); None: all shown,
+    #: or as much as a view shows (the note says to download the rest).
+    more: int | None
 
 
 class Download(TypedDict):

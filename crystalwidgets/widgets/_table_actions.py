@@ -19,6 +19,7 @@ from typing import Any
 from .._loop import call_in_kernel, running_loop
 from ..errors import CrystalWidgetsError
 from ..jobs.actions import BulkReport
+from ..jobs.workdir import TAIL_BYTES, VIEW_MAX_BYTES, human_size
 from ._messages import BulkDone, Download, Files, FileText, Status
 
 __all__ = ["BULK_MAX", "TableActions"]
@@ -191,7 +192,13 @@ class TableActions:
 
     @staticmethod
     def _file_text(files: Any, content: dict[str, Any]) -> tuple[FileText, None]:
-        view = files.text(str(content.get("path", "")))
+        tail = content.get("tail_bytes", TAIL_BYTES)
+        if not isinstance(tail, int) or isinstance(tail, bool) or not 1 <= tail <= VIEW_MAX_BYTES:
+            raise CrystalWidgetsError(
+                f"tail_bytes: {tail!r} is not a number of bytes from 1 to {human_size(VIEW_MAX_BYTES)}; "
+                "download the file to read more of it"
+            )
+        view = files.text(str(content.get("path", "")), tail_bytes=tail)
         message: FileText = {
             "kind": "file_text",
             "id": str(content["id"]),
@@ -200,13 +207,12 @@ class TableActions:
             "start": view.start,
             "text": view.text,
             "note": view.note,
+            "more": view.more,
         }
         return message, None
 
     @staticmethod
     def _download(files: Any, content: dict[str, Any]) -> tuple[Download, list[bytes]]:
-        from ..jobs.workdir import human_size
-
         path = str(content.get("path", ""))
         job = str(content["id"])
         if content.get("zip"):

@@ -1,6 +1,7 @@
 // The Files section of the job details: the job's work dir listed (names, sizes, modified
 // times; nested quacc dirs indented under theirs), a file shown as text (the kernel sends a
-// big file's end only, and refuses binary files with a note), a file or a dir downloaded
+// big file's end only, and refuses binary files with a note; "Show more" asks for 4x as much
+// of the end, up to what the kernel's answer allows), a file or a dir downloaded
 // (a zip, built by the kernel in a worker thread). Paths are the kernel's listing's, relative
 // to the work dir; the kernel refuses any that leads outside it. What jobs wrote is shown
 // with textContent only, never as HTML.
@@ -22,6 +23,8 @@ export function createFiles(view, { say }) {
   const { model } = view;
   let jobId = null;
   let viewing = null; // path of the file shown as text
+  let more = null; // the tail_bytes that shows more of it (the kernel's answer says)
+  let keepFromEnd = null; // on "Show more": the scroll position, counted from the end
 
   const listButton = el("button", {
     type: "button",
@@ -40,6 +43,13 @@ export function createFiles(view, { say }) {
   const note = el("div", { className: "cw-label cw-files-note" });
   const listing = el("div", { className: "cw-files-entries", role: "list" });
   const textHead = el("div", { className: "cw-label cw-file-head" });
+  const textMore = el("button", {
+    type: "button",
+    text: "Show more",
+    className: "cw-file-more",
+    hidden: true,
+    on: { click: () => showMore() },
+  });
   const textClose = el("button", {
     type: "button",
     text: "Close file",
@@ -48,7 +58,7 @@ export function createFiles(view, { say }) {
   });
   const text = el("pre", { className: "cw-mono cw-file-text" });
   const textBox = el("div", { className: "cw-file-view", hidden: true }, [
-    el("div", { className: "cw-file-bar" }, [textHead, textClose]),
+    el("div", { className: "cw-file-bar" }, [textHead, textMore, textClose]),
     text,
   ]);
   const section = el("section", { className: "cw-details-section cw-files" }, [
@@ -84,11 +94,22 @@ export function createFiles(view, { say }) {
 
   function showText(path) {
     viewing = path;
+    more = null;
+    textMore.hidden = true;
     textBox.hidden = path === null;
     if (path === null) return;
     setText(textHead, `${path}: loading…`);
     setText(text, "");
     model.send({ kind: "file_text", id: jobId, path });
+  }
+
+  /** More of the shown file's end; the lines being read stay where they are. */
+  function showMore() {
+    if (viewing === null || more === null) return;
+    keepFromEnd = text.scrollHeight - text.scrollTop;
+    textMore.disabled = true;
+    setText(textHead, `${viewing}: loading the last ${bytes(more)}…`);
+    model.send({ kind: "file_text", id: jobId, path: viewing, tail_bytes: more });
   }
 
   function entryRow([path, size, modified, kind]) {
@@ -139,14 +160,27 @@ export function createFiles(view, { say }) {
       text.hidden = msg.text === null;
       textBox.dataset.path = msg.path;
       textBox.dataset.binary = String(msg.text === null);
-      text.scrollTop = text.scrollHeight; // a log's end is what one looks for
+      more = msg.more ?? null;
+      textMore.hidden = more === null;
+      textMore.disabled = false;
+      if (more !== null) {
+        setText(textMore, `Show more (the last ${bytes(more)})`);
+        textMore.title = `Show the last ${bytes(more)} of ${msg.path}`;
+      }
+      // a log's end is what one looks for; after "Show more", the lines read before stay put
+      text.scrollTop = text.scrollHeight - (keepFromEnd ?? 0);
+      keepFromEnd = null;
     }
   }
 
   /** A refused request for this job: say it where the user looked. */
   function failed(msg) {
     if (msg.id !== jobId) return;
-    if (!textBox.hidden && textHead.textContent.endsWith("loading…")) setText(textHead, msg.message);
+    if (!textBox.hidden && textHead.textContent.endsWith("…")) {
+      setText(textHead, msg.message);
+      textMore.disabled = false;
+      keepFromEnd = null;
+    }
     else if (note.textContent.startsWith("Listing")) setText(note, msg.message);
   }
 

@@ -159,6 +159,35 @@ def test_files_listed_viewed_as_text_and_zipped(demo):
     assert "gzipped" in view.locator(".cw-file-head").inner_text()
     demo.screenshot("table-actions-files-log", table.locator(".cw-details"))
 
+    # a 273 KB log: its last 64 KB first, "Show more" twice gives all of it, the lines read stay put
+    demo.probe.exec(
+        "open(mgr.get(f.id).work_dir + '/long.log', 'w').write(''.join(f'line {i:06d} of the long log\\n' for i in range(10_000)))"
+    )
+    files.locator("button.cw-files-list").click()
+    wait_until(lambda: files.locator(".cw-file[data-path='long.log']").count() == 1, 15, "the long log listed")
+    files.locator(".cw-file[data-path='long.log'] .cw-file-view-button").click()
+    wait_until(lambda: view.get_attribute("data-path") == "long.log", 15, "the long log's text")
+    more, pre = view.locator(".cw-file-more"), view.locator(".cw-file-text")
+    assert "the last 64 KB of 273 KB" in view.locator(".cw-file-head").inner_text()
+    assert more.is_visible() and more.inner_text() == "Show more (the last 256 KB)"
+    first = pre.inner_text().splitlines()
+    assert first[-1] == "line 009999 of the long log" and len(first) < 2400
+    pre.evaluate("el => { el.scrollTop = 0; }")  # reading the first line shown
+    more.click()
+    wait_until(lambda: len(pre.inner_text().splitlines()) > 9000, 15, "the last 256 KB")
+    top = pre.evaluate(
+        "el => { const r = el.getBoundingClientRect(); const h = el.scrollHeight / el.textContent.split('\\n').length;"
+        " return Math.round(el.scrollTop / h); }"
+    )
+    lines = pre.inner_text().splitlines()
+    assert lines[top] == first[0] or abs(lines.index(first[0]) - top) <= 1  # the same line still at the top
+    assert more.inner_text() == "Show more (the last 1.0 MB)"
+    demo.screenshot("table-actions-files-more", view)
+    more.click()
+    wait_until(lambda: pre.inner_text().startswith("line 000000"), 15, "the whole log")
+    assert more.is_hidden() and len(pre.inner_text().splitlines()) == 10_000
+    assert "the last" not in view.locator(".cw-file-head").inner_text()
+
     files.locator(".cw-file[data-path='notes.txt'] .cw-file-view-button").click()
     wait_until(lambda: view.get_attribute("data-path") == "notes.txt", 15, "the notes' text")
     assert view.locator(".cw-file-text").inner_text().strip() == XSS

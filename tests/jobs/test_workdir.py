@@ -56,6 +56,8 @@ def test_text_of_the_gzipped_log_and_of_the_stderr(relaxed):
     assert view.start == 0 and view.note == f"{log.size} B gzipped, {len(text)} B of text"
     tail = files.text(log.path, tail_bytes=100)
     assert text.endswith(tail.text) and 0 < len(tail.text) <= 100 and text[tail.start - 1] == "\n"
+    assert tail.more == 400 and view.more is None  # the whole text shown: no more to ask for
+    assert files.text(log.path, tail_bytes=10_000).text == text
     with open(os.path.join(job.work_dir, "cw-stderr.txt"), encoding="utf-8") as fh:
         assert files.text("cw-stderr.txt").text == fh.read()
     with pytest.raises(CrystalWidgetsError, match="tail_bytes: expected a positive number"):
@@ -81,6 +83,13 @@ def test_a_big_file_shows_only_its_tail_read_without_the_whole_file(manager, tmp
     assert view.start == size - len(view.text.encode())
     assert view.note == f"the last 64 KB of {size // 1024**2} MB"
     assert grown_kb < 20_000  # never the 200 MB in memory
+    # "Show more": each view says the tail that shows 4x more, up to 4 MB, then where the rest is
+    assert view.more == 256 * 1024
+    wider = manager.files(job.id).text("OUTCAR", tail_bytes=view.more)
+    assert wider.text.endswith(view.text) and len(wider.text) > 3.9 * len(view.text) and wider.more == 1024**2
+    widest = manager.files(job.id).text("OUTCAR", tail_bytes=4 * 1024**2)
+    assert widest.more is None and widest.note == f"the last 4.0 MB of {size // 1024**2} MB; download the file for the rest"
+    assert widest.text.startswith("  free") and widest.start == size - len(widest.text.encode())
     with pytest.raises(CrystalWidgetsError, match="too big to send"):
         manager.files(job.id).read_bytes("OUTCAR")
     with pytest.raises(CrystalWidgetsError, match="over the 50 MB a zip may hold"):

@@ -188,6 +188,12 @@ def test_files_list_view_download_and_zip_as_the_browser_asks(manager, tmp_path)
 
     text, _ = answer("file_text", path=log)
     assert text["kind"] == "file_text" and "Step" in text["text"] and text["start"] == 0
+    assert text["more"] is None  # all of it shown
+    part, _ = answer("file_text", path=log, tail_bytes=100)
+    assert text["text"].endswith(part["text"]) and part["start"] > 0 and part["more"] == 400
+    for bad in (0, 5 * 1024**2, "64", True):
+        error, _ = answer("file_text", path=log, tail_bytes=bad)
+        assert error["kind"] == "error" and "tail_bytes:" in error["message"] and "from 1 to 4.0 MB" in error["message"], bad
     binary, _ = answer("file_text", path="cw-input.pkl")
     assert binary["text"] is None and "binary file" in binary["note"]
     for bad in ("../../etc/passwd", "escape"):
