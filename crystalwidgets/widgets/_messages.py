@@ -190,6 +190,9 @@ class Column(TypedDict):
     grow: float | None
     #: The cell's tooltip repeats its text (for values that may be cut short).
     tooltip: bool
+    #: A text column of few distinct values (recipe, formula, profile) is made as wide as the
+    #: longest value in the table, up to this many px (0: not fitted to its values).
+    fit_values: int
     #: For a job in one of :attr:`TableSpec.error_states` with an error, this cell shows the
     #: error line across this many columns (1: never).
     error_span: int

@@ -93,6 +93,7 @@ def _column(
     digits: int | None = None,
     tooltip: bool = False,
     error_span: int = 1,
+    fit_values: int = 0,
 ) -> Column:
     """One :class:`~._messages.Column`, every key set (``field`` defaults to ``key``)."""
     fieldless = fmt in ("actions", "select")
@@ -111,6 +112,7 @@ def _column(
         "grow": grow,
         "tooltip": tooltip,
         "error_span": error_span,
+        "fit_values": fit_values,
     }
 
 
@@ -119,11 +121,11 @@ def _column(
 TABLE_COLUMNS: tuple[Column, ...] = (
     _column("select", "", "select", 28, sort=None, title="Select jobs for Cancel or Resubmit (shift-click: a range)"),
     _column("id", "ID", "short_id", 80, title="Short job id (first 8 characters)"),
-    _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True),
-    _column("formula", "Formula", "text", 72, grow=1),
+    _column("recipe", "Recipe", "text", 96, grow=1.5, tooltip=True, fit_values=300),
+    _column("formula", "Formula", "text", 72, grow=1, tooltip=True, fit_values=160),
     _column("atoms", "Atoms", "number", 56, field="n_atoms", numeric=True, digits=0, title="Atoms in the job's structure"),
     _column("label", "Label", "text", 120, grow=1.2, tooltip=True, title="A sweep's point (what varied: Cu fmax=0.05), or your label"),
-    _column("profile", "Profile", "text", 64, grow=0.8, title="Where the job runs"),
+    _column("profile", "Profile", "text", 64, grow=0.8, tooltip=True, fit_values=160, title="Where the job runs"),
     _column("state", "State", "state", 96, sort="rank"),
     _column("energy_ev", "Energy (eV)", "number", 104, numeric=True, digits=4, error_span=2),
     _column(

@@ -29,7 +29,8 @@ export function isStale(spec, row, now, staleAfter) {
  * How each format draws a cell: `make(cell)` once per pooled row element, then
  * `paint(cell, value, row, ctx, column)` whenever the row element shows a row. A format of
  * bounded text says its widest, `widest(column, spec)`: the column is made at least that
- * wide (measured in the page's font, rows.js), so its cells are never cut short. `ctx` holds
+ * wide (measured in the page's font, rows.js, as `sample(cell, text)` draws it, else as
+ * the cell's text), so its cells are never cut short. `ctx` holds
  * what one paint of the rows shares: `spec`, `now`, `staleAfter`, `stale` (this row's),
  * `confirming` and `cancelling` (the cancel buttons' state), `selected` (the ids of the
  * selected rows). Text is set as text only.
@@ -115,15 +116,22 @@ const FORMATS = {
       cell.title = active ? "" : "finished: its state no longer changes, so it is not checked";
     },
   },
-  /** Cancel (asks first for a running job), the inline question, or "cancelling…". The
-   * buttons' `data-action` (cancel, confirm, keep) is what rows.js listens for. */
+  /** Cancel (asks first for a running job), the inline question, or "cancelling…"; for a
+   * finished job, Template when the table sends templates to a form (`can_template`). The
+   * buttons' `data-action` (cancel, confirm, keep, template) is what rows.js listens for. */
   actions: {
+    widest: () => "Template",
+    sample(cell, text) {
+      cell.replaceChildren(el("button", { type: "button", className: "cw-action", text }));
+    },
     paint(cell, _value, row, ctx) {
       const { fields, active } = ctx.spec;
       const id = row[fields.id];
       const state = row[fields.state];
       const mode = !active.has(state)
-        ? "none"
+        ? ctx.canTemplate
+          ? "template"
+          : "none"
         : ctx.cancelling.has(id)
           ? "cancelling"
           : ctx.confirming === id
@@ -152,6 +160,14 @@ const FORMATS = {
               button("Yes, stop it", "confirm", "Cancel the running job now"),
               button("No", "keep", "Keep it running"),
             ],
+          ),
+        );
+      } else if (mode === "template") {
+        cell.replaceChildren(
+          button(
+            "Template",
+            "template",
+            "Use as template: put this job's structure, recipe and parameters into the form, to edit and submit a variant",
           ),
         );
       } else if (mode === "cancelling") {
@@ -241,7 +257,7 @@ export function applyLayout(spec, hidden, widths) {
     .map((column) => ({
       ...column,
       error_span: spans.get(column.key) ?? 1,
-      width: widths[column.key] ?? Math.max(column.width, column.fit),
+      width: widths[column.key] ?? Math.max(column.width, column.fit, column.valueFit ?? 0),
       user: column.key in widths,
     }));
   spec.columns = columns;

@@ -98,6 +98,23 @@ function render({ model, el: container, host }) {
     table.show();
   }
 
+  /** The longest value of each column fitted to its values (`fit_values`: recipe, formula,
+   * profile) among `rows`, kept in `longest` (a snapshot starts it afresh, updates grow it);
+   * the table widens a column when its longest grows. */
+  const longest = new Map();
+  function fitValues(rows) {
+    const fitted = view.spec.all.filter((column) => column.fit_values && column.index >= 0);
+    for (const column of fitted) {
+      let best = longest.get(column.key) ?? "";
+      for (const row of rows) {
+        const value = row[column.index];
+        if (typeof value === "string" && value.length > best.length) best = value;
+      }
+      longest.set(column.key, best);
+    }
+    table.fitValues(longest);
+  }
+
   // ---- messages from the kernel ----
   function applySnapshot(msg) {
     const t0 = performance.now();
@@ -106,6 +123,8 @@ function render({ model, el: container, host }) {
     const id = view.spec.fields.id;
     for (const row of msg.rows) view.rows.set(row[id], row);
     view.skewMs = msg.now * 1000 - Date.now();
+    longest.clear();
+    fitValues(msg.rows);
     refresh();
     details.open();
     timed("Snapshot", t0);
@@ -149,6 +168,7 @@ function render({ model, el: container, host }) {
       }
     }
     view.skewMs = msg.now * 1000 - Date.now();
+    fitValues(msg.rows);
     refresh();
     root.dataset.cwUpdates = String(Number(root.dataset.cwUpdates ?? 0) + 1);
     root.dataset.cwUpdatedRows = String(msg.rows.length);
@@ -205,7 +225,10 @@ function render({ model, el: container, host }) {
     onChange(model, "stale_after", refresh),
     onChange(model, "details_id", details.open),
     onChange(model, "viewer", details.onViewer),
-    onChange(model, "can_template", details.redraw),
+    onChange(model, "can_template", () => {
+      details.redraw();
+      table.paint(); // a finished row's Template button
+    }),
     onChange(model, "hidden_columns", () => {
       chooser.sync();
       table.relayout();

@@ -20,7 +20,8 @@ const HANDLE_ROOM = 6;
  *   the columns of `view.spec`
  * @param {object} selection - the view's selection (selection.js): its `toggle(id, range)`
  *   and the header's `headerBox`
- * @returns {{scroller: HTMLElement, setSpec: Function, relayout: Function, fitAll: Function, show: Function, paint: Function,
+ * @returns {{scroller: HTMLElement, setSpec: Function, relayout: Function, fitAll: Function,
+ *   fitValues: Function, show: Function, paint: Function,
  *   showSortMarks: Function, waiting: Function, cleanup: Function}}
  */
 export function createRows(view, selection) {
@@ -41,6 +42,7 @@ export function createRows(view, selection) {
   const pool = []; // row elements, each drawing one row of `view.shown` (or hidden)
 
   let measured = false; // the columns' widest values measured in the page's font
+  let unfitted = null; // longest values not yet measured (the table was not on the page)
 
   /** Build the header and the grid for the columns of `view.spec` (a new snapshot's). */
   function setSpec() {
@@ -96,12 +98,42 @@ export function createRows(view, selection) {
       if (widest !== null) {
         const [cell] = makeCells([column]);
         const target = column.format.inBadge ? cell.firstChild : cell;
-        target.textContent = widest;
+        if (column.format.sample) column.format.sample(cell, widest);
+        else target.textContent = widest;
         fit = Math.max(fit, naturalWidth(cell));
       }
       column.fit = Math.min(spec.widthRange[1], fit);
     }
     return true;
+  }
+
+  /** Make each text column of few values (`fit_values` > 0: recipe, formula, profile) as
+   * wide as the longest value in the table, at most `fit_values` px; `longest` maps its key
+   * to that value. Lays the columns out again only when a width changes (then true). */
+  function fitValues(longest) {
+    const { spec } = view;
+    unfitted = null;
+    if (!spec) return false;
+    let changed = false;
+    for (const column of spec.all) {
+      if (!column.fit_values) continue;
+      const text = longest.get(column.key) ?? "";
+      if (text === column.valueText) continue;
+      if (!grid.isConnected || !scroller.clientWidth) {
+        unfitted = longest; // not on the page: measured on the first paint that is
+        return false;
+      }
+      const [cell] = makeCells([column]);
+      cell.textContent = text;
+      const width = text ? Math.min(column.fit_values, naturalWidth(cell)) : 0;
+      column.valueText = text;
+      if (width !== column.valueFit) {
+        column.valueFit = width;
+        changed = true;
+      }
+    }
+    if (changed) relayout();
+    return changed;
   }
 
   // ---- column widths: drag a header's right edge, arrow keys on it, double-click: fit ----
@@ -250,8 +282,11 @@ export function createRows(view, selection) {
     if (!view.spec) return;
     if (!measured && measure(view.spec)) {
       relayout(); // first laid out now (it was in a closed tab): widths from the page's font
+      if (unfitted) fitValues(unfitted);
       return;
     }
+    // values that came while the table was off the page: lays out again (and paints) if wider
+    if (unfitted && grid.isConnected && scroller.clientWidth && fitValues(unfitted)) return;
     const { shown } = view;
     const top = scroller.scrollTop - body.offsetTop;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
@@ -269,6 +304,7 @@ export function createRows(view, selection) {
       confirming: view.confirming,
       cancelling: view.cancelling,
       selected: view.selected,
+      canTemplate: model.get("can_template"),
     };
     const detailsId = model.get("details_id");
     for (let k = 0; k < pool.length; k++) {
@@ -324,6 +360,8 @@ export function createRows(view, selection) {
     else if (action === "keep") {
       view.confirming = null;
       paint();
+    } else if (action === "template") {
+      model.send({ kind: "template", id });
     } else {
       send(model, "details_id", model.get("details_id") === id ? "" : id);
     }
@@ -362,6 +400,7 @@ export function createRows(view, selection) {
     setSpec,
     relayout,
     fitAll,
+    fitValues,
     show,
     paint,
     showSortMarks,

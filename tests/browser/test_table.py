@@ -62,7 +62,7 @@ def test_submitted_emt_job_turns_completed_with_its_energy(demo):
     assert cell("steps") == str(steps)  # optimiser steps
     assert re.fullmatch(r"\d+ (s|min)", cell("age"))  # age, computed here
     assert cell("last_checked") == "—"  # a finished job is not checked: no clock ticking on
-    assert row.locator("button").count() == 0  # nothing to cancel
+    assert row.locator("button").count() == 0  # nothing to cancel, and no form to send a template to
     demo.screenshot("table-completed", table)
 
     # the browser filters as Python exports: same rule, same rows
@@ -302,6 +302,22 @@ def test_columns_show_whole_values_hide_resize_and_fit_and_the_choice_is_kept(de
         measured = demo.page.evaluate(WORST_JS, [table.element_handle(), job_id, WORST])
         cut = {key: sizes for key, sizes in measured.items() if sizes[0] > sizes[1]}
         assert cut == {}, f"cells cut short (scrollWidth, clientWidth): {cut}"
+        # recipe, formula and profile take few values: as wide as the longest in the table, so
+        # none is cut; a row arriving with a longer one widens its column
+        narrow = widths(table)["formula"]
+        alloy = demo.probe.eval(
+            "mgr.submit(__import__('ase').Atoms('AgAuCuNiPdPt', positions=[(0, 0, 0), (0, 0, 2.6), (0, 2.6, 0), (2.6, 0, 0),"
+            " (2.6, 2.6, 0), (2.6, 0, 2.6)], cell=[5.2] * 3, pbc=True), 'emt.static_job', label='alloy').id"
+        )
+        wait_state(row_of(table, alloy), "completed", 120)
+        assert sorted(row_of(table, alloy).locator(".cw-td[data-key='formula']").inner_text()) == sorted("AgAuCuNiPdPt")
+        wait_until(lambda: widths(table)["formula"] > narrow, 5, "the Formula column to widen")
+        cells = table.locator(".cw-tr .cw-td[data-key='recipe'], .cw-tr .cw-td[data-key='formula'], .cw-tr .cw-td[data-key='profile']")
+        assert cells.count() >= 9
+        assert table.evaluate(
+            "(root) => [...root.querySelectorAll(\".cw-tr .cw-td[data-key='recipe'], .cw-tr .cw-td[data-key='formula'],"
+            " .cw-tr .cw-td[data-key='profile']\")].filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent)"
+        ) == []
         label = row_of(table, long_id).locator(".cw-td[data-key='label']")
         assert label.evaluate("(c) => c.scrollWidth > c.clientWidth")  # free text: cut, whole in its tooltip
         assert label.get_attribute("title") == LONG_LABEL

@@ -124,6 +124,18 @@ def test_use_as_template_fills_the_apps_form(demo):
     picked = demo.panel.locator(".cw-structure-pick select").first
     assert f"job {job_id[:8]} input" in picked.locator("option:checked").inner_text().replace("\xa0", " ")
     demo.screenshot("table-actions-template", demo.panel.locator(".cw-app").first)
+    # the same from the row itself: a finished row's Template button, no details needed
+    demo.probe.exec("app.form.recipe = 'emt.static_job'; table.details_id = ''")
+    demo.probe.wait_for("app.form.recipe", "emt.static_job")
+    button = row_of(table, job_id).locator("button[data-action='template']")
+    assert button.inner_text() == "Template" and "Use as template" in button.get_attribute("title")
+    assert button.evaluate("(b) => b.getBoundingClientRect().right <= b.closest('.cw-td').getBoundingClientRect().right + 0.5")
+    button.scroll_into_view_if_needed()
+    demo.screenshot("table-actions-row-template", row_of(table, job_id))
+    button.click()
+    demo.probe.wait_for("app.form.recipe", "emt.relax_job")
+    demo.probe.wait_for("app.form.value == mgr.get(t.id).params", True)
+    assert demo.probe.eval("table.details_id") == ""  # the click filled the form, it opened nothing
 
     demo.panel.locator(".cw-form .cw-submit").first.click()
     demo.probe.wait_for("len([j for j in mgr.jobs() if j.params == mgr.get(t.id).params and j.id != t.id])", 1, timeout=30)
