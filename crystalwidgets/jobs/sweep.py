@@ -124,7 +124,7 @@ def parse_strains(text: str, along: str | None = None) -> list[float | tuple[flo
             raise CrystalWidgetsError(
                 f"strain a b c: {part.strip()!r} is not three percentages (along a, b, c); e.g. 1 1 -2; 0 0 2"
             )
-        triples.append(tuple(float(_number(n, "strain a b c")) for n in numbers))
+        triples.append(tuple(_number(n, "strain a b c") for n in numbers))
     if not triples:
         raise CrystalWidgetsError("strain a b c: no values given; e.g. 1 1 -2; 0 0 2")
     return triples
@@ -133,7 +133,10 @@ def parse_strains(text: str, along: str | None = None) -> list[float | tuple[flo
 def _strain_step(value: Any) -> tuple[str, dict[str, Any], str]:
     """A sweep's strain as a structure tool's step and the words of its label:
     "strain=+1%" (isotropic), "strain c=+2%", "strain ab=-1%", "strain=+1/+1/-2%"."""
-    values = np.atleast_1d(np.asarray(value, dtype=float)) if _is_numbers(value) else np.array([])
+    try:
+        values = np.atleast_1d(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):  # not numbers: refused below with the forms it may take
+        values = np.array([])
     if values.shape == (1,):
         return "strain", {"percent": float(values[0])}, f"strain={values[0]:+g}%"
     if values.shape != (3,):
@@ -151,14 +154,6 @@ def _strain_step(value: Any) -> tuple[str, dict[str, Any], str]:
     else:
         said = "strain=" + "/".join(f"{v:+g}" for v in triple) + "%"
     return "strain", {"percent": triple}, said
-
-
-def _is_numbers(value: Any) -> bool:
-    try:
-        np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _number(text: str, what: str, integer: bool = False) -> int | float:

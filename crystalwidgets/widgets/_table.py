@@ -168,6 +168,8 @@ TABLE_COLUMNS: tuple[Column, ...] = (
     ),
     _column("actions", "", "actions", 76, sort=None),
 )
+#: Every column's key, left to right (``column_widths`` names some of them).
+_COLUMN_KEYS = tuple(c["key"] for c in TABLE_COLUMNS)
 #: Columns the Columns menu can hide (``hidden_columns``): all but the checkboxes and buttons.
 CHOOSABLE_COLUMNS = tuple(c["key"] for c in TABLE_COLUMNS if c["format"] not in ("select", "actions"))
 #: Narrowest and widest a column can be made (px, ``column_widths``).
@@ -184,7 +186,6 @@ def _saved_layout(store: Any) -> dict[str, Any]:
     except StoreError as exc:
         log.warning("the table's saved columns were not read: %s", exc)
         return {}
-    keys = {column["key"] for column in TABLE_COLUMNS}
     low, high = COLUMN_WIDTHS
     hidden = saved.get("hidden_columns")
     widths = saved.get("column_widths")
@@ -195,7 +196,7 @@ def _saved_layout(store: Any) -> dict[str, Any]:
         layout["column_widths"] = {
             key: width
             for key, width in widths.items()
-            if key in keys and isinstance(width, int) and not isinstance(width, bool) and low <= width <= high
+            if key in _COLUMN_KEYS and isinstance(width, int) and not isinstance(width, bool) and low <= width <= high
         }
     return layout
 
@@ -498,11 +499,10 @@ class JobTable(TableActions, anywidget.AnyWidget):
 
     @traitlets.validate("column_widths")
     def _validate_column_widths(self, proposal: Any) -> dict[str, int]:
-        keys = [column["key"] for column in TABLE_COLUMNS]
         low, high = COLUMN_WIDTHS
         for key, width in proposal["value"].items():
-            if key not in keys:
-                raise traitlets.TraitError(f"column_widths: {key!r} is not a column; use some of {', '.join(keys)}")
+            if key not in _COLUMN_KEYS:
+                raise traitlets.TraitError(f"column_widths: {key!r} is not a column; use some of {', '.join(_COLUMN_KEYS)}")
             if not low <= width <= high:
                 raise traitlets.TraitError(
                     f"column_widths[{key!r}]: {width} px is outside {low}-{high} px; give a width in that range"
