@@ -161,6 +161,16 @@ def test_the_app_submits_what_it_shows_and_the_supercell_becomes_a_structure_on_
     assert app.supercell_note.value == ""
     app.pick.index = 0  # Cu again: the view repeats it, the note comes back
     assert "1-atom cell" in app.supercell_note.value
+    # a job's details show its structure in the table's own viewer: the App's viewer, the
+    # dropdown and what Submit runs stay the picked Cu
+    job = manager.submit(bulk("Al", cubic=True), "emt.static_job")
+    [done] = manager.wait([job.id], timeout=120)
+    assert done.state is JobState.COMPLETED, done.error
+    app.table.show_details(job.short_id)
+    assert app.table.details_id == job.id and app.table.viewer is not app.viewer
+    assert app.table.viewer.structure.get_chemical_formula() == "Al4"
+    assert app.viewer.structure.get_chemical_formula() == "Cu" and app.pick.index == 0
+    assert app.structure.get_chemical_formula() == "Cu"
 
 
 def test_the_app_builds_new_structures_from_the_picked_one_with_their_origin(manager):

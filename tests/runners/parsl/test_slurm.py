@@ -123,6 +123,30 @@ def test_slurm_cancel_pending_and_running(smgr, tmp_path, cw_home):
     cancel_pending_and_running(smgr, "one", tmp_path, block_running)
 
 
+def test_a_job_whose_block_slurm_holds_back_says_so_on_its_row(cw_home, slurm):
+    """A block Slurm keeps pending (here: --begin in an hour) names itself and Slurm's reason
+    on the waiting job's row; cancelling the job leaves no block behind."""
+    from crystalwidgets.widgets import JobTable
+    from crystalwidgets.widgets._table import COLUMNS
+
+    ProfileStore().save(_profile(name="later", scheduler_options="#SBATCH --begin=now+1hour"))
+    with JobManager(monitor_interval=0.5) as mgr:
+        job = mgr.submit(bulk("Cu"), noop_job, "later")
+        [block] = wait_until(_blocks, 30, "the block in squeue")
+        assert block["state"] == "PENDING"
+        text = f"waiting for Slurm to start block {block['id']}, Slurm's reason: BeginTime"
+        wait_until(lambda: (mgr.get(job.id).engine_ref or {}).get("waiting") == text, 30,
+                   f"the row to say {text!r}, it says {(mgr.get(job.id).engine_ref or {}).get('waiting')!r}")
+        table = JobTable(mgr)
+        [row] = [r for r in table._rows() if r[COLUMNS.index("id")] == job.id]
+        assert row[COLUMNS.index("error")] == text and mgr.get(job.id).state is JobState.PENDING
+        table.close()
+        mgr.cancel(job.id)
+        (rec,) = mgr.wait([job.id], timeout=30)
+        assert rec.state is JobState.CANCELLED
+    wait_until(lambda: not _blocks(), 30, "the held block scancelled", 0.25)
+
+
 def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
     ProfileStore().save(_profile(name="one", max_workers_per_node=1))
     cu = bulk("Cu")
