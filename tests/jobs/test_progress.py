@@ -42,6 +42,20 @@ def test_a_real_slow_emt_relaxation_reports_its_steps_while_it_runs(manager):
 
         values = dict(zip(COLUMNS, row))
         assert values["state"] == "running" and values["n_steps"] >= 3 and values["energy_ev"] is not None
+        # the open details' energy-per-step plot grows: each new step is sent to the browser
+        from tests.widgets.test_table import Wire, browser_says
+
+        wire = Wire(table)
+        browser_says(table, {"kind": "snapshot"})
+        table.show_details(job.short_id)
+        shown = wait_until(lambda: wire.of_kind("details"), 10, "the running job's details")[-1]
+        assert shown["state"] == "running" and len(shown["summary"]["energies_ev"]) >= 4
+        grown = wait_until(
+            lambda: [d for d in wire.of_kind("details")
+                     if len(d["summary"]["energies_ev"]) >= len(shown["summary"]["energies_ev"]) + 2], 60,
+            "details with two more steps",
+        )[-1]
+        assert grown["summary"]["energies_ev"][: len(shown["summary"]["energies_ev"])] == shown["summary"]["energies_ev"]
     finally:
         table.close()
     manager.cancel(job.id)
