@@ -264,7 +264,7 @@ class RecipeForm(anywidget.AnyWidget):
                 try:
                     callback(self)
                 except Exception as exc:  # shown to the user, never lost
-                    self.status = f"submit failed: {exc}"
+                    self.status = f"not submitted: {exc}"  # the callback refused it: nothing recorded
 
     def _start_availability(self) -> None:
         loop = running_loop()
