@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from _lab import demo_notebook
 from test_table import row_of, wait_state
+from test_table_actions import open_details, table_of
 
 from tests.helpers import wait_until
 
@@ -29,8 +30,7 @@ def demo(lab, browser):
 
 
 def test_an_unconverged_relaxation_continues_from_its_last_structure(demo):
-    table = demo.panel.locator(".cw-table").first
-    table.wait_for(state="visible", timeout=30_000)
+    table = table_of(demo)
     demo.probe.exec(
         "atoms = bulk('Cu', cubic=True) * (2, 2, 2); atoms.rattle(0.2, seed=1)\n"
         "stuck = mgr.submit(atoms, 'emt.relax_job', opt_params={'fmax': 1e-6, 'max_steps': 3}, label='not converged')"
@@ -39,8 +39,7 @@ def test_an_unconverged_relaxation_continues_from_its_last_structure(demo):
     wait_state(row_of(table, old), "failed", 180)
     assert demo.probe.eval("mgr.get(stuck.id).summary['unconverged']") is True
 
-    row_of(table, old).locator(".cw-td").nth(3).click()
-    demo.probe.wait_for("table.details_id", old)
+    open_details(demo, table, old)
     info = table.locator(f".cw-details-info[data-id='{old}']")
     info.locator(".cw-continue").wait_for(timeout=15_000)
     text = info.inner_text()

@@ -135,8 +135,11 @@ def test_a_job_whose_block_slurm_holds_back_says_so_on_its_row(cw_home, slurm):
         [block] = wait_until(_blocks, 30, "the block in squeue")
         assert block["state"] == "PENDING"
         text = f"waiting for Slurm to start block {block['id']}, Slurm's reason: BeginTime"
-        wait_until(lambda: (mgr.get(job.id).engine_ref or {}).get("waiting") == text, 30,
-                   f"the row to say {text!r}, it says {(mgr.get(job.id).engine_ref or {}).get('waiting')!r}")
+        said = lambda: (mgr.get(job.id).engine_ref or {}).get("waiting")  # noqa: E731
+        try:
+            wait_until(lambda: said() == text, 30, f"the row to say {text!r}")
+        except TimeoutError as exc:  # what it says at the end, not at the start
+            raise AssertionError(f"{exc}: it says {said()!r}") from None
         table = JobTable(mgr)
         [row] = [r for r in table._rows() if r[COLUMNS.index("id")] == job.id]
         assert row[COLUMNS.index("error")] == text and mgr.get(job.id).state is JobState.PENDING
