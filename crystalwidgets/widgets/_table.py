@@ -53,7 +53,8 @@ __all__ = ["CHOOSABLE_COLUMNS", "COLUMNS", "COLUMN_WIDTHS", "SORT_KEYS", "SPEC",
 log = logging.getLogger(__name__)
 
 #: The fields of one row array, in order (``error``: the failure's innermost cause, cut short;
-#: for a waiting job, what it waits for: the engine starting, a Slurm block pending...).
+#: for a waiting job, what it waits for: the engine starting, a Slurm block pending...;
+#: ``note_since``: since when it waits for that, an epoch, or None: the row counts the seconds).
 COLUMNS = (
     "id",
     "recipe",
@@ -68,6 +69,7 @@ COLUMNS = (
     "label",
     "error",
     "n_atoms",
+    "note_since",
 )
 
 
@@ -77,6 +79,15 @@ def _waiting(rec: Any) -> str | None:
         return None
     waiting = (rec.engine_ref or {}).get("waiting")
     return str(waiting)[:_ERROR_SNIPPET] if waiting else None
+
+
+def _waiting_since(rec: Any) -> float | None:
+    """Since when (an epoch) a pending job waits for what :func:`_waiting` says, or None: the
+    row counts the seconds ("starting the Parsl engine … · 12 s")."""
+    if _waiting(rec) is None:
+        return None
+    since = (rec.engine_ref or {}).get("waiting_since")
+    return round(float(since), 3) if isinstance(since, (int, float)) else None
 
 
 def _column(
@@ -561,6 +572,7 @@ class JobTable(TableActions, anywidget.AnyWidget):
             rec.label,
             error_headline(rec.error, _ERROR_SNIPPET) or _waiting(rec),
             atoms,
+            None if rec.error else _waiting_since(rec),
         ]
 
     def _rows(self) -> list[list[Any]]:

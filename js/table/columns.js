@@ -15,6 +15,7 @@ const NEEDED_FIELDS = [
   "last_checked",
   "label",
   "error",
+  "note_since",
 ];
 
 /** A running job no runner confirmed within `staleAfter` seconds: its runner may have lost it. */
@@ -313,7 +314,8 @@ export function makeCells(columns) {
 /**
  * Fill a row element's cells. A column with `error_span` > 1 shows the error line of a job
  * in one of the error states across that many columns (the cells it covers are hidden); in
- * a note state (waiting, running) the same line shows as a note while those cells are empty.
+ * a note state (waiting, running) the same line shows as a note while those cells are empty,
+ * with the seconds since `note_since` when the kernel gave one ("starting … · 12 s").
  */
 export function paintCells(cells, row, ctx) {
   const { columns, fields, errorStates, noteStates } = ctx.spec;
@@ -337,7 +339,8 @@ export function paintCells(cells, row, ctx) {
       cell.style.gridColumn = shown ? `span ${column.error_span}` : "";
       cell.title = shown ? error : "";
       if (shown) {
-        setText(cell, error);
+        const since = row[fields.note_since];
+        setText(cell, note && typeof since === "number" ? `${error} · ${duration(ctx.now - since)}` : error);
         coveredUntil = i + column.error_span;
         continue;
       }

@@ -8,6 +8,8 @@ Screenshots go to the artifacts folder (see ``_lab.artifacts_dir``).
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
 from _lab import REPO, demo_notebook
@@ -383,3 +385,45 @@ def test_columns_show_whole_values_hide_resize_and_fit_and_the_choice_is_kept(de
     finally:
         demo.probe.exec("table.hidden_columns = []; table.column_widths = {}; table.sort_by = 'age'")
         demo.page.set_viewport_size({"width": 1280, "height": 1000})
+
+
+@pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
+def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
+    """A job whose Slurm block is held back (--begin in an hour) says so on its row, and the
+    seconds of that wait tick on in the browser (the kernel sends when the wait began, once)."""
+    if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
+        pytest.skip("Slurm is installed but not running (start ../shared/slurm/start-slurm.sh beside the clone)")
+    table = table_of(demo)
+    demo.probe.exec(
+        "from crystalwidgets import ProfileStore\n"
+        "ProfileStore().save({'kind': 'parsl-slurm', 'name': 'held', 'partition': 'debug',"
+        " 'walltime': '00:10:00', 'max_workers_per_node': 1, 'address': '127.0.0.1',"
+        " 'scheduler_options': '#SBATCH --begin=now+1hour'})\n"
+        "held = mgr.submit(bulk('Cu'), 'emt.static_job', profile='held', label='held back')"
+    )
+    try:
+        row = row_of(table, demo.probe.eval("held.id"))
+        note = row.locator(".cw-td.cw-row-note")
+        pattern = re.compile(r"waiting for Slurm to start block (\d+), Slurm's reason: BeginTime · (\d+) s")
+
+        def said():
+            return pattern.fullmatch(note.inner_text()) if note.count() else None
+
+        first = wait_until(said, 90, "the row to name the held block and Slurm's reason")
+        assert row.get_attribute("data-state") == "pending"
+        block = first.group(1)
+        squeue = subprocess.run(["squeue", "-h", "-j", block, "-o", "%T %r"], capture_output=True,
+                                text=True, timeout=20).stdout.split()
+        assert squeue == ["PENDING", "BeginTime"]
+        later = wait_until(lambda: (m := said()) and int(m.group(2)) >= int(first.group(2)) + 2 and m,
+                           10, "the seconds to count on")
+        assert later.group(1) == block  # the same wait, counted on; no message needed for it
+        assert note.get_attribute("title").startswith("waiting for Slurm to start block")  # no clock in the tooltip
+        demo.screenshot("table-waiting-for-slurm", row)
+    finally:
+        demo.probe.exec("mgr.cancel(held.id); mgr.wait([held.id], timeout=60)", timeout=90)
+        demo.probe.exec("ProfileStore().delete('held')")
+    assert demo.probe.eval("mgr.get(held.id).state.value") == "cancelled"
+    # no job needs the block now: it leaves Slurm's queue
+    wait_until(lambda: not subprocess.run(["squeue", "-h", "-j", block], capture_output=True, text=True,
+                                          timeout=20).stdout.strip(), 30, "the held block scancelled")

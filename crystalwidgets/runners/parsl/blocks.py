@@ -88,6 +88,8 @@ class BlockWatch:
             self._blocks_checked = time.time()
             jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
         by_block = {b["block"]: b for b in blocks}
+        if self._release_unneeded(engine, blocks):
+            return
 
         # a job whose block ended while it ran: it cannot go on
         for job in [j for j in jobs if j.state == "running"]:
@@ -122,11 +124,43 @@ class BlockWatch:
             self._problem = reason
             self._retire(engine, f"{reason}; no block of this profile is left to run it")
             return
-        text = _waiting_text(blocks)
+        text, wait = _waiting_text(blocks)
+        now = time.time()
         for job in waiting:
             if job.waiting != text:
                 job.waiting = text
-                self._emit(job.task.job_id, engine_ref={"executor": engine.label, "waiting": text})
+                if job.waiting_since is None or job.waiting_since[0] != wait:
+                    job.waiting_since = (wait, round(now, 3))
+                self._emit(
+                    job.task.job_id,
+                    engine_ref={
+                        "executor": engine.label,
+                        "waiting": text,
+                        "waiting_since": job.waiting_since[1],
+                    },
+                )
+
+    def _release_unneeded(self, engine: Engine, blocks: list[dict[str, Any]]) -> bool:
+        """Close a Slurm engine whose blocks are all still pending and that has no job left
+        (each was cancelled while it waited): its place in Slurm's queue is given back now.
+
+        Parsl cannot: the cancelled jobs' tasks stay in its queue, so it would keep (or ask
+        again for) a block that waits for an hour for nobody. The next job starts a new engine.
+        """
+        live = [b for b in blocks if not b["finished"]]
+        if not engine.slurm or not live or any(b["state"] != "PENDING" for b in live):
+            return False
+        with self._lock:  # a job submitted now sees no engine and starts a new one
+            if self._jobs or self._engine is not engine:
+                return False
+            self._engine = None
+        log.info(
+            "profile %r: no job needs the pending Slurm block(s) %s any more; scancelling them",
+            self.profile.name,
+            ", ".join(str(b["job_id"]) for b in live),
+        )
+        self._retire(engine, "no job needs its blocks")
+        return True
 
     def _describe_block(self, engine: Engine, block: dict[str, Any]) -> str:
         jid, state, reason = block["job_id"], block["state"], block["reason"]
@@ -188,17 +222,20 @@ class BlockWatch:
 
 
 
-def _waiting_text(blocks: list[dict[str, Any]]) -> str:
-    """What waiting jobs wait for, in words (shown on their rows)."""
+def _waiting_text(blocks: list[dict[str, Any]]) -> tuple[str, str]:
+    """What waiting jobs wait for, in words (shown on their rows), and which wait it is (the
+    same while only Slurm's reason changes: the row's clock counts from its start)."""
     live = [b for b in blocks if not b["finished"]]
     running = [b for b in live if b["state"] == "RUNNING"]
     if running:
-        return f"waiting for a free worker (blocks {', '.join(str(b['job_id']) for b in running)} running)"
+        return "waiting for a free worker (blocks {} running)".format(
+            ", ".join(str(b["job_id"]) for b in running)
+        ), "worker"
     pending = [b for b in live if b["state"] == "PENDING"]
     if pending:
         b = pending[0]
         why = f", Slurm's reason: {b['reason']}" if b["reason"] else ""
-        return f"waiting for Slurm to start block {b['job_id']}{why}"
-    return "waiting for Parsl to request a block"
+        return f"waiting for Slurm to start block {b['job_id']}{why}", f"block {b['job_id']}"
+    return "waiting for Parsl to request a block", "request"
 
 

@@ -89,7 +89,9 @@ class _Job:
     thread: int | None = None
     #: taken over from a kernel that ended: no future, followed by polling
     reattached: bool = False
+    #: what it waits for (shown on its row) and since when (the same wait: reasons may change)
     waiting: str | None = None
+    waiting_since: tuple[str, float] | None = None
 
 
 _RUNNERS: weakref.WeakSet[ParslRunner] = weakref.WeakSet()
@@ -396,9 +398,9 @@ class ParslRunner(BlockWatch, Runner):
                 self._listener = Listener(bind, self._on_message)
                 self._link = RemoteLink(self._addresses(), self._listener.port, self._listener.key)
         self._starting = time.time()
-        text = f"starting the Parsl engine (since {time.strftime('%H:%M:%S')}; the first job of a profile waits for it)"
-        for jid in batch:
-            self._emit(jid, engine_ref={"waiting": text})
+        text = "starting the Parsl engine (the first job of a profile waits for it)"
+        for jid in batch:  # the row counts the seconds from waiting_since
+            self._emit(jid, engine_ref={"waiting": text, "waiting_since": round(self._starting, 3)})
         try:
             engine = Engine(self.profile, self.run_dir, self._owner)
         finally:

@@ -351,27 +351,35 @@ def test_thread_jobs_leave_the_kernels_umask_and_keep_their_files_private(mgr):
 
 def test_the_first_job_says_the_engine_is_starting_on_its_row_and_in_the_health(mgr):
     """Parsl's engine takes seconds to start (24 s seen on a loaded machine): meanwhile the
-    first job's row says so, not just "pending", and the picker's health says "starting"."""
+    first job's row says so, not just "pending", with the seconds counted from the engine's
+    start; the picker's health says "starting"."""
     from crystalwidgets.widgets._table import COLUMNS, JobTable
 
-    notes, health = [], []
-    mgr.subscribe(lambda changes: notes.extend(
-        c["engine_ref"].get("waiting") for c in changes.values() if (c.get("engine_ref") or {}).get("waiting")))
     table = JobTable(mgr)
+    rows, health = [], []
+
+    def on_changes(changes):  # the row as the table would send it, when the note arrives
+        for jid, change in changes.items():
+            if (change.get("engine_ref") or {}).get("waiting"):
+                rows.append(dict(zip(COLUMNS, table._row(mgr.get(jid)))))
+
+    mgr.subscribe(on_changes)
+    t0 = time.time()
     job = mgr.submit(bulk("Cu"), noop_job, "htex")
 
     def starting():
         runner = mgr.runner("htex")
         if runner is not None:
             health.append(runner.health()["engine"])
-        return any(n.startswith("starting the Parsl engine (since ") for n in notes)
+        return rows
 
-    wait_until(starting, 60, "the row's note that the engine starts")
-    row = next(r for r in table._rows() if r[0] == job.id)
-    if row[COLUMNS.index("state")] == "pending":  # (it may have started already)
-        assert row[COLUMNS.index("error")].startswith("starting the Parsl engine")
+    [row, *_] = wait_until(starting, 60, "the row's note that the engine starts")
+    assert row["id"] == job.id and row["state"] == "pending"
+    assert row["error"] == "starting the Parsl engine (the first job of a profile waits for it)"
+    assert t0 - 0.01 <= row["note_since"] <= time.time()  # the browser counts on from here
     (done,) = mgr.wait([job.id], timeout=120)
     assert done.state is JobState.COMPLETED
-    assert next(r for r in table._rows() if r[0] == job.id)[COLUMNS.index("error")] is None  # no note left
+    final = dict(zip(COLUMNS, next(r for r in table._rows() if r[0] == job.id)))
+    assert final["error"] is None and final["note_since"] is None  # no note left
     assert any(h.startswith("starting (") for h in health) or mgr.runner("htex").health()["engine"] == "ready"
     table.close()

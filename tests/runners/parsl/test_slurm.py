@@ -125,7 +125,7 @@ def test_slurm_cancel_pending_and_running(smgr, tmp_path, cw_home):
 
 def test_a_job_whose_block_slurm_holds_back_says_so_on_its_row(cw_home, slurm):
     """A block Slurm keeps pending (here: --begin in an hour) names itself and Slurm's reason
-    on the waiting job's row; cancelling the job leaves no block behind."""
+    on the waiting job's row; cancelling the job gives the block back at once."""
     from crystalwidgets.widgets import JobTable
     from crystalwidgets.widgets._table import COLUMNS
 
@@ -143,11 +143,25 @@ def test_a_job_whose_block_slurm_holds_back_says_so_on_its_row(cw_home, slurm):
         table = JobTable(mgr)
         [row] = [r for r in table._rows() if r[COLUMNS.index("id")] == job.id]
         assert row[COLUMNS.index("error")] == text and mgr.get(job.id).state is JobState.PENDING
+        # the row counts the seconds of this wait, from when the job first waited for the block
+        since = row[COLUMNS.index("note_since")]
+        assert since == mgr.get(job.id).engine_ref["waiting_since"]
+        assert job.created - 1 < since <= time.time()
         table.close()
         mgr.cancel(job.id)
         (rec,) = mgr.wait([job.id], timeout=30)
         assert rec.state is JobState.CANCELLED
-    wait_until(lambda: not _blocks(), 30, "the held block scancelled", 0.25)
+        # no job needs the block now: it leaves Slurm's queue while the manager lives on
+        # (Parsl alone keeps it: the cancelled task stays in its queue)
+        wait_until(lambda: not _blocks(), 30, "the held block scancelled", 0.25)
+        assert mgr.runner("later").health()["engine"] == "not started"
+        # and the next job gets a new engine and a new block
+        again = mgr.submit(bulk("Cu"), noop_job, "later")
+        [block2] = wait_until(_blocks, 60, "the next job's block in squeue")
+        assert block2["id"] != block["id"] and block2["state"] == "PENDING"
+        mgr.cancel(again.id)
+        assert mgr.wait([again.id], timeout=30)[0].state is JobState.CANCELLED
+        wait_until(lambda: not _blocks(), 30, "the second held block scancelled", 0.25)
 
 
 def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
