@@ -315,7 +315,8 @@ export function makeCells(columns) {
  * Fill a row element's cells. A column with `error_span` > 1 shows the error line of a job
  * in one of the error states across that many columns (the cells it covers are hidden); in
  * a note state (waiting, running) the same line shows as a note while those cells are empty,
- * with the seconds since `note_since` when the kernel gave one ("starting … · 12 s").
+ * and over the empty cells after it, led by the seconds since `note_since` when the kernel
+ * gave one ("12 s · starting the Parsl engine …").
  */
 export function paintCells(cells, row, ctx) {
   const { columns, fields, errorStates, noteStates } = ctx.spec;
@@ -329,19 +330,24 @@ export function paintCells(cells, row, ctx) {
     const covered = i < coveredUntil;
     if (cell.hidden !== covered) cell.hidden = covered;
     if (column.error_span > 1) {
+      const empty = (c) => c.index >= 0 && (row[c.index] === null || row[c.index] === undefined);
       const spanned = columns.slice(i, i + column.error_span);
       const note = !showError && Boolean(error) && noteStates.has(state)
-        && spanned.every((c) => c.index < 0 || row[c.index] === null || row[c.index] === undefined);
+        && spanned.every((c) => c.index < 0 || empty(c));
+      let span = column.error_span;
+      // a note also takes the empty cells after it (a waiting job has no steps yet)
+      while (note && i + span < columns.length && empty(columns[i + span])) span += 1;
       const shown = showError || note;
       cell.classList.toggle("cw-error", showError);
       cell.classList.toggle("cw-row-note", note);
       cell.classList.toggle("cw-num", column.numeric && !shown);
-      cell.style.gridColumn = shown ? `span ${column.error_span}` : "";
+      cell.style.gridColumn = shown ? `span ${span}` : "";
       cell.title = shown ? error : "";
       if (shown) {
+        // the clock first: a long note is cut at its end, never its seconds
         const since = row[fields.note_since];
-        setText(cell, note && typeof since === "number" ? `${error} · ${duration(ctx.now - since)}` : error);
-        coveredUntil = i + column.error_span;
+        setText(cell, note && typeof since === "number" ? `${duration(ctx.now - since)} · ${error}` : error);
+        coveredUntil = i + span;
         continue;
       }
     }

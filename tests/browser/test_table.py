@@ -389,8 +389,8 @@ def test_columns_show_whole_values_hide_resize_and_fit_and_the_choice_is_kept(de
 
 @pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
 def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
-    """A job whose Slurm block is held back (--begin in an hour) says so on its row, and the
-    seconds of that wait tick on in the browser (the kernel sends when the wait began, once)."""
+    """A job whose Slurm block is held back (--begin in an hour) says so on its row, led by the
+    seconds of that wait, ticking in the browser (the kernel sent when the wait began, once)."""
     if subprocess.run(["sinfo", "-h"], capture_output=True, timeout=20).returncode != 0:
         pytest.skip("Slurm is installed but not running (start ../shared/slurm/start-slurm.sh beside the clone)")
     table = table_of(demo)
@@ -404,22 +404,26 @@ def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
     try:
         row = row_of(table, demo.probe.eval("held.id"))
         note = row.locator(".cw-td.cw-row-note")
-        pattern = re.compile(r"waiting for Slurm to start block (\d+), Slurm's reason: BeginTime · (\d+) s")
+        pattern = re.compile(r"(\d+) s · waiting for Slurm to start block (\d+), Slurm's reason: BeginTime")
 
         def said():
             return pattern.fullmatch(note.inner_text()) if note.count() else None
 
         first = wait_until(said, 90, "the row to name the held block and Slurm's reason")
         assert row.get_attribute("data-state") == "pending"
-        block = first.group(1)
+        block = first.group(2)
         squeue = subprocess.run(["squeue", "-h", "-j", block, "-o", "%T %r"], capture_output=True,
                                 text=True, timeout=20).stdout.split()
         assert squeue == ["PENDING", "BeginTime"]
-        later = wait_until(lambda: (m := said()) and int(m.group(2)) >= int(first.group(2)) + 2 and m,
+        later = wait_until(lambda: (m := said()) and int(m.group(1)) >= int(first.group(1)) + 2 and m,
                            10, "the seconds to count on")
-        assert later.group(1) == block  # the same wait, counted on; no message needed for it
+        assert later.group(2) == block  # the same wait, counted on; no message needed for it
+        # the note takes the empty Energy, Max force and Steps cells; the clock leads, so a cut
+        # note still shows it, and the whole text is the cell's tooltip
+        assert note.evaluate("(c) => getComputedStyle(c).gridColumnStart") == "span 3"
+        assert row.locator(".cw-td[data-key='steps']").is_hidden()
         assert note.get_attribute("title").startswith("waiting for Slurm to start block")  # no clock in the tooltip
-        demo.screenshot("table-waiting-for-slurm", row)
+        demo.screenshot("table-waiting-for-slurm", table)
     finally:
         demo.probe.exec("mgr.cancel(held.id); mgr.wait([held.id], timeout=60)", timeout=90)
         demo.probe.exec("ProfileStore().delete('held')")
