@@ -206,7 +206,17 @@ class App(w.VBox):
                     children=[
                         w.VBox([self.upload]),
                         w.VBox([self.paste, w.HBox([self.paste_format, self.paste_load])]),
-                        w.VBox([w.HBox([self.tool, self.tool_text, self.tool_apply]), self.tool_help]),
+                        # wraps: in a narrow column the button goes under the text field,
+                        # its label whole (not "Ma...")
+                        w.VBox(
+                            [
+                                w.HBox(
+                                    [self.tool, self.tool_text, self.tool_apply],
+                                    layout=w.Layout(flex_flow="row wrap"),
+                                ),
+                                self.tool_help,
+                            ]
+                        ),
                         self.optimade,
                         self.recent,
                     ],
