@@ -220,6 +220,7 @@ async function render({ model, el: host }) {
   let atomReps = [];
   let selectionRep = null;
   let cellComponent = null;
+  let axisLabels = []; // the cell's axis names as drawn: { name, anchor, end } (the edge's end)
   let forcesComponent = null;
   let playTimer = null;
   let loads = 0;
@@ -273,6 +274,7 @@ async function render({ model, el: host }) {
       stage.removeComponent(cellComponent);
       cellComponent = null;
     }
+    axisLabels = [];
     if (!shown || !hasCell(shown.data)) return;
     const shape = new Shape("unit cell");
     const origin = shown.shift.map((v) => -v);
@@ -283,6 +285,7 @@ async function render({ model, el: host }) {
         // the axis name just past the end of its edge
         const past = [0, 1, 2].map((d) => end[d] + 0.08 * (end[d] - start[d]));
         shape.addText(past, AXIS_COLORS[axis], 1.2, "abc"[axis]);
+        axisLabels.push({ name: "abc"[axis], anchor: past, end });
       }
     }
     cellComponent = stage.addComponentFromObject(shape);
@@ -656,36 +659,50 @@ async function render({ model, el: host }) {
     measurementLine.textContent = measurement ? measurement.text : "";
   }
 
-  // ---- the test hook: where some atoms are on the canvas, to click them for real ----
+  // ---- the test hook: where some atoms (and the cell's axis names) are on the canvas ----
   const projected = new Vector3();
   let projectTimer = null;
+  /** Canvas pixels [x, y] and depth of a point given as drawn (shifted), as NGL projects it. */
+  function projectPoint(x, y, z) {
+    projected
+      .set(x, y, z)
+      .add(viewer.translationGroup.position)
+      .applyMatrix4(viewer.rotationGroup.matrix)
+      .project(viewer.camera);
+    return [
+      +(((projected.x + 1) * viewer.width) / 2).toFixed(1),
+      +(((1 - projected.y) * viewer.height) / 2).toFixed(1),
+      +projected.z.toFixed(5),
+    ];
+  }
   function publishProjection() {
     projectTimer = null;
     if (!shown) return;
-    const project = (k) => {
-      projected
-        .set(
-          shown.positions[3 * k] - shown.shift[0],
-          shown.positions[3 * k + 1] - shown.shift[1],
-          shown.positions[3 * k + 2] - shown.shift[2],
-        )
-        .add(viewer.translationGroup.position)
-        .applyMatrix4(viewer.rotationGroup.matrix)
-        .project(viewer.camera);
-      return [
-        shown.origin[k],
-        +(((projected.x + 1) * viewer.width) / 2).toFixed(1),
-        +(((1 - projected.y) * viewer.height) / 2).toFixed(1),
-        +projected.z.toFixed(5),
-      ];
-    };
+    const project = (k) => [
+      shown.origin[k],
+      ...projectPoint(
+        shown.positions[3 * k] - shown.shift[0],
+        shown.positions[3 * k + 1] - shown.shift[1],
+        shown.positions[3 * k + 2] - shown.shift[2],
+      ),
+    ];
     const atoms = [];
     for (let k = 0; k < Math.min(shown.count, PROJECTED_ATOMS); k++) atoms.push(project(k));
     const images = [];
     for (let k = shown.count; k < Math.min(shown.total, shown.count + PROJECTED_ATOMS); k++) {
       images.push(project(k));
     }
+    // each axis name drawn: [name, x, y, depth of its anchor, x, y of its edge's end]; none
+    // while the cell is hidden. The text's bottom-left corner is at the anchor.
+    const labels = cellComponent?.visible
+      ? axisLabels.map(({ name, anchor, end }) => [
+          name,
+          ...projectPoint(...anchor),
+          ...projectPoint(...end).slice(0, 2),
+        ])
+      : [];
     root.dataset.cwImagesOnCanvas = JSON.stringify(images);
+    root.dataset.cwAxisLabelsOnCanvas = JSON.stringify(labels);
     root.dataset.cwAtomsOnCanvas = JSON.stringify(atoms);
   }
   const onRendered = () => {

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOK = "viewer-demo.ipynb"
 CELL_RED = np.array([217, 26, 26])  # the a axis of the cell box (js/viewer.js AXIS_COLORS)
+AXIS_RGB = {"a": CELL_RED, "b": np.array([26, 153, 26]), "c": np.array([26, 64, 230])}
 
 
 def pixels(locator) -> np.ndarray:
@@ -273,14 +274,61 @@ def test_selection_measurement_and_clear(demo, lab):
         assert viewer.locator(".cw-viewer-hover").inner_text() == ""
 
 
+TRICLINIC = (
+    "from ase import Atoms; viewer.supercell = (1, 1, 1); viewer.structure = Atoms('Cu',"
+    " scaled_positions=[(0.5, 0.5, 0.5)], cell=[4, 5, 6, 80, 95, 105], pbc=True)"
+)  # one atom in the middle: no atom or image at a corner, the three axis ends apart on screen
+
+
+def export_png(viewer, page, name: str | None = None) -> tuple[np.ndarray, float]:
+    """The viewer's PNG download as RGB pixels, and its pixels per canvas pixel."""
+    with page.expect_download(timeout=30_000) as download:
+        viewer.locator(".cw-viewer-png").click()
+    if name is not None:
+        assert download.value.suggested_filename == name
+    png = np.asarray(Image.open(download.value.path()).convert("RGB"), dtype=int)
+    return png, png.shape[1] / viewer.locator(".cw-viewer-canvas canvas").bounding_box()["width"]
+
+
+def axis_labels(viewer) -> dict[str, list[float]]:
+    """Where the viewer drew each axis name: {name: [x, y, depth, edge end x, edge end y]}."""
+    return {name: rest for name, *rest in json.loads(dataset(viewer, "axis-labels-on-canvas"))}
+
+
+def label_pixels(image: np.ndarray, name: str, label: list[float], scale: float = 1.0) -> int:
+    """Pixels of axis ``name``'s colour in a 24-canvas-pixel box where its name is drawn (the
+    text's bottom-left corner is at the anchor), leaving out everything within 5 pixels of the
+    axis edge (the ray from the edge's end away from the anchor), so the edge cannot count."""
+    ax, ay, _depth, ex, ey = label
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    x, y = (xs + 0.5) / scale, (ys + 0.5) / scale  # canvas pixels
+    in_box = (x > ax - 4) & (x < ax + 20) & (y > ay - 20) & (y < ay + 4)
+    ux, uy = np.array([ex - ax, ey - ay]) / np.hypot(ex - ax, ey - ay)
+    along = np.maximum((x - ex) * ux + (y - ey) * uy, 0)
+    off_edge = np.hypot(x - ex - along * ux, y - ey - along * uy) > 5
+    colour = np.abs(image - AXIS_RGB[name]).sum(axis=2) < 60
+    return int((colour & in_box & off_edge).sum())
+
+
+def shift(before: list[float], after: list[float]) -> float:
+    """How far a label moved on the canvas, the larger of across and down."""
+    return max(abs(after[0] - before[0]), abs(after[1] - before[1]))
+
+
+def assert_labels_drawn(viewer, page, screenshot) -> dict[str, list[float]]:
+    labels = axis_labels(viewer)
+    assert sorted(labels) == ["a", "b", "c"], labels
+    png, scale = export_png(viewer, page)
+    Image.fromarray(png.astype(np.uint8)).save(screenshot)
+    found = {name: label_pixels(png, name, label, scale) for name, label in labels.items()}
+    assert all(count > 40 for count in found.values()), f"axis names not drawn: {found} at {labels}"
+    return labels
+
+
 def test_png_export_axis_labels_and_recentre(demo, lab):
     notebook, viewer = demo
     page = notebook.page
-    with page.expect_download(timeout=30_000) as download:
-        viewer.locator(".cw-viewer-png").click()
-    path = download.value.path()
-    assert download.value.suggested_filename == "Cu.png"
-    png = np.asarray(Image.open(path).convert("RGB"), dtype=int)
+    png, _scale = export_png(viewer, page, "Cu.png")
     canvas = viewer.locator(".cw-viewer-canvas canvas")
     box = canvas.bounding_box()
     assert png.shape[1] >= 1.5 * box["width"]  # factor 2
@@ -301,3 +349,46 @@ def test_png_export_axis_labels_and_recentre(demo, lab):
         assert abs(centre[1] - box["height"] / 2) < 0.15 * box["height"], centre
         assert points[:, 0].min() > 0 and points[:, 0].max() < box["width"]
         notebook.screenshot("viewer-supercell-4x1x1", viewer)
+
+        # the axis names a, b, c: each in its colour just past the end of its edge
+        show(kernel, page, viewer, TRICLINIC, atoms=1)
+        shots = notebook.screenshot("viewer-axis-labels", canvas).parent
+        labels = assert_labels_drawn(viewer, page, shots / "viewer-axis-labels-png.png")
+        anchors = [np.array(label[:2]) for label in labels.values()]
+        assert min(np.hypot(*(p - q)) for i, p in enumerate(anchors) for q in anchors[i + 1 :]) > 40, labels
+        assert all(0 < x < box["width"] and 0 < y < box["height"] for x, y, *_ in labels.values())
+
+        viewer.locator(".cw-viewer-cell").uncheck()  # gone with the cell
+        kernel.wait_for("viewer.show_cell", False)
+        page.wait_for_function(
+            "el => el.dataset.cwAxisLabelsOnCanvas === '[]'", arg=viewer.element_handle(), timeout=10_000
+        )
+        png, scale = export_png(viewer, page)
+        Image.fromarray(png.astype(np.uint8)).save(shots / "viewer-axis-labels-cell-off-png.png")
+        left = {name: label_pixels(png, name, label, scale) for name, label in labels.items()}
+        assert not any(left.values()), f"axis names drawn without the cell: {left}"
+        viewer.locator(".cw-viewer-cell").check()
+        kernel.wait_for("viewer.show_cell", True)
+        page.wait_for_function(
+            "el => el.dataset.cwAxisLabelsOnCanvas !== '[]'", arg=viewer.element_handle(), timeout=10_000
+        )
+
+        # they follow the a edge of a 2x1x1 supercell, and a rotation of the view
+        show(kernel, page, viewer, "viewer.supercell = (2, 1, 1)", atoms=2)
+        moved = assert_labels_drawn(viewer, page, shots / "viewer-axis-labels-2x1x1-png.png")
+        assert shift(labels["a"], moved["a"]) > 24, (labels, moved)  # out of its old box
+        before = dataset(viewer, "axis-labels-on-canvas")
+        at = canvas.bounding_box()  # where the canvas is now, after any scrolling
+        page.mouse.move(at["x"] + 60, at["y"] + 60)  # away from the atoms: a drag, no pick
+        page.mouse.down()
+        page.mouse.move(at["x"] + 110, at["y"] + 75, steps=8)
+        page.mouse.up()
+        page.wait_for_function(
+            "([el, before]) => el.dataset.cwAxisLabelsOnCanvas !== before",
+            arg=[viewer.element_handle(), before],
+            timeout=10_000,
+        )
+        page.wait_for_timeout(300)  # the drag's last frame
+        turned = assert_labels_drawn(viewer, page, shots / "viewer-axis-labels-rotated-png.png")
+        assert all(shift(moved[n], turned[n]) > 24 for n in "abc"), (moved, turned)
+        notebook.screenshot("viewer-axis-labels-rotated", canvas)
