@@ -91,6 +91,10 @@ TARGETS: dict[str, Target] = {
     # P4: JobTable with 10,000 rows in headless Chromium
     "P4.table.first_render": Target("<=", 300, "ms"),
     "P4.table.update": Target("<=", 50, "ms"),
+    # P4: selecting, measuring, clearing at 10,192 atoms in the viewer, the page's work (max)
+    **{f"P4.viewer.{key}.selection_work": Target("<=", 100, "ms") for key in ("supercell", "spacefill", "python")},
+    # P4: dragging 10,192 atoms, frames per second against the 4-atom baseline's
+    **{f"P4.viewer.{key}.drag_ratio": Target(">=", 0.2, "x") for key in ("supercell", "spacefill", "python")},
     # P4: a trajectory step of 10,192 atoms in the viewer, the browser's work (median)
     "P4.frames.step": Target("<=", 100, "ms"),
     "P4.frames.step_forces": Target("<=", 100, "ms"),

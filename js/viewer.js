@@ -38,6 +38,10 @@ const IMAGE_SCALE = 0.6;
 const IMAGE_OPACITY = 0.5;
 /** How many atoms the test hook (`data-cw-atoms-on-canvas`) reports. */
 const PROJECTED_ATOMS = 64;
+/** Atoms drawn (copies and images included) above which bonds are hidden while the view is
+ * dragged (as Jmol's wireframe rotation): the balls turn with the mouse, the bonds come back
+ * when it lets go. Without a GPU a frame of 10,000 balls and their bonds takes a second or more. */
+const FAST_DRAG_ATOMS = 5000;
 const AXIS_COLORS = [
   [0.85, 0.1, 0.1],
   [0.1, 0.6, 0.1],
@@ -218,6 +222,7 @@ async function render({ model, el: host }) {
   let shown = null; // what is drawn: { data, repeats, n, count, positions, shift, viewKey }
   let structureComponent = null;
   let atomReps = [];
+  let bondRep = null; // the bonds' representation (hidden while a large view is dragged)
   let selectionRep = null;
   let cellComponent = null;
   let axisLabels = []; // the cell's axis names as drawn: { name, anchor, end } (the edge's end)
@@ -237,9 +242,11 @@ async function render({ model, el: host }) {
     if (selectionRep) structureComponent.removeRepresentation(selectionRep);
     const style = model.get("draw_style");
     const drawImages = shown.total > shown.count;
-    atomReps = atomsRepresentations(style, shown.bonds !== null, drawImages).map(([type, params]) =>
+    const reps = atomsRepresentations(style, shown.bonds !== null, drawImages);
+    atomReps = reps.map(([type, params]) =>
       structureComponent.addRepresentation(type, { colorScheme: "element", ...params }),
     );
+    bondRep = atomReps[reps.findIndex(([type]) => type === "ball+stick")] ?? null;
     selectionRep = structureComponent.addRepresentation("spacefill", {
       ...selectionRadius(style),
       color: SELECTION_COLOR,
@@ -253,6 +260,7 @@ async function render({ model, el: host }) {
   }
 
   function applySelection() {
+    const started = performance.now();
     const selected = new Set((model.get("selected") ?? []).filter((i) => shown && i < shown.n));
     clearButton.disabled = (model.get("selected") ?? []).length === 0;
     if (!selectionRep || !shown) return;
@@ -267,6 +275,9 @@ async function render({ model, el: host }) {
       selectionRep.setVisibility(true);
     }
     root.dataset.cwHighlighted = String(selected.size);
+    // the test hook: the page's work for it (the highlight's representation rebuilt), not the
+    // WebGL frame that then draws it
+    root.dataset.cwSelectionWorkMs = (performance.now() - started).toFixed(1);
   }
 
   function drawCell() {
@@ -732,6 +743,30 @@ async function render({ model, el: host }) {
     hover.textContent = ` · pointer on #${index} ${shown.data.symbols[index]}${image}`;
   });
   canvasBox.addEventListener("mouseleave", () => (hover.textContent = ""));
+  // a large view drags with its bonds hidden (FAST_DRAG_ATOMS); a click is no drag
+  let press = null; // where the pointer went down, while it is down
+  let bondsHidden = false;
+  const endDrag = () => {
+    press = null;
+    if (!bondsHidden) return;
+    bondsHidden = false;
+    bondRep?.setVisibility(true);
+    root.dataset.cwBondsHidden = "false";
+  };
+  canvasBox.addEventListener("pointerdown", (event) => (press = [event.clientX, event.clientY]));
+  canvasBox.addEventListener("pointermove", (event) => {
+    if (!press || bondsHidden || !bondRep || !shown || shown.total <= FAST_DRAG_ATOMS) return;
+    if (Math.hypot(event.clientX - press[0], event.clientY - press[1]) < 4) return;
+    bondsHidden = true;
+    bondRep.setVisibility(false);
+    root.dataset.cwBondsHidden = "true"; // the test hook
+  });
+  window.addEventListener("pointerup", endDrag);
+  window.addEventListener("blur", endDrag);
+  cleanups.push(() => {
+    window.removeEventListener("pointerup", endDrag);
+    window.removeEventListener("blur", endDrag);
+  });
   function commitSupercell() {
     const values = repeatInputs.map((field) => Number(field.value));
     const supercell = model.get("supercell");

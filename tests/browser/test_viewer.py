@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.helpers import wait_until
+
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "viewer-demo.ipynb"
@@ -392,3 +394,44 @@ def test_png_export_axis_labels_and_recentre(demo, lab):
         turned = assert_labels_drawn(viewer, page, shots / "viewer-axis-labels-rotated-png.png")
         assert all(shift(moved[n], turned[n]) > 24 for n in "abc"), (moved, turned)
         notebook.screenshot("viewer-axis-labels-rotated", canvas)
+
+
+def test_a_large_view_drags_without_its_bonds_and_gets_them_back(demo, lab):
+    """Above 5,000 drawn atoms the bonds are hidden while the view is dragged (without a GPU
+    a frame of 10,000 balls and bonds takes seconds; without bonds the drag keeps up) and come
+    back when the mouse lets go; a click is no drag, and a small view keeps its bonds."""
+    notebook, viewer = demo
+    page = notebook.page
+    canvas = viewer.locator(".cw-viewer-canvas canvas")
+
+    def drag(dx: float, then_check=None) -> None:
+        box = canvas.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + dx / 2, y + 4)
+        page.mouse.move(x + dx, y + 8)
+        if then_check:
+            then_check()
+        page.mouse.up()
+
+    small = canvas.bounding_box()
+    drag(40)  # 32 atoms and their images: bonds stay
+    assert dataset(viewer, "bonds-hidden") in (None, "false")
+    with lab.probe(NOTEBOOK) as kernel:
+        show(kernel, page, viewer, "viewer.supercell = (11, 11, 11)", atoms=5324)
+        bonds = dataset(viewer, "bonds")
+        assert int(bonds) > 0
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a click
+        assert dataset(viewer, "bonds-hidden") in (None, "false")
+
+        def hidden_while_down():
+            wait_until(lambda: dataset(viewer, "bonds-hidden") == "true", 30, "the bonds hidden while dragging")
+
+        drag(60, hidden_while_down)
+        wait_until(lambda: dataset(viewer, "bonds-hidden") == "false", 30, "the bonds back after the drag")
+        assert dataset(viewer, "bonds") == bonds  # the same bonds, only hidden for the drag
+        kernel.exec("viewer.selected = []; viewer.supercell = (2, 2, 2)")
+        wait_drawn(page, viewer, atoms=32, loads_after=0)
+    assert canvas.bounding_box()["width"] == small["width"]
