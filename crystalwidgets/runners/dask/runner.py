@@ -281,10 +281,11 @@ class DaskRunner(Runner):
                     if job is not None and not job.cancel:
                         self._emit(jid, JobState.FAILED, error=self._problem, finished=time.time())
                 continue
+            submits = [jid for op, jid in batch if op == "submit"]
+            if submits:  # one graph for the batch (a sweep), as client.map would send it
+                self._submit_many(client, submits)
             for op, jid in batch:
-                if op == "submit":
-                    self._submit_one(client, jid)
-                elif op == "reattach":
+                if op == "reattach":
                     self._reattach_one(client, jid)
 
     def _connect(self) -> Any:
@@ -325,30 +326,39 @@ class DaskRunner(Runner):
             if alive:
                 log.warning("Dask blocks still in Slurm: %s", ", ".join(f"{j.job_id} {j.state}" for j in alive))
 
-    def _submit_one(self, client: Any, job_id: str) -> None:
+    def _submit_many(self, client: Any, job_ids: list[str]) -> None:
+        """Give these jobs to Dask in one ``client.map`` (one message to the scheduler for a
+        sweep, not one per job); each future's done-callback reports its job."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.cancel:
-                return
-            job.state = "submitted"
+            jobs = [(jid, job) for jid in job_ids if (job := self._jobs.get(jid)) is not None and not job.cancel]
+            for _, job in jobs:
+                job.state = "submitted"
+        if not jobs:
+            return
         try:
-            fut = client.submit(
-                run_dask_job, str(job.task.work_dir), job_id, self._topic,
-                key=_KEY_PREFIX + job_id, pure=False,
+            futures = client.map(
+                run_dask_job,
+                [str(job.task.work_dir) for _, job in jobs],
+                [jid for jid, _ in jobs],
+                [self._topic] * len(jobs),
+                key=[_KEY_PREFIX + jid for jid, _ in jobs],
+                pure=False,
             )
         except Exception as exc:  # noqa: BLE001
-            with self._lock:
-                self._jobs.pop(job_id, None)
-            self._emit(job_id, JobState.FAILED, error=f"Dask refused the job: {exc}", finished=time.time())
+            for jid, _ in jobs:
+                with self._lock:
+                    self._jobs.pop(jid, None)
+                self._emit(jid, JobState.FAILED, error=f"Dask refused the job: {exc}", finished=time.time())
             return
-        if self.profile.outlives_kernel:  # the scheduler keeps it, and hands it to the next kernel
+        if self.profile.outlives_kernel:  # the scheduler keeps them, and hands them to the next kernel
             try:
-                client.publish_dataset(fut, name=fut.key)
-            except Exception as exc:  # noqa: BLE001  (it still runs; it cannot be reattached)
-                log.warning("could not publish %s on the scheduler: %s", fut.key, exc)
-        with self._lock:
-            job.future = fut
-        fut.add_done_callback(functools.partial(self._on_done, job_id))
+                client.publish_dataset(**{fut.key: fut for fut in futures})
+            except Exception as exc:  # noqa: BLE001  (they still run; they cannot be reattached)
+                log.warning("could not publish %d task(s) on the scheduler: %s", len(futures), exc)
+        for (jid, job), fut in zip(jobs, futures):
+            with self._lock:
+                job.future = fut
+            fut.add_done_callback(functools.partial(self._on_done, jid))
 
     def _reattach_one(self, client: Any, job_id: str) -> None:
         with self._lock:
