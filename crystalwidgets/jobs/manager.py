@@ -45,6 +45,9 @@ __all__ = ["JobManager", "JobRecord", "Changes"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds close() waits for the job history's reading thread (100,000 jobs: about a second).
+_HISTORY_CLOSE_WAIT_S = 30.0
+
 #: ``{job_id: {field: new value}}``: what a subscriber receives. A new job arrives
 #: with all its fields. Values are JSON-able (states as strings).
 Changes = dict[str, dict[str, Any]]
@@ -792,6 +795,10 @@ class JobManager:
         except Exception:
             log.exception("could not record this manager's close in the store")
         self._pump.shutdown()
+        # the history's reading thread has a connection of its own: closed before this one, so
+        # the store is checkpointed and its -wal/-shm files gone when close() returns
+        if not self._history.wait(_HISTORY_CLOSE_WAIT_S):
+            log.warning("the job history of %s was still being read at close", self.store.path)
         self.store.close()
 
     def __enter__(self) -> JobManager:
