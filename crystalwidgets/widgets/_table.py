@@ -73,21 +73,18 @@ COLUMNS = (
 )
 
 
-def _waiting(rec: Any) -> str | None:
-    """What a pending job waits for, as its runner said (``engine_ref["waiting"]``), or None."""
+def _waiting(rec: Any) -> tuple[str | None, float | None]:
+    """What a pending job waits for, as its runner said (``engine_ref["waiting"]``), and since
+    when (an epoch, ``engine_ref["waiting_since"]``: the row counts the seconds, "12 s ·
+    starting the Parsl engine …"); (None, None) when it waits for nothing said."""
     if rec.state is not JobState.PENDING or not rec.engine_ref_json:
-        return None
-    waiting = (rec.engine_ref or {}).get("waiting")
-    return str(waiting)[:_ERROR_SNIPPET] if waiting else None
-
-
-def _waiting_since(rec: Any) -> float | None:
-    """Since when (an epoch) a pending job waits for what :func:`_waiting` says, or None: the
-    row counts the seconds ("starting the Parsl engine … · 12 s")."""
-    if _waiting(rec) is None:
-        return None
-    since = (rec.engine_ref or {}).get("waiting_since")
-    return round(float(since), 3) if isinstance(since, (int, float)) else None
+        return None, None
+    ref = rec.engine_ref or {}  # decoded once per row
+    waiting = ref.get("waiting")
+    if not waiting:
+        return None, None
+    since = ref.get("waiting_since")
+    return str(waiting)[:_ERROR_SNIPPET], round(float(since), 3) if isinstance(since, (int, float)) else None
 
 
 def _column(
@@ -558,6 +555,8 @@ class JobTable(TableActions, anywidget.AnyWidget):
             )
             self._numbers[rec.id] = cached
         formula, energy, force, steps, atoms = cached[1]
+        error = error_headline(rec.error, _ERROR_SNIPPET)
+        note, since = (None, None) if error else _waiting(rec)
         return [
             rec.id,
             rec.recipe,
@@ -570,9 +569,9 @@ class JobTable(TableActions, anywidget.AnyWidget):
             round(rec.created, 3),
             _rounded(rec.last_checked, 3),
             rec.label,
-            error_headline(rec.error, _ERROR_SNIPPET) or _waiting(rec),
+            error or note,
             atoms,
-            None if rec.error else _waiting_since(rec),
+            since,
         ]
 
     def _rows(self) -> list[list[Any]]:
