@@ -98,15 +98,19 @@ def test_structure_tools_make_a_supercell_and_a_vacancy_and_refuse_a_bad_matrix(
     assert tool.input_value() == "supercell"
     assert text.get_attribute("placeholder") == "2 2 2"
     assert "supercell: copies along a b c, or the 3x3 matrix row by row, e.g. 2 2 2" in build.inner_text()
+
+    def make_with(value: str) -> None:
+        """Type the tool's text as a user would, leave the field, and press Make structure."""
+        text.fill(value)
+        text.press("Tab")
+        demo.probe.wait_for("app.tool_text.value", value)
+        make.click()
     # the button says what it does: its whole label shown, not cut to "Ma..."
     assert make.inner_text() == "Make structure"
     assert make.evaluate("b => b.scrollWidth <= b.clientWidth"), "the Make structure button's label is cut"
 
     # 2 2 2 on the picked Cu: a new structure, named with where it came from, picked and drawn
-    text.fill("2 2 2")
-    text.press("Tab")
-    demo.probe.wait_for("app.tool_text.value", "2 2 2")
-    make.click()
+    make_with("2 2 2")
     demo.probe.wait_for("len(app.structures)", first + 1)
     supercell = f"{first + 1}: Cu32 from 1: Cu, supercell 2×2×2 (Cu, 32 atoms)"
     wait_until(lambda: texts(pick.locator("option:checked")) == [supercell], 15, "the supercell picked")
@@ -129,10 +133,7 @@ def test_structure_tools_make_a_supercell_and_a_vacancy_and_refuse_a_bad_matrix(
     demo.probe.wait_for("app.tool.value", "vacancy")
     wait_until(lambda: text.get_attribute("placeholder") == "0", 10, "the vacancy's placeholder")
     assert "vacancy: index of the atom to remove (from 0), e.g. 0" in build.inner_text()
-    text.fill("5")
-    text.press("Tab")
-    demo.probe.wait_for("app.tool_text.value", "5")
-    make.click()
+    make_with("5")
     demo.probe.wait_for("len(app.structures)", first + 2)
     vacancy = f"{first + 2}: Cu31 from {first + 1}: Cu32 from 1: Cu, supercell 2×2×2, vacancy at Cu 5 (Cu, 31 atoms)"
     wait_until(lambda: texts(pick.locator("option:checked")) == [vacancy], 15, "the vacancy picked")
@@ -155,10 +156,7 @@ def test_structure_tools_make_a_supercell_and_a_vacancy_and_refuse_a_bad_matrix(
         ("0 2 2", "supercell: matrix [[0, 0, 0], [0, 2, 0], [0, 0, 2]] has determinant 0; it must be at least 1 "
                   "(a right-handed, non-empty cell)"),
     ]:
-        text.fill(bad)
-        text.press("Tab")
-        demo.probe.wait_for("app.tool_text.value", bad)
-        make.click()
+        make_with(bad)
         try:
             wait_until(lambda said=said: message.inner_text() == said, 15, f"the error for {bad!r}")
         except TimeoutError as exc:
