@@ -48,7 +48,7 @@ from ...profiles import slurm as _slurm
 from ...states import JobState
 from ..base import Runner
 from ..worker import control
-from ..worker.claim import CANCEL, TASK
+from ..worker.claim import CANCEL, TASK, started_info
 from .task import run_dask_job
 
 __all__ = ["DaskRunner"]
@@ -433,6 +433,13 @@ class DaskRunner(Runner):
             job = self._jobs.get(job_id)
             if job is None or job.future is not fut:
                 return
+        if job.state == "submitted" and not job.cancel:
+            # its start event can still be on its way (a short job): the record it left in
+            # its work dir says where it ran, before its end is told
+            self._started_from_file(job_id, job.task.work_dir)
+        with self._lock:
+            if self._jobs.get(job_id) is not job:
+                return
             del self._jobs[job_id]
         if self.profile.outlives_kernel:
             self._unpublish(fut)
@@ -499,9 +506,11 @@ class DaskRunner(Runner):
         with self._lock:
             waiting = [(j.task.job_id, j.task.work_dir) for j in self._jobs.values() if j.state == "submitted"]
         for job_id, wd in waiting:
-            info = read_json(wd / TASK)
-            if info is not None and info.get("pid") is not None:
-                self._on_started(job_id, {k: v for k, v in info.items() if k != "job_id"})
+            self._started_from_file(job_id, wd)
+
+    def _started_from_file(self, job_id: str, wd: Path) -> None:
+        if (info := started_info(wd)) is not None:
+            self._on_started(job_id, info)
 
     def _watch(self, rec: Any, wd: Path, info: dict[str, Any]) -> None:
         with self._lock:

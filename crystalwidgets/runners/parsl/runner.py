@@ -57,6 +57,7 @@ from ...profiles import slurm as _slurm
 from ...states import JobState
 from ..base import Runner
 from ..worker import control
+from ..worker.claim import started_info
 from .app import CANCEL, TASK, JobCancelled, RemoteLink
 from .blocks import BlockWatch
 from .engine import Engine
@@ -480,6 +481,13 @@ class ParslRunner(BlockWatch, Runner):
             job = self._jobs.get(job_id)
             if job is None or job.engine is not engine:
                 return
+        if job.state == "submitted" and not job.cancel and not self._threads:
+            # its start message can still be on its way (a short job): the record it left in
+            # its work dir says where it ran, before its end is told
+            self._started_from_file(job_id, job.task.work_dir)
+        with self._lock:
+            if self._jobs.get(job_id) is not job:
+                return
             del self._jobs[job_id]
         try:
             result, exc = fut.result(timeout=0), None
@@ -537,9 +545,11 @@ class ParslRunner(BlockWatch, Runner):
                 if j.state == "submitted"
             ]
         for job_id, wd in waiting:
-            info = read_json(wd / TASK)
-            if info is not None and info.get("pid") is not None:
-                self._on_started(job_id, {k: v for k, v in info.items() if k != "job_id"})
+            self._started_from_file(job_id, wd)
+
+    def _started_from_file(self, job_id: str, wd: Path) -> None:
+        if (info := started_info(wd)) is not None:
+            self._on_started(job_id, info)
 
     def _check_reattached(self) -> None:
         with self._lock:

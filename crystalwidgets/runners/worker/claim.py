@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..._files import write_json
+from ..._files import read_json, write_json
 from .job_process import JobProcess
 
-__all__ = ["CANCEL", "TASK", "where", "claim", "record_started", "run_in_job_process"]
+__all__ = ["CANCEL", "TASK", "where", "claim", "record_started", "started_info", "run_in_job_process"]
 
 #: Flag file: the job was cancelled; it must not start, and stop if it runs.
 CANCEL = "cw-cancel"
@@ -53,6 +53,15 @@ def claim(job_id: str, work_dir: Path, place: dict[str, Any]) -> bool:
 def record_started(job_id: str, work_dir: Path, info: dict[str, Any]) -> None:
     """Rewrite the claim with the running job's process (the runner's fallback record)."""
     write_json(work_dir / TASK, {"job_id": job_id, **info})
+
+
+def started_info(work_dir: Path) -> dict[str, Any] | None:
+    """The runner's read of :func:`record_started`: where the job's process runs (its pid,
+    worker, host), or None while the job has not started (a claim only, or nothing)."""
+    info = read_json(work_dir / TASK)
+    if info is None or info.get("pid") is None:
+        return None
+    return {k: v for k, v in info.items() if k != "job_id"}
 
 
 def _preload(wd: Path) -> None:
