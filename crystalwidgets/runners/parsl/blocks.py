@@ -82,6 +82,12 @@ class BlockWatch:
             blocks = engine.blocks()
         except Exception as exc:  # Slurm did not answer: say so, judge nothing
             self._problem = f"could not ask Slurm about the blocks: {exc}"
+            with self._lock:
+                jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+            for job in [j for j in jobs if j.state == "submitted" and not j.cancel]:
+                # the wait goes on (its clock too); what it waits for is not known now
+                wait = job.waiting_since[0] if job.waiting_since else "request"
+                self._tell_waiting(engine, job, f"waiting; {self._problem}", wait)
             return
         with self._lock:
             self._blocks = blocks
@@ -125,20 +131,25 @@ class BlockWatch:
             self._retire(engine, f"{reason}; no block of this profile is left to run it")
             return
         text, wait = _waiting_text(blocks)
-        now = time.time()
         for job in waiting:
-            if job.waiting != text:
-                job.waiting = text
-                if job.waiting_since is None or job.waiting_since[0] != wait:
-                    job.waiting_since = (wait, round(now, 3))
-                self._emit(
-                    job.task.job_id,
-                    engine_ref={
-                        "executor": engine.label,
-                        "waiting": text,
-                        "waiting_since": job.waiting_since[1],
-                    },
-                )
+            self._tell_waiting(engine, job, text, wait)
+
+    def _tell_waiting(self, engine: Engine, job: Any, text: str, wait: str) -> None:
+        """Put what ``job`` waits for on its row when it changed; its clock counts from the
+        start of this ``wait`` (kept while only the words change, e.g. Slurm's reason)."""
+        if job.waiting == text:
+            return
+        job.waiting = text
+        if job.waiting_since is None or job.waiting_since[0] != wait:
+            job.waiting_since = (wait, round(time.time(), 3))
+        self._emit(
+            job.task.job_id,
+            engine_ref={
+                "executor": engine.label,
+                "waiting": text,
+                "waiting_since": job.waiting_since[1],
+            },
+        )
 
     def _release_unneeded(self, engine: Engine, blocks: list[dict[str, Any]]) -> bool:
         """Close a Slurm engine whose blocks are all still pending and that has no job left

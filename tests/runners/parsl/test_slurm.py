@@ -164,6 +164,39 @@ def test_a_job_whose_block_slurm_holds_back_says_so_on_its_row(cw_home, slurm):
         wait_until(lambda: not _blocks(), 30, "the second held block scancelled", 0.25)
 
 
+def test_a_waiting_job_whose_block_slurm_cannot_be_asked_about_says_so(cw_home, slurm, monkeypatch):
+    """squeue not answering (a busy controller) is put on the waiting job's row, its clock
+    going on from when the wait began; the job goes on waiting, nothing is judged."""
+    from crystalwidgets.errors import CrystalWidgetsError
+    from crystalwidgets.runners.parsl.engine import Engine
+
+    ProfileStore().save(_profile(name="later", scheduler_options="#SBATCH --begin=now+1hour"))
+    with JobManager(monitor_interval=0.5) as mgr:
+        job = mgr.submit(bulk("Cu"), noop_job, "later")
+        ref = lambda: mgr.get(job.id).engine_ref or {}  # noqa: E731
+        wait_until(lambda: "BeginTime" in ref().get("waiting", ""), 60, "the held block named")
+        since = ref()["waiting_since"]
+
+        answering, blocks = [False], Engine.blocks
+
+        def silent(self):
+            if answering[0]:
+                return blocks(self)
+            raise CrystalWidgetsError("`squeue` did not answer within 10 s")
+
+        monkeypatch.setattr(Engine, "blocks", silent)
+        text = "waiting; could not ask Slurm about the blocks: `squeue` did not answer within 10 s"
+        wait_until(lambda: ref().get("waiting") == text, 10, f"the row to say {text!r}")
+        assert ref()["waiting_since"] == since and mgr.get(job.id).state is JobState.PENDING
+        assert mgr.runner("later").health()["problem"].startswith("could not ask Slurm")
+        answering[0] = True  # Slurm answers again: the row says what it says
+        wait_until(lambda: "BeginTime" in ref().get("waiting", ""), 10, "the block named again")
+        assert ref()["waiting_since"] == since
+        mgr.cancel(job.id)
+        assert mgr.wait([job.id], timeout=30)[0].state is JobState.CANCELLED
+        wait_until(lambda: not _blocks(), 30, "the held block scancelled", 0.25)
+
+
 def test_block_scancelled_outside_fails_its_jobs_within_seconds(smgr, cw_home):
     ProfileStore().save(_profile(name="one", max_workers_per_node=1))
     cu = bulk("Cu")
