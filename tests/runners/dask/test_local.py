@@ -24,7 +24,8 @@ from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.dask.profiles import DaskLocalProfile, DaskSchedulerProfile
 from tests.helpers import ROOT, states_seen, wait_until
 from tests.runners.cancel import cancel_pending_and_running
-from tests.runners.jobs import looping_job, noop_job, worker_killer_job
+from tests.runners.jobs import looping_job, worker_killer_job
+from tests.runners.lost_start import ends_before_its_start_is_heard
 
 pytest.importorskip("distributed")
 
@@ -85,21 +86,10 @@ def test_cancel_pending_and_running_kills_the_job_and_spares_the_worker(dmgr, tm
 
 
 def test_a_job_that_ends_before_its_start_event_arrives_still_says_where_it_ran(dmgr, monkeypatch):
-    """Dask's topic event (the start) and the future's done-callback (the end) travel
-    separately: a short job can end first. Its record still names its process and worker
-    (from its work dir), and it is told running before completed."""
     from crystalwidgets.runners.dask.runner import DaskRunner
 
-    monkeypatch.setattr(DaskRunner, "_on_event", lambda self, event: None)  # start events lost
-    monkeypatch.setattr(DaskRunner, "_check_started_files", lambda self: None)  # no poll finds them
-    seen = states_seen(dmgr)
-    job = dmgr.submit(bulk("Cu"), noop_job, "dl")
-    (rec,) = dmgr.wait([job.id], timeout=90)
-    assert rec.state is JobState.COMPLETED, rec.error
-    assert seen[job.id] == ["pending", "running", "completed"]
-    ref = rec.engine_ref
-    assert ref["key"] == f"cw-{job.id}" and ref["pid"] != ref["worker_pid"]
-    assert psutil.Process(ref["worker_pid"]).is_running()
+    ref = ends_before_its_start_is_heard(dmgr, "dl", DaskRunner, "_on_event", monkeypatch)
+    assert ref["key"].startswith("cw-")
 
 
 def test_a_worker_killed_mid_job_is_retried_and_the_row_says_so(cw_home, tmp_path):

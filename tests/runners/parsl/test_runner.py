@@ -26,6 +26,7 @@ from crystalwidgets.profiles import ProfileStore
 from crystalwidgets.runners.parsl.profiles import ParslLocalProfile, ParslThreadsProfile
 from tests.helpers import ROOT, states_seen, summary_core, wait_until
 from tests.runners.cancel import cancel_pending_and_running
+from tests.runners.lost_start import ends_before_its_start_is_heard
 from tests.runners.jobs import chatty_job, looping_job, noop_job, printing_job
 
 pytest.importorskip("parsl")
@@ -386,17 +387,6 @@ def test_the_first_job_says_the_engine_is_starting_on_its_row_and_in_the_health(
 
 
 def test_a_job_that_ends_before_its_start_message_arrives_still_says_where_it_ran(mgr, monkeypatch):
-    """The worker's start message and the job's end travel separately: a short job can end
-    first. Its record still names its process and worker (from its work dir), and it is told
-    running before completed."""
     from crystalwidgets.runners.parsl.runner import ParslRunner
 
-    monkeypatch.setattr(ParslRunner, "_on_message", lambda self, msg: None)  # start messages lost
-    monkeypatch.setattr(ParslRunner, "_check_started_files", lambda self: None)  # no poll finds them
-    seen = states_seen(mgr)
-    job = mgr.submit(bulk("Cu"), noop_job, "htex")
-    (rec,) = mgr.wait([job.id], timeout=90)
-    assert rec.state is JobState.COMPLETED, rec.error
-    assert seen[job.id] == ["pending", "running", "completed"]
-    ref = rec.engine_ref
-    assert ref["pid"] != ref["worker_pid"] and psutil.Process(ref["worker_pid"]).is_running()
+    ends_before_its_start_is_heard(mgr, "htex", ParslRunner, "_on_message", monkeypatch)
