@@ -592,11 +592,14 @@ async function render({ model, el: host }) {
     const parts = [];
     const lattice = summary.lattice;
     if (lattice) {
+      // a name and its value never part at a line's end (no-break spaces): "γ" alone at the
+      // end of a line in a narrow panel and "90.00°" on the next read as two things
       const length = (v) => v.toFixed(4);
       const angle = (v) => v.toFixed(2);
+      const nb = "\u00a0";
       parts.push(
-        `a ${length(lattice.a)}  b ${length(lattice.b)}  c ${length(lattice.c)} Å` +
-          `   α ${angle(lattice.alpha)}  β ${angle(lattice.beta)}  γ ${angle(lattice.gamma)}°`,
+        `a${nb}${length(lattice.a)}  b${nb}${length(lattice.b)}  c${nb}${length(lattice.c)}${nb}Å` +
+          `   α${nb}${angle(lattice.alpha)}  β${nb}${angle(lattice.beta)}  γ${nb}${angle(lattice.gamma)}°`,
       );
     }
     if (summary.space_group) {

@@ -146,6 +146,17 @@ def test_structure_tools_make_a_supercell_and_a_vacancy_and_refuse_a_bad_matrix(
     assert demo.probe.eval(f"(lambda a: [a.pop(5), ({SAME})(app.structure, a)][1])(app.structures[{first}].copy())") is True
     assert demo.probe.eval(f"len(app.structures[{first}])") == 32
     demo.screenshot("app-tools-vacancy", app.locator(".cw-structure-box"))
+    # in the App's narrow column the viewer's lines wrap: none is cut (by a page with several
+    # widgets' styles in it, where a later bundle's shared rules once undid the viewer's own)
+    cut = app.locator(".cw-viewer").first.evaluate(
+        """(v) => [...v.querySelectorAll('.cw-viewer-selection, .cw-viewer-summary, .cw-viewer-frame')]
+             .filter((e) => e.offsetParent && (e.scrollWidth > e.clientWidth + 1
+                            || e.getBoundingClientRect().right > v.getBoundingClientRect().right + 1))
+             .map((e) => `${e.className}: ${e.textContent}`)"""
+    )
+    assert cut == [], cut
+    hint = app.locator(".cw-viewer-selection").first
+    assert hint.inner_text().endswith("2, 3 or 4 atoms are measured.")
 
     # a malformed supercell: the fix is said, nothing is added and the pick stays
     tool.select_option("supercell")

@@ -195,7 +195,9 @@ def test_periodic_images_nacl_and_cristobalite(demo, lab):
         show(kernel, page, viewer, NACL, atoms=8)
         assert dataset(viewer, "images") == "19"  # the 27-atom cube
         assert "8 atoms shown + 19 periodic images" in viewer.locator(".cw-viewer-status").inner_text()
-        summary = viewer.locator(".cw-viewer-summary").inner_text()
+        shown = viewer.locator(".cw-viewer-summary").inner_text()
+        assert "γ\xa090.00°" in shown and "c\xa05.6400\xa0Å" in shown  # a name and its value stay together
+        summary = shown.replace("\xa0", " ")
         assert "a 5.6400  b 5.6400  c 5.6400 Å" in summary and "α 90.00" in summary
         assert "Fm-3m (225)" in summary
         legend = viewer.locator(".cw-viewer-legend-item")
