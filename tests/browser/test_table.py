@@ -7,7 +7,6 @@ Screenshots go to the artifacts folder (see ``_lab.artifacts_dir``).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -389,14 +388,6 @@ def test_columns_show_whole_values_hide_resize_and_fit_and_the_choice_is_kept(de
 
 
 @pytest.mark.skipif(shutil.which("sbatch") is None, reason="needs Slurm (start ../shared/slurm/start-slurm.sh beside the clone)")
-@pytest.mark.skipif(
-    os.environ.get("CW_CI") == "1",
-    reason=(
-        "open (issue 13): in CI the lab kernel's parsl-slurm engine stayed 'starting' for over "
-        "2 min (2026-12-03, run 3); passes on a developer machine; the kernel side is covered by "
-        "tests/runners/parsl/test_slurm.py::test_a_job_whose_block_slurm_holds_back_says_so_on_its_row"
-    ),
-)
 def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
     """A job whose Slurm block is held back (--begin in an hour) says so on its row, led by the
     seconds of that wait, ticking in the browser (the kernel sent when the wait began, once)."""
@@ -424,7 +415,19 @@ def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
         except TimeoutError as exc:  # what the page and the kernel say at the end
             shown = row.inner_text() if row.count() else "(no row on screen)"
             ref = demo.probe.eval("mgr.get(held.id).engine_ref")
-            raise AssertionError(f"{exc}: the row shows {shown!r}; the kernel's engine_ref {ref!r}") from None
+            health = demo.probe.eval("mgr.runner('held') and mgr.runner('held').health()")
+            # where the kernel's threads are (an engine start that does not return shows here)
+            demo.probe.exec(
+                "import sys as _s, traceback as _t\n"
+                "_cw_stacks = [''.join(_t.format_stack(f)[-15:]) for f in _s._current_frames().values()]\n"
+                "_cw_stacks = [s for s in _cw_stacks if 'parsl' in s or 'crystalwidgets' in s]"
+            )
+            stacks = "\n---\n".join(demo.probe.eval("_cw_stacks"))
+            raise AssertionError(
+                f"{exc}: the row shows {shown!r}; the kernel's engine_ref {ref!r}; the runner's "
+                f"health {health!r}; squeue {subprocess.run(['squeue', '-h'], capture_output=True, text=True, timeout=20).stdout!r}; "
+                f"the kernel's threads:\n{stacks}"
+            ) from None
         assert row.get_attribute("data-state") == "pending"
         block = first.group(2)
         squeue = subprocess.run(["squeue", "-h", "-j", block, "-o", "%T %r"], capture_output=True,
