@@ -418,15 +418,26 @@ def test_a_waiting_job_says_what_it_waits_for_and_counts_the_seconds(demo):
             health = demo.probe.eval("mgr.runner('held') and mgr.runner('held').health()")
             # where the kernel's threads are (an engine start that does not return shows here)
             demo.probe.exec(
-                "import sys as _s, traceback as _t\n"
-                "_cw_stacks = [''.join(_t.format_stack(f)[-15:]) for f in _s._current_frames().values()]\n"
-                "_cw_stacks = [s for s in _cw_stacks if 'parsl' in s or 'crystalwidgets' in s]"
+                "import sys as _s, threading as _th, time as _ti, traceback as _t\n"
+                "_names = {t.ident: t.name for t in _th.enumerate()}\n"
+                "_cw_stacks = [f'thread {_names.get(i, i)}:\\n' + ''.join(_t.format_stack(f)[-30:])"
+                " for i, f in _s._current_frames().items()]\n"
+                "_p = mgr._pump\n"
+                "_cw_pump = {'runners': sorted(mgr._runners), 'interval': _p.interval,"
+                " 'since_last_poll': _ti.monotonic() - _p._last_poll,"
+                " 'polling': None if _p._polling is None else _p._polling.done(),"
+                " 'monitor_task': repr(_p._monitor_task)}"
             )
             stacks = "\n---\n".join(demo.probe.eval("_cw_stacks"))
+            pump = demo.probe.eval("_cw_pump")
+            # and one poll of the runner by hand: does it tell the row what it waits for?
+            demo.probe.exec("mgr.runner('held').poll(); mgr._drain()", timeout=60)
+            after = demo.probe.eval("[mgr.runner('held').health()['checked'], mgr.get(held.id).engine_ref]")
+            squeue = subprocess.run(["squeue", "-h"], capture_output=True, text=True, timeout=20).stdout
             raise AssertionError(
                 f"{exc}: the row shows {shown!r}; the kernel's engine_ref {ref!r}; the runner's "
-                f"health {health!r}; squeue {subprocess.run(['squeue', '-h'], capture_output=True, text=True, timeout=20).stdout!r}; "
-                f"the kernel's threads:\n{stacks}"
+                f"health {health!r}; squeue {squeue!r}; the manager's pump {pump!r}; after a poll by "
+                f"hand (checked, engine_ref): {after!r}; the kernel's threads:\n{stacks}"
             ) from None
         assert row.get_attribute("data-state") == "pending"
         block = first.group(2)

@@ -273,7 +273,9 @@ def test_a_hundred_changes_in_one_drain_make_one_message_of_a_hundred_rows(seede
     wire.clear()
     changed = ids[:100]
     at = time.time() + 1
-    with mgr._lock:  # a runner's poll reports 100 jobs at once; the manager drains them together
+    # a runner's poll reports 100 jobs at once; the manager drains them together (drains held
+    # off until all are posted: the manager's lock alone let a drain take the first alone)
+    with mgr._pump.exclusive():
         for job_id in changed:
             mgr._post(JobEvent(job_id, fields={"last_checked": at}, at=at))
     wait_until(lambda: wire.of_kind("rows"), 5, "the rows message")
