@@ -31,13 +31,15 @@ from typing import Any, Generic, TypeVar
 from .._loop import LOOP_GRACE_S, call_in_kernel, running_loop
 from ..states import JobState
 
-__all__ = ["DRAIN_GAP_S", "LOOP_GRACE_S", "Emit", "EventPump", "JobEvent", "Task"]
+__all__ = ["DRAIN_GAP_S", "LOOP_GRACE_S", "NAP_S", "Emit", "EventPump", "JobEvent", "Task"]
 
 log = logging.getLogger(__name__)
 
 #: Under a stream of events, apply them at most this often (seconds): each drain is one
 #: store transaction and one message per subscriber.
 DRAIN_GAP_S = 0.01
+#: The monitor's longest nap (seconds): how soon a changed poll interval applies.
+NAP_S = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +94,7 @@ class EventPump(Generic[E]):
     """
 
     def __init__(self, apply: Callable[[list[E]], None], poll: Callable[[], None], interval: float) -> None:
-        self.interval = interval
+        self._interval = interval
         self._apply = apply
         self._poll = poll
         self._events: queue.SimpleQueue[E] = queue.SimpleQueue()
@@ -115,6 +117,16 @@ class EventPump(Generic[E]):
             self._monitor_task = self.loop.create_task(self._monitor())
         self._dispatcher = threading.Thread(target=self._dispatch, name="cw-dispatch", daemon=True)
         self._dispatcher.start()
+
+    @property
+    def interval(self) -> float:
+        """Seconds between polls; a new value applies within :data:`NAP_S`."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._interval = seconds
+        self.wakeup.set()  # the dispatcher works out its next deadline again
 
     # -- posting and applying -------------------------------------------------
 
@@ -214,8 +226,15 @@ class EventPump(Generic[E]):
 
     async def _monitor(self) -> None:
         while not self.closed:
-            await asyncio.sleep(self.interval)
+            # naps of at most NAP_S: a new interval (monitor_interval set from 3600 back to 1)
+            # applies within one nap, not after the old interval ran out
+            due = self._last_poll + self.interval - time.monotonic()
+            await asyncio.sleep(min(max(due, 0.0), NAP_S))
+            if self.closed or time.monotonic() - self._last_poll < self.interval:
+                continue
             fut = self._start_poll()
+            if fut is None:  # the last poll still runs: look again after a nap
+                await asyncio.sleep(min(self.interval, NAP_S))
             if fut is not None:
                 try:
                     await asyncio.wait_for(asyncio.wrap_future(fut), self.interval * 4)

@@ -74,3 +74,54 @@ def test_after_shutdown_a_late_poll_is_skipped_not_raised():
     pump.close()
     pump.shutdown()
     assert pump._start_poll() is None  # the dispatcher's last look must not raise
+
+
+def test_a_shorter_interval_applies_at_once_in_a_loop_and_without_one():
+    """monitor_interval set to an hour and back (the user stopped the checks, then restarted
+    them): the polls come again within a nap, not an hour later."""
+    import time
+
+    from crystalwidgets.jobs.events import NAP_S
+
+    def story(polls: list[float]) -> EventPump:  # a pump polling every 0.1 s, counting its polls
+        return EventPump(lambda events: None, lambda: polls.append(time.monotonic()), interval=0.1)
+
+    async def in_a_loop(polls: list[float], out: list[float]) -> None:
+        pump = story(polls)
+        try:
+            while len(polls) < 2:
+                await asyncio.sleep(0.02)
+            pump.interval = 3600
+            await asyncio.sleep(0.5)
+            quiet = len(polls)
+            t0 = time.monotonic()
+            pump.interval = 0.1
+            while len(polls) < quiet + 2 and time.monotonic() - t0 < 10:
+                await asyncio.sleep(0.02)
+            out.append(time.monotonic() - t0)
+            out.append(quiet)
+        finally:
+            pump.close()
+            pump.shutdown()
+
+    polls: list[float] = []
+    out: list[float] = []
+    runner = threading.Thread(target=asyncio.run, args=(in_a_loop(polls, out),))
+    runner.start()
+    runner.join(30)
+    took, quiet = out
+    assert took < NAP_S + 1, took  # two polls again within a nap and a bit
+    assert quiet <= 3  # while the interval was an hour, at most the poll in flight came
+
+    polls = []  # without a loop: the dispatcher thread polls
+    pump = story(polls)
+    try:
+        wait_until(lambda: len(polls) >= 2, 5, "the first polls")
+        pump.interval = 3600
+        time.sleep(0.5)
+        quiet = len(polls)
+        pump.interval = 0.1
+        wait_until(lambda: len(polls) >= quiet + 2, NAP_S + 1, "the polls again")
+    finally:
+        pump.close()
+        pump.shutdown()
