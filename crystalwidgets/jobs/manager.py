@@ -57,6 +57,21 @@ PROGRESS_S = 1.0
 HISTORY_WAIT_S = 120.0
 
 
+def new_job_id() -> str:
+    """A new job id: 16 random hex digits that never read as a number.
+
+    An id such as ``4227772983924005`` or ``0123e45678901234`` comes back from text formats
+    as a number (ASE's extxyz reader, pandas' read_csv), its leading zeros lost: such a draw
+    (about 1 in 470) is drawn again.
+    """
+    while True:
+        job_id = uuid.uuid4().hex[:16]
+        try:
+            float(job_id)
+        except ValueError:
+            return job_id
+
+
 class JobManager:
     """Submit recipes on structures to profiles, follow them, never block.
 
@@ -307,7 +322,7 @@ class JobManager:
                 raise CrystalWidgetsError(f"job {i + 1} of {len(items)}: {exc}") from exc
             if digest not in self._stored_structures:
                 structures.setdefault(digest, structure_to_dict(atoms))
-            job_id = uuid.uuid4().hex[:16]
+            job_id = new_job_id()
             now = time.time()
             records.append(
                 JobRecord.create(

@@ -239,3 +239,22 @@ def test_submit_many_with_one_bad_job_records_nothing(manager):
         )
     assert manager.jobs() == [] and manager.store.count() == 0
     assert set(Path(manager.results_dir).iterdir()) == before
+
+
+def test_a_job_id_never_reads_as_a_number(monkeypatch):
+    """About 1 in 470 random 16-hex-digit ids are all digits, or digits around one 'e': ASE's
+    extxyz reader and pandas read them back as numbers (CI: an export test got
+    np.int64(4227772983924005) for its job_id). Such draws are drawn again."""
+    import uuid
+
+    from crystalwidgets.jobs.manager import new_job_id
+
+    draws = iter(["4227772983924005" + "0" * 16, "0123e45678901234" + "0" * 16, "0123456789abcdef" + "0" * 16])
+    with monkeypatch.context() as m:
+        m.setattr(uuid, "uuid4", lambda: uuid.UUID(next(draws)))
+        assert new_job_id() == "0123456789abcdef"
+    ids = [new_job_id() for _ in range(5000)]
+    assert len(set(ids)) == 5000 and all(len(i) == 16 for i in ids)
+    for job_id in ids:
+        with pytest.raises(ValueError):
+            float(job_id)
