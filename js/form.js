@@ -3,7 +3,7 @@
 import "./lib/base.css";
 import "./form.css";
 import { el, onChange, send } from "./lib/dom.js";
-import { errorsByField, renderField } from "./lib/fields.js";
+import { commitTyping, errorsByField, focusPath, refocus, renderField } from "./lib/fields.js";
 
 function recipeList(model, query) {
   const q = query.trim().toLowerCase();
@@ -75,6 +75,7 @@ function render({ model, el: root }) {
   };
 
   const drawFields = () => {
+    if (commitTyping(fields)) return; // its change redrew the fields, with the text in them
     const spec = model.get("spec");
     const entries = model.get("entries");
     const byField = errorsByField(model.get("errors"));
@@ -106,10 +107,9 @@ function render({ model, el: root }) {
       nodes.push(el("div", { className: "cw-warning cw-note", text: note }));
     }
     // keep focus and scroll while re-rendering after each validation round trip
-    const active = document.activeElement;
-    const path = active && fields.contains(active) ? active.closest("[data-field]")?.dataset.field : null;
+    const at = focusPath(fields);
     fields.replaceChildren(...nodes);
-    if (path) fields.querySelector(`[data-field="${CSS.escape(path)}"] .cw-input`)?.focus();
+    refocus(fields, at);
   };
 
   // what quacc will write (computed in the kernel by quacc itself); all of it shown as text

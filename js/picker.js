@@ -6,7 +6,7 @@ import "./lib/base.css";
 import "./form.css"; // the field styles of renderField
 import "./picker.css";
 import { el, onChange } from "./lib/dom.js";
-import { errorsByField, renderField } from "./lib/fields.js";
+import { commitTyping, errorsByField, focusPath, refocus, renderField } from "./lib/fields.js";
 
 const secondsText = (s) => `${Math.max(0, Math.round(s))} s`;
 
@@ -18,7 +18,7 @@ function asTextArea(row, onEntry) {
     className: "cw-input cw-textarea", rows: 3, spellcheck: "false", disabled: input.disabled,
     on: { change: (e) => onEntry({ text: e.target.value }) },
   });
-  area.value = input.value;
+  area.defaultValue = input.value; // what it was drawn with (commitTyping tells typing by it)
   input.replaceWith(area);
   return row;
 }
@@ -298,6 +298,7 @@ function render({ model, el: root }) {
   const drawEditor = () => {
     const ed = model.get("editor");
     if (!ed || !ed.kind) { editorBox.replaceChildren(); editorBox.hidden = true; return; }
+    if (commitTyping(editorBox)) return; // its change redrew the editor, with the text in it
     editorBox.hidden = false;
     const entries = model.get("entries");
     const errors = model.get("errors");
@@ -329,9 +330,8 @@ function render({ model, el: root }) {
       on: { click: () => model.send({ kind: "close" }) },
     });
     const title = ed.mode === "new" ? `New ${ed.kind} profile` : `Edit “${ed.original}” (${ed.kind})`;
-    // keep focus while re-rendering after each validation round trip
-    const active = document.activeElement;
-    const path = active && editorBox.contains(active) ? active.closest("[data-field]")?.dataset.field : null;
+    // keep focus (and the caret) while re-rendering after each validation round trip
+    const at = focusPath(editorBox);
     editorBox.replaceChildren(...[
       el("div", { className: "cw-editor-title", text: title }),
       el("div", { className: "cw-help", text: ed.summary }),
@@ -342,7 +342,7 @@ function render({ model, el: root }) {
       el("div", { className: "cw-fields" }, fields),
       el("div", { className: "cw-toolbar cw-editor-buttons" }, [save, check, cancel]),
     ].filter(Boolean));
-    if (path) editorBox.querySelector(`[data-field="${CSS.escape(path)}"] .cw-input`)?.focus();
+    refocus(editorBox, at);
   };
 
   const drawStatus = () => { status.textContent = model.get("status"); };

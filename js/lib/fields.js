@@ -173,3 +173,60 @@ export function errorsByField(errors) {
   }
   return out;
 }
+
+// Text inputs send what was typed on "change" (Tab, Enter, leaving it); a redraw after a
+// round trip (the kernel's errors for the last change) replaces them. Text typed since is
+// sent first, so the redraw shows it instead of losing it (a value typed right after a dict
+// row's key was chosen was lost while the key's validation came back).
+let committing = false;
+
+/**
+ * Send what is typed in the focused text input of `container` and not sent yet (its
+ * "change"). True when it did: that change redrew the fields already, so the caller's
+ * redraw is not needed.
+ */
+export function commitTyping(container) {
+  const a = document.activeElement;
+  if (committing || !a || !container.contains(a) || !(a.tagName === "INPUT" || a.tagName === "TEXTAREA")) return false;
+  if (a.type === "checkbox" || a.type === "radio" || a.value === a.defaultValue) return false;
+  committing = true;
+  try {
+    a.dispatchEvent(new Event("change", { bubbles: true }));
+  } finally {
+    committing = false;
+  }
+  return true;
+}
+
+/** Where the focus is among the fields: the field, its dict row's key, the input's class. */
+export function focusPath(fields) {
+  const a = document.activeElement;
+  const field = a && fields.contains(a) ? a.closest("[data-field]") : null;
+  if (!field) return null;
+  let caret = null;
+  try {
+    caret = a.selectionStart === null ? null : [a.selectionStart, a.selectionEnd];
+  } catch {
+    caret = null; // inputs without a text selection (number, checkbox)
+  }
+  return { field: field.dataset.field, row: a.closest(".cw-row")?.dataset.key, cls: a.classList[0], caret };
+}
+
+/** Focus the same input after a redraw (else the field's first input). */
+export function refocus(fields, at) {
+  if (!at) return;
+  const field = fields.querySelector(`[data-field="${CSS.escape(at.field)}"]`);
+  if (!field) return;
+  const row = at.row === undefined ? field : field.querySelector(`.cw-row[data-key="${CSS.escape(at.row)}"]`);
+  const same = at.cls && row ? row.querySelector(`.${CSS.escape(at.cls)}`) : null;
+  const input = same ?? field.querySelector(".cw-input");
+  if (!input) return;
+  input.focus();
+  if (same && at.caret) {
+    try {
+      input.setSelectionRange(...at.caret); // typing goes on where it was
+    } catch {
+      // not a text input any more
+    }
+  }
+}
