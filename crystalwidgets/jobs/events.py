@@ -235,7 +235,7 @@ class EventPump(Generic[E]):
             fut = self._start_poll()
             if fut is None:  # the last poll still runs: look again after a nap
                 await asyncio.sleep(min(self.interval, NAP_S))
-            if fut is not None:
+            else:
                 try:
                     await asyncio.wait_for(asyncio.wrap_future(fut), self.interval * 4)
                 except (asyncio.TimeoutError, Exception):

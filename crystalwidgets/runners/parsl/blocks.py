@@ -82,9 +82,7 @@ class BlockWatch:
             blocks = engine.blocks()
         except Exception as exc:  # Slurm did not answer: say so, judge nothing
             self._problem = f"could not ask Slurm about the blocks: {exc}"
-            with self._lock:
-                jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
-            for job in [j for j in jobs if j.state == "submitted" and not j.cancel]:
+            for job in _waiting(self._jobs_on(engine)):
                 # the wait goes on (its clock too); what it waits for is not known now
                 wait = job.waiting_since[0] if job.waiting_since else "request"
                 self._tell_waiting(engine, job, f"waiting; {self._problem}", wait)
@@ -92,7 +90,7 @@ class BlockWatch:
         with self._lock:
             self._blocks = blocks
             self._blocks_checked = time.time()
-            jobs = [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
+        jobs = self._jobs_on(engine)
         by_block = {b["block"]: b for b in blocks}
         if self._release_unneeded(engine, blocks):
             return
@@ -117,7 +115,7 @@ class BlockWatch:
                 error=f"{self._describe_block(engine, block)} while the job ran in it",
             )
 
-        waiting = [j for j in jobs if j.state == "submitted" and not j.cancel]
+        waiting = _waiting(jobs)
         live = [b for b in blocks if not b["finished"] and not b["never_starts"]]
         bad = [
             b
@@ -133,6 +131,11 @@ class BlockWatch:
         text, wait = _waiting_text(blocks)
         for job in waiting:
             self._tell_waiting(engine, job, text, wait)
+
+    def _jobs_on(self, engine: Engine) -> list[Any]:
+        """The jobs this runner gave ``engine`` (not those reattached after a restart)."""
+        with self._lock:
+            return [j for j in self._jobs.values() if j.engine is engine and not j.reattached]
 
     def _tell_waiting(self, engine: Engine, job: Any, text: str, wait: str) -> None:
         """Put what ``job`` waits for on its row when it changed; its clock counts from the
@@ -231,6 +234,11 @@ class BlockWatch:
 
         threading.Thread(target=close, name=f"cw-parsl-retire-{engine.label}", daemon=True).start()
 
+
+
+def _waiting(jobs: list[Any]) -> list[Any]:
+    """Those of ``jobs`` that wait for a worker (handed to Parsl, not started, not cancelled)."""
+    return [j for j in jobs if j.state == "submitted" and not j.cancel]
 
 
 def _waiting_text(blocks: list[dict[str, Any]]) -> tuple[str, str]:
